@@ -1,0 +1,1 @@
+"""Watchpost edge package."""

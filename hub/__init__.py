@@ -1,0 +1,1 @@
+"""Watchpost hub package."""

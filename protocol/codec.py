@@ -1,0 +1,139 @@
+"""Encode and decode v1 payloads; every failure becomes one `ProtocolError` with a reason."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from protocol.errors import ProtocolError
+from protocol.messages import (
+    COMMANDS,
+    EVENT_KINDS,
+    Command,
+    Event,
+    Status,
+    Telemetry,
+    WorkerAlert,
+    WorkerReply,
+)
+
+MAX_PAYLOAD = 16 * 1024
+"""Largest payload accepted, in bytes."""
+
+M = TypeVar("M", bound=BaseModel)
+_COMMAND: TypeAdapter[Command] = TypeAdapter(Command)
+_BY_CHANNEL: dict[str, type[BaseModel]] = {
+    "event": Event,
+    "telemetry": Telemetry,
+    "status": Status,
+    "alert": WorkerAlert,
+    "reply": WorkerReply,
+}
+
+
+def _reject_constant(name: str) -> Any:
+    raise ProtocolError("non_finite", f"{name} is not allowed; numbers must be finite")
+
+
+def load_json(payload: bytes | str) -> dict[str, Any]:
+    """Parse a payload into a JSON object, enforcing size, syntax and finiteness."""
+    size = len(payload.encode() if isinstance(payload, str) else payload)
+    if size > MAX_PAYLOAD:
+        raise ProtocolError("too_large", f"payload is {size} bytes; the limit is {MAX_PAYLOAD}")
+    try:
+        obj = json.loads(payload, parse_constant=_reject_constant)
+    except ProtocolError:
+        raise
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ProtocolError("not_json", f"payload is not valid UTF-8 JSON ({exc})") from exc
+    if not isinstance(obj, dict):
+        raise ProtocolError(
+            "not_object", f"payload must be a JSON object, got {type(obj).__name__}"
+        )
+    return obj
+
+
+def _check_version(obj: dict[str, Any]) -> None:
+    version = obj.get("v")
+    if version != 1 or isinstance(version, bool):
+        raise ProtocolError("bad_version", f"unsupported schema version v={version!r}; expected 1")
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors(include_url=False):
+        loc = ".".join(str(p) for p in err["loc"]) or "(payload)"
+        parts.append(f"{loc}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def _validate(model: type[M], obj: dict[str, Any]) -> M:
+    try:
+        return model.model_validate(obj)
+    except ValidationError as exc:
+        raise ProtocolError("invalid", _describe(exc)) from exc
+
+
+def decode(channel: str, payload: bytes | str, *, device: str | None = None) -> BaseModel:
+    """Decode the payload of one channel; if `device` is given it must match the payload's."""
+    obj = load_json(payload)
+    _check_version(obj)
+    if channel == "cmd":
+        return decode_command(obj)
+    model = _BY_CHANNEL.get(channel)
+    if model is None:
+        raise ProtocolError("bad_topic", f"no payload is defined for channel {channel!r}")
+    if model is Event and obj.get("kind") not in EVENT_KINDS:
+        raise ProtocolError(
+            "unknown_kind", f"kind {obj.get('kind')!r} is not one of {', '.join(EVENT_KINDS)}"
+        )
+    msg = _validate(model, obj)
+    if device is not None and getattr(msg, "device", device) != device:
+        raise ProtocolError(
+            "device_mismatch",
+            f"payload device {getattr(msg, 'device', None)!r} != topic {device!r}",
+        )
+    return msg
+
+
+def decode_event(payload: bytes | str, *, device: str | None = None) -> Event:
+    """Decode an event payload."""
+    msg = decode("event", payload, device=device)
+    assert isinstance(msg, Event)
+    return msg
+
+
+def decode_command(payload: bytes | str | dict[str, Any]) -> Command:
+    """Decode a `cmd` payload into one of the command models."""
+    obj = payload if isinstance(payload, dict) else load_json(payload)
+    _check_version(obj)
+    if obj.get("cmd") not in COMMANDS:
+        raise ProtocolError(
+            "unknown_kind", f"cmd {obj.get('cmd')!r} is not one of {', '.join(COMMANDS)}"
+        )
+    try:
+        return _COMMAND.validate_python(obj)
+    except ValidationError as exc:
+        raise ProtocolError("invalid", _describe(exc)) from exc
+
+
+def encode(msg: BaseModel) -> bytes:
+    """Serialise a payload model to compact JSON bytes (aliases used, None fields kept)."""
+    return msg.model_dump_json(by_alias=True).encode()
+
+
+def new_event_id() -> str:
+    """Return a new UUIDv7 (time-ordered) as a string."""
+    ms = time.time_ns() // 1_000_000
+    rand = int.from_bytes(os.urandom(10), "big")
+    value = (ms & ((1 << 48) - 1)) << 80
+    value |= 0x7 << 76
+    value |= ((rand >> 68) & 0xFFF) << 64
+    value |= 0b10 << 62
+    value |= rand & ((1 << 62) - 1)
+    return str(uuid.UUID(int=value))

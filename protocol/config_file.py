@@ -1,0 +1,84 @@
+"""Load YAML files into pydantic models, turning every failure into a `ConfigError`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from protocol.errors import ConfigError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _allowed(model: type[BaseModel], loc: tuple[Any, ...]) -> str:
+    """Describe the allowed keys at `loc`'s parent, for an 'extra field' error."""
+    current: Any = model
+    for part in loc[:-1]:
+        fields = getattr(current, "model_fields", None)
+        if not fields or part not in fields:
+            return ""
+        annotation = fields[part].annotation
+        for candidate in (annotation, *getattr(annotation, "__args__", ())):
+            if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+                current = candidate
+                break
+        else:
+            return ""
+    fields = getattr(current, "model_fields", None)
+    return f" (allowed keys: {', '.join(sorted(fields))})" if fields else ""
+
+
+def describe_errors(model: type[BaseModel], exc: ValidationError) -> list[str]:
+    """Turn a pydantic ValidationError into one readable line per problem."""
+    lines = []
+    for err in exc.errors(include_url=False):
+        loc = tuple(err["loc"])
+        field = ".".join(str(p) for p in loc) or "(top level)"
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = f"unknown field; remove it or fix its spelling{_allowed(model, loc)}"
+        elif err["type"] == "missing":
+            desc = _field_description(model, loc)
+            msg = f"required field is missing{f' ({desc})' if desc else ''}"
+        lines.append(f"{field}: {msg}")
+    return lines
+
+
+def _field_description(model: type[BaseModel], loc: tuple[Any, ...]) -> str:
+    current: Any = model
+    for part in loc:
+        fields = getattr(current, "model_fields", None)
+        if not fields or part not in fields:
+            return ""
+        info = fields[part]
+        current = info.annotation
+        if part == loc[-1]:
+            return info.description or ""
+    return ""
+
+
+def load_yaml(path: str | Path) -> Any:
+    """Read one YAML document, raising ConfigError when it cannot be parsed."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(str(p), [f"cannot read file: {exc.strerror}"]) from exc
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(str(p), [f"not valid YAML: {exc}"]) from exc
+
+
+def load_model(model: type[M], path: str | Path, data: Any = None) -> M:
+    """Validate a YAML file (or already-loaded `data`) against `model`."""
+    raw = load_yaml(path) if data is None else data
+    if not isinstance(raw, dict):
+        raise ConfigError(str(path), ["top level must be a mapping of field: value"])
+    try:
+        return model.model_validate(raw, context={"config_path": str(path)})
+    except ValidationError as exc:
+        raise ConfigError(str(path), describe_errors(model, exc)) from exc

@@ -1,0 +1,1 @@
+"""Watchpost provision package."""

@@ -1,0 +1,241 @@
+"""Start real Mosquitto and InfluxDB 1.x servers on free loopback ports, stopped by PID.
+
+Used by the test fixtures, `watchpost demo` and `watchpost bench`. Every server listens on
+127.0.0.1 only and keeps its data in a directory the caller owns.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Self
+
+# Mosquitto drops QoS 1 messages silently past max_queued_messages (1000 by default); the
+# config Watchpost ships raises the limits (see ARCHITECTURE.md).
+BROKER_LIMITS = """\
+max_queued_messages 1000000
+max_queued_bytes 0
+max_inflight_messages 1000
+persistent_client_expiration 14d
+sys_interval 1
+"""
+
+
+class ServiceError(RuntimeError):
+    """A server could not be found, started or reached."""
+
+
+def free_port() -> int:
+    """Return a TCP port that is free on 127.0.0.1 right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def find_binary(name: str, package: str) -> str:
+    """Return the path of a server binary, or explain how to install it."""
+    for candidate in (shutil.which(name), f"/usr/sbin/{name}", f"/usr/bin/{name}"):
+        if candidate and Path(candidate).exists():
+            return candidate
+    raise ServiceError(
+        f"{name} not found: install the Debian package '{package}' "
+        f"(apt-get install -y {package}), or run 'make venv' which does it"
+    )
+
+
+def _wait_port(port: int, proc: subprocess.Popen[bytes], what: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise ServiceError(f"{what} exited with code {proc.returncode} during start-up")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.05)
+    raise ServiceError(f"{what} did not listen on 127.0.0.1:{port} within {timeout:.0f} s")
+
+
+def _stop(proc: subprocess.Popen[bytes] | None, timeout: float = 10.0) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    os.kill(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(5)
+
+
+@dataclass
+class Mosquitto:
+    """A Mosquitto broker in `workdir`, with persistence, restartable on the same port.
+
+    `extra` is appended to the generated config (ACL, password file, TLS listener, ...).
+    """
+
+    workdir: Path
+    port: int = field(default_factory=free_port)
+    extra: str = ""
+    limits: str = BROKER_LIMITS
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """Return the mqtt:// URL of the broker."""
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        """Return the path of the broker's log file."""
+        return self.workdir / "mosquitto.log"
+
+    def write_config(self) -> Path:
+        """Write mosquitto.conf; a config without a listener line gets a plain one."""
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        conf = self.workdir / "mosquitto.conf"
+        listener = "" if "listener" in self.extra else f"listener {self.port} 127.0.0.1\n"
+        anonymous = "" if "allow_anonymous" in self.extra else "allow_anonymous true\n"
+        conf.write_text(
+            f"{listener}{anonymous}persistence true\n"
+            f"persistence_location {self.workdir}/\n"
+            f"autosave_interval 1\n"
+            f"log_dest file {self.log_path}\n"
+            f"log_type error\nlog_type warning\nlog_type notice\n"
+            f"{self.limits}{self.extra}\n",
+            encoding="utf-8",
+        )
+        return conf
+
+    def start(self) -> Self:
+        """Start the broker and wait until it accepts connections."""
+        binary = find_binary("mosquitto", "mosquitto")
+        conf = self.write_config()
+        self.proc = subprocess.Popen(
+            [binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        try:
+            _wait_port(self.port, self.proc, "mosquitto", 10)
+        except ServiceError as exc:
+            log = (
+                self.log_path.read_text(errors="replace")[-2000:] if self.log_path.exists() else ""
+            )
+            raise ServiceError(f"{exc}\n{log}") from exc
+        return self
+
+    def stop(self) -> None:
+        """Stop the broker (SIGTERM by PID; it saves its persistence file)."""
+        _stop(self.proc)
+        self.proc = None
+
+    def kill(self) -> None:
+        """Kill the broker abruptly (SIGKILL), as a power cut would."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+        self.proc = None
+
+    def restart(self) -> None:
+        """Stop and start again on the same port and store."""
+        self.stop()
+        self.start()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@dataclass
+class Influxd:
+    """An InfluxDB 1.x server (Debian's 1.6.7) with its data in `workdir`."""
+
+    workdir: Path
+    port: int = field(default_factory=free_port)
+    rpc_port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """Return the HTTP URL of the server."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def write_config(self) -> Path:
+        """Write influxdb.conf with loopback-only ports and data under workdir."""
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        conf = self.workdir / "influxdb.conf"
+        conf.write_text(
+            f"""reporting-disabled = true
+bind-address = "127.0.0.1:{self.rpc_port}"
+[meta]
+  dir = "{self.workdir}/meta"
+[data]
+  dir = "{self.workdir}/data"
+  wal-dir = "{self.workdir}/wal"
+  query-log-enabled = false
+[http]
+  bind-address = "127.0.0.1:{self.port}"
+  log-enabled = false
+[monitor]
+  store-enabled = false
+[continuous_queries]
+  run-interval = "1s"
+[logging]
+  level = "warn"
+""",
+            encoding="utf-8",
+        )
+        return conf
+
+    def start(self) -> Self:
+        """Start influxd and wait until /ping answers."""
+        binary = find_binary("influxd", "influxdb")
+        conf = self.write_config()
+        log = (self.workdir / "influxd.log").open("ab")
+        self.proc = subprocess.Popen([binary, "-config", str(conf)], stdout=log, stderr=log)
+        log.close()
+        _wait_port(self.port, self.proc, "influxd", 20)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with (
+                contextlib.suppress(OSError, urllib.error.URLError),
+                urllib.request.urlopen(f"{self.url}/ping", timeout=1) as resp,  # noqa: S310
+            ):
+                if resp.status == 204:
+                    return self
+            time.sleep(0.1)
+        raise ServiceError("influxd did not answer /ping within 20 s")
+
+    def query(self, q: str, db: str | None = None) -> dict[str, object]:
+        """Run an InfluxQL statement through the v1 HTTP API and return the JSON answer."""
+        import json
+
+        params = {"q": q, **({"db": db} if db else {})}
+        data = urllib.parse.urlencode(params).encode()
+        with urllib.request.urlopen(f"{self.url}/query", data=data, timeout=10) as resp:  # noqa: S310
+            result: dict[str, object] = json.loads(resp.read())
+            return result
+
+    def create_database(self, db: str) -> None:
+        """Create a database (idempotent)."""
+        self.query(f'CREATE DATABASE "{db}"')
+
+    def stop(self) -> None:
+        """Stop the server by PID."""
+        _stop(self.proc)
+        self.proc = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,106 @@
+"""The `watchpost` command: thin, dispatching to each package's own Typer app.
+
+A package whose extra is not installed (e.g. `hub` on a Pi) is replaced by a command that says
+which extra to install, so `watchpost edge` works on a Pi without FastAPI or InfluxDB libraries.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from protocol.errors import ConfigError
+
+app = typer.Typer(
+    name="watchpost",
+    help="Watchpost: emergency monitoring for residential communities. / 社区应急监护系统",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+protocol_app = typer.Typer(help="The MQTT wire contract.", no_args_is_help=True)
+config_app = typer.Typer(help="Device and site configuration.", no_args_is_help=True)
+app.add_typer(protocol_app, name="protocol")
+app.add_typer(config_app, name="config")
+
+
+@protocol_app.command("schema")
+def protocol_schema(
+    out: Annotated[Path, typer.Option(help="Folder to write NAME.schema.json files into")] = Path(
+        "docs/schema"
+    ),
+) -> None:
+    """Write JSON Schema for every payload and config file."""
+    from protocol.schema import write_schemas
+
+    for path in write_schemas(out):
+        typer.echo(str(path))
+
+
+@config_app.command("validate")
+def config_validate(
+    paths: Annotated[list[Path], typer.Argument(help="Device YAML files or site folders")],
+) -> None:
+    """Validate device YAML files and site folders; print every problem with its field."""
+    from protocol.device_config import load_device_config
+    from protocol.site_config import load_site
+
+    failed = 0
+    for path in paths:
+        try:
+            if path.is_dir():
+                reg = load_site(path)
+                typer.echo(f"ok   {path} (site {reg.site.site}, {len(reg.devices)} devices)")
+            else:
+                cfg = load_device_config(path)
+                typer.echo(f"ok   {path} (device {cfg.device})")
+        except ConfigError as exc:
+            failed += 1
+            typer.echo(f"FAIL {exc}", err=True)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _mount(module: str, parent: typer.Typer, names: tuple[str, ...], extra: str) -> None:
+    """Let a package register its commands on `parent`, or stubs naming the missing extra."""
+    try:
+        register = importlib.import_module(module).register
+    except ImportError as exc:
+        missing = exc.name or str(exc)
+        for name in names:
+
+            def stub(name: str = name) -> None:
+                typer.echo(
+                    f"'watchpost {name}' needs the '{extra}' extra ({missing} is missing): "
+                    f"pip install 'watchpost[{extra}]'",
+                    err=True,
+                )
+                raise typer.Exit(2)
+
+            parent.command(
+                name,
+                help=f"(needs the {extra} extra: pip install watchpost[{extra}])",
+                rich_help_panel="Not installed",
+            )(stub)
+        return
+    register(parent)
+
+
+# Each package's `cli.register(app)` adds the commands named here.
+_mount("edge.cli", app, ("edge",), "edge")
+_mount("hub.cli", app, ("hub",), "hub")
+_mount("simulators.cli", app, ("simulate", "demo", "bench"), "sim")
+_mount("provision.cli", config_app, ("acl", "device"), "edge")
+
+
+def main() -> None:
+    """Run the CLI."""
+    sys.exit(app())
+
+
+if __name__ == "__main__":
+    main()
