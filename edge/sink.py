@@ -1,0 +1,27 @@
+"""What inputs report to: the agent implements `EventSink`; drivers and bridges call it.
+
+Keeping this seam small lets the zigbee2mqtt/Tasmota/ESPHome bridges and the GPIO drivers
+feed the same durable outbox without importing the agent.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from protocol.messages import EventKind, Scalar
+
+
+class EventSink(Protocol):
+    """Receives what inputs observed; thread-safe to call from the event loop only."""
+
+    async def emit(self, kind: EventKind, source: str, data: dict[str, Scalar]) -> None:
+        """Queue an event durably (outbox) for publication; returns once it is on disk."""
+        ...
+
+    def activity(self, source: str) -> None:
+        """Note resident activity (presence, door, motion) for inactivity supervision."""
+        ...
+
+    def availability(self, source: str, online: bool) -> None:
+        """Note a bridged sub-device going online/offline (reported in telemetry/status)."""
+        ...
