@@ -93,7 +93,8 @@ def _mount(module: str, parent: typer.Typer, names: tuple[str, ...], extra: str)
 # Each package's `cli.register(app)` adds the commands named here.
 _mount("edge.cli", app, ("edge",), "edge")
 _mount("hub.cli", app, ("hub",), "hub")
-_mount("simulators.cli", app, ("simulate", "demo", "bench"), "sim")
+_mount("simulators.cli", app, ("simulate",), "sim")
+_mount("simulators.demo_cli", app, ("demo", "bench"), "sim")
 _mount("provision.cli", config_app, ("acl", "device"), "edge")
 
 
