@@ -1,0 +1,1 @@
+"""Alarm engine: rules, lifecycle, deduplication, escalation, supervision (see ARCHITECTURE.md)."""

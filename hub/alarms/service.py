@@ -1,0 +1,40 @@
+"""The engine's public face: feed it inputs, get durable decisions back as `Outcome`s."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from hub.alarms.actions import Outcome
+from protocol.messages import Event, ReplyAction, Status, WorkerReply
+
+
+class AlarmService(Protocol):
+    """Every method commits its changes to the store before it returns (durable first)."""
+
+    async def on_event(self, site: str, event: Event) -> Outcome:
+        """Record an event (idempotent by `event.id`) and raise/update/cancel alarms."""
+        ...
+
+    async def on_status(self, site: str, status: Status) -> Outcome:
+        """Record a device's online/offline state (supervision input)."""
+        ...
+
+    async def on_reply(self, site: str, worker: str, reply: WorkerReply) -> Outcome:
+        """Apply a worker's ack/decline/arrived/resolve to an alarm."""
+        ...
+
+    async def act(
+        self,
+        alarm_id: str,
+        actor: str,
+        action: ReplyAction,
+        outcome: str | None = None,
+        note: str = "",
+    ) -> Outcome:
+        """Apply an action from the HTTP API (same rules as `on_reply`)."""
+        ...
+
+    async def tick(self, now: datetime) -> Outcome:
+        """Fire due timers: escalation, smoke verification, heartbeat supervision, inactivity."""
+        ...
