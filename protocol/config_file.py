@@ -9,8 +9,17 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from protocol.errors import ConfigError
+from protocol.topics import ID_PATTERN
+
+URL_PATTERN = r"^mqtts?://[^/\s:]+(:\d{1,5})?/?$"
 
 M = TypeVar("M", bound=BaseModel)
+
+_SECRET_KEYS = {"password", "secret", "token"}
+_PATTERN_HELP = {
+    ID_PATTERN: "must be 1-64 lower-case letters, digits or '-' (e.g. home-b1-101)",
+    URL_PATTERN: "must look like mqtt://host:port or mqtts://host:port",
+}
 
 
 def _allowed(model: type[BaseModel], loc: tuple[Any, ...]) -> str:
@@ -38,11 +47,21 @@ def describe_errors(model: type[BaseModel], exc: ValidationError) -> list[str]:
         loc = tuple(err["loc"])
         field = ".".join(str(p) for p in loc) or "(top level)"
         msg = err["msg"]
-        if err["type"] == "extra_forbidden":
+        if err["type"] == "extra_forbidden" and loc and loc[-1] in _SECRET_KEYS:
+            msg = (
+                "secrets are never inline: use password_file (a path) or password_env (a variable)"
+            )
+        elif err["type"] == "extra_forbidden":
             msg = f"unknown field; remove it or fix its spelling{_allowed(model, loc)}"
         elif err["type"] == "missing":
             desc = _field_description(model, loc)
             msg = f"required field is missing{f' ({desc})' if desc else ''}"
+        elif err["type"] == "string_pattern_mismatch":
+            pattern = str((err.get("ctx") or {}).get("pattern", ""))
+            allowed = _PATTERN_HELP.get(pattern, f"must match {pattern}")
+            msg = f"{allowed}; got {err['input']!r}"
+        elif "input" in err and not isinstance(err["input"], dict | list):
+            msg = f"{msg}; got {err['input']!r}"
         lines.append(f"{field}: {msg}")
     return lines
 

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from protocol.bridge_config import BridgesConfig
-from protocol.config_file import load_model
+from protocol.config_file import URL_PATTERN, load_model
 from protocol.topics import ID_PATTERN
 
 Ident = Annotated[str, Field(pattern=ID_PATTERN)]
@@ -30,7 +30,7 @@ class BrokerConfig(Strict):
 
     url: str = Field(
         "mqtt://127.0.0.1:1883",
-        pattern=r"^mqtts?://[^/\s:]+(:\d{1,5})?/?$",
+        pattern=URL_PATTERN,
         description="mqtt://host:port or mqtts://host:port (TLS)",
     )
     username: str | None = Field(None, description="MQTT user name; usually the device id")
@@ -107,6 +107,12 @@ class FallConfig(Strict):
         0.25, gt=0, le=1, description="Stillness: |a| stays within 1 g ± this"
     )
     settle_s: float = Field(0.5, ge=0, le=5, description="Ignore this long right after the impact")
+    stillness_within_s: float = Field(
+        3.0,
+        ge=0,
+        le=30,
+        description="Stillness must begin within this long after settle_s, else no fall",
+    )
     lying_angle_deg: float = Field(
         50.0, ge=0, le=90, description="Body axis tilted at least this far from upright = lying"
     )

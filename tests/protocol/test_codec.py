@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -157,3 +158,21 @@ def test_event_model_is_frozen() -> None:
     assert isinstance(ev, Event)
     with pytest.raises(ValueError, match="frozen"):
         ev.seq = 9  # type: ignore[misc]
+
+
+def test_published_json_schema_is_current(tmp_path: Path) -> None:
+    from protocol.schema import write_schemas
+
+    docs = Path(__file__).parents[2] / "docs" / "schema"
+    for path in write_schemas(tmp_path):
+        committed = docs / path.name
+        assert committed.exists(), f"run 'watchpost protocol schema' ({path.name} missing)"
+        assert json.loads(committed.read_text()) == json.loads(path.read_text()), path.name
+
+
+def test_json_schema_accepts_a_valid_event_shape() -> None:
+    from protocol.schema import build_schemas
+
+    schema = build_schemas()["event"]
+    assert schema["properties"]["kind"]["enum"][0] == "call"
+    assert set(schema["required"]) >= {"id", "device", "seq", "ts", "kind", "source"}
