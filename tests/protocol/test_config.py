@@ -123,7 +123,7 @@ def test_unreadable_and_unparsable_files(tmp_path: Path) -> None:
         load_device_config(tmp_path / "nope.yaml")
     bad = tmp_path / "bad.yaml"
     bad.write_text("device: [unclosed\n")
-    with pytest.raises(ConfigError, match="bad.yaml: invalid configuration\n  - not valid YAML"):
+    with pytest.raises(ConfigError, match=r"bad\.yaml: invalid configuration\n  - not valid YAML"):
         load_device_config(bad)
     listy = tmp_path / "list.yaml"
     listy.write_text("- a\n- b\n")
