@@ -1,0 +1,30 @@
+"""Parse the online/offline payloads of zigbee2mqtt, Tasmota LWT and ESPHome status topics."""
+
+from __future__ import annotations
+
+import json
+
+
+def parse_online(payload: bytes) -> bool | None:
+    """Return True/False for an online/offline payload, None if it is neither.
+
+    Accepts zigbee2mqtt's `{"state":"online"}`, its legacy plain `online`, Tasmota's
+    `Online`/`Offline` and ESPHome's `online`/`offline`.
+    """
+    try:
+        text = payload.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        return None
+    if text.startswith("{"):
+        try:
+            obj = json.loads(text)
+        except ValueError:
+            return None
+        state = obj.get("state") if isinstance(obj, dict) else None
+        if not isinstance(state, str):
+            return None
+        text = state
+    lowered = text.lower()
+    if lowered in ("online", "offline"):
+        return lowered == "online"
+    return None
