@@ -1,0 +1,259 @@
+"""The hub process: one TaskGroup running ingest, dispatch, the engine's timers and the API.
+
+`run(settings)` is the whole process; `main()` (via `watchpost hub`) builds settings first.
+Shutdown (SIGTERM/SIGINT or `stop` set): the API stops accepting, the dispatch queues get
+`shutdown_timeout_s` to drain, then every task is cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import httpx
+import uvicorn
+from sqlalchemy import text
+
+from hub.alarms.service import AlarmService
+from hub.api import ApiContext, create_app
+from hub.bus import BrokerAddress, Bus
+from hub.dispatch import AppriseNotifier, Dispatcher, WebhookSender
+from hub.influx import InfluxSettings, InfluxWriter
+from hub.ingest import Ingest
+from hub.metrics import HubMetrics
+from hub.settings import HubSettings
+from hub.store import Store
+from protocol.messages import utcnow
+from protocol.site_config import Registry, load_site
+
+log = logging.getLogger(__name__)
+
+
+class _Stop(Exception):  # noqa: N818 - a signal to the TaskGroup, not an error
+    """Raised inside the TaskGroup to cancel every task once the drain is over."""
+
+
+class StoreDirectory:
+    """Device lookups for ingest, answered by the store off the event loop and cached."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._grids: dict[tuple[str, str], str] = {}
+
+    async def device_grid(self, site: str, device: str) -> str | None:
+        """Return the device's grid, or None if the device is not registered."""
+        key = (site, device)
+        if key in self._grids:
+            return self._grids[key]
+        if not await asyncio.to_thread(self.store.known_device, site, device):
+            return None
+        ctx = await asyncio.to_thread(self.store.device_context, site, device)
+        if ctx is None:
+            return None
+        self._grids[key] = ctx.grid
+        return ctx.grid
+
+
+class StoreDeliveries:
+    """The dispatcher's delivery log, kept in the store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def record(
+        self, alarm_id: str, worker: str, channel: str, tier: int, ok: bool, detail: str
+    ) -> None:
+        """Record one delivery as 'sent' or 'failed'."""
+        status = "sent" if ok else "failed"
+        await asyncio.to_thread(
+            self.store.record_delivery, alarm_id, worker, channel, status, tier, detail
+        )
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: the hub's TaskGroup owns shutdown."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        """Leave signals to the hub process."""
+        yield
+
+
+def build_engine(settings: HubSettings, store: Store) -> AlarmService:
+    """Build the alarm engine with the configured (or built-in) policy and the UTC clock."""
+    from hub.alarms.engine import Engine
+    from hub.policy import Policy, load_policy
+
+    policy = load_policy(settings.policy) if settings.policy else Policy()
+    engine: AlarmService = Engine(store, policy, utcnow)
+    return engine
+
+
+def worker_channels(registry: Registry | None) -> Mapping[tuple[str, str], Sequence[str]]:
+    """Return each worker's extra notify channels from the registry."""
+    if registry is None:
+        return {}
+    site = registry.site.site
+    return {(site, w.id): tuple(w.notify) for w in registry.site.workers if w.notify}
+
+
+async def _prepare_store(settings: HubSettings) -> tuple[Store, Registry | None]:
+    store = Store(settings.store)
+    await asyncio.to_thread(store.migrate)
+    registry = None
+    if settings.registry is not None:
+        registry = await asyncio.to_thread(load_site, settings.registry)
+        await asyncio.to_thread(store.import_registry, registry)
+        log.info("imported registry of site %s", registry.site.site)
+    return store, registry
+
+
+async def run(settings: HubSettings, stop: asyncio.Event | None = None) -> None:
+    """Run the hub until `stop` is set or SIGTERM/SIGINT arrives, then shut down in bounded time."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    installed = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, stop.set)
+            installed.append(sig)
+    store, registry = await _prepare_store(settings)
+    try:
+        await _run(settings, store, registry, stop)
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+        store.close()
+
+
+async def _run(
+    settings: HubSettings, store: Store, registry: Registry | None, stop: asyncio.Event
+) -> None:
+    metrics = HubMetrics()
+    engine = build_engine(settings, store)
+    address = BrokerAddress.from_url(
+        settings.broker, settings.broker_username, settings.secret("broker_password")
+    )
+    bus = Bus(address, settings.name, site=settings.site)
+    influx = InfluxSettings(
+        url=settings.influx,
+        database=settings.influx_database,
+        username=settings.influx_username,
+        password=settings.secret("influx_password"),
+        spill_dir=settings.influx_spill_dir,
+    )
+    async with InfluxWriter(influx) as writer, httpx.AsyncClient() as http:
+        metrics.watch_influx(writer.stats)
+        dispatcher = Dispatcher(
+            bus,
+            writer,
+            StoreDeliveries(store),
+            metrics,
+            WebhookSender(http, settings.secret("webhook_secret"), settings.webhook_timeout_s),
+            AppriseNotifier(settings.webhook_timeout_s),
+            channels=worker_channels(registry),
+            queue_size=settings.dispatch_queue,
+            attempts=settings.webhook_attempts,
+        )
+        ingest = Ingest(
+            engine,
+            StoreDirectory(store),
+            writer,
+            metrics,
+            dispatcher.submit,
+            crash_before_commit=settings.test_crash_before_commit,
+        )
+
+        async def health() -> dict[str, Any]:
+            return await _health(bus, store, writer, dispatcher, metrics, settings)
+
+        ctx = ApiContext(
+            engine, store, metrics, dispatcher.submit, health, settings.secret("api_token")
+        )
+        if ctx.token is None:
+            log.warning("no API token configured: every /api/v1 request will get 401")
+        server = _Server(
+            uvicorn.Config(
+                create_app(ctx),
+                host=settings.http_host,
+                port=settings.http_port,
+                log_level="warning",
+                lifespan="off",
+                access_log=False,
+            )
+        )
+        try:
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(bus.run("alarm", ingest.on_alarm_path), name="bus-alarm")
+                tg.create_task(bus.run("telemetry", ingest.on_telemetry_path), name="bus-telemetry")
+                for i in range(settings.dispatch_workers):
+                    tg.create_task(dispatcher.run_fast(), name=f"dispatch-fast-{i}")
+                    tg.create_task(dispatcher.run_slow(), name=f"dispatch-slow-{i}")
+                tg.create_task(_tick(engine, dispatcher, settings.tick_s), name="engine-tick")
+                tg.create_task(server.serve(), name="api")
+                tg.create_task(_shutdown(stop, server, dispatcher, settings), name="shutdown")
+        except* _Stop:
+            log.info("hub stopped")
+
+
+async def _tick(engine: AlarmService, dispatcher: Dispatcher, every_s: float) -> None:
+    """Run the engine's timers (escalation, supervision, inactivity) every `every_s`."""
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            outcome = await engine.tick(utcnow())
+        except Exception:
+            log.exception("engine tick failed; trying again in %.1f s", every_s)
+            continue
+        if outcome.actions:
+            await dispatcher.submit(outcome.actions)
+
+
+async def _shutdown(
+    stop: asyncio.Event, server: uvicorn.Server, dispatcher: Dispatcher, settings: HubSettings
+) -> None:
+    """Wait for the stop signal, stop the API, drain dispatch in bounded time, then stop all."""
+    await stop.wait()
+    log.info("stopping: draining %d pending deliveries", dispatcher.pending())
+    server.should_exit = True
+    try:
+        async with asyncio.timeout(settings.shutdown_timeout_s):
+            await dispatcher.drain()
+    except TimeoutError:
+        log.warning("shutdown: %d deliveries still pending, cancelling", dispatcher.pending())
+    raise _Stop
+
+
+async def _health(
+    bus: Bus,
+    store: Store,
+    writer: InfluxWriter,
+    dispatcher: Dispatcher,
+    metrics: HubMetrics,
+    settings: HubSettings,
+) -> dict[str, Any]:
+    """Return the health report served at /healthz."""
+    for path, up in bus.connected.items():
+        metrics.bus_connected.labels(path).set(1 if up else 0)
+    store_ok = await asyncio.to_thread(_store_ok, store)
+    influx: Any = writer.stats() if settings.influx else "disabled"
+    return {
+        "ok": bus.connected["alarm"] and store_ok,
+        "broker": dict(bus.connected),
+        "store": store_ok,
+        "influx": influx,
+        "dispatch_pending": dispatcher.pending(),
+    }
+
+
+def _store_ok(store: Store) -> bool:
+    try:
+        with store.session() as s:
+            s.execute(text("SELECT 1"))
+    except Exception:  # noqa: BLE001 - any failure means "not healthy", reported, not raised
+        return False
+    return True

@@ -1,0 +1,223 @@
+"""The hub's MQTT connections: the only hub module that imports aiomqtt or paho.
+
+Two connections, because alarms must never wait behind telemetry (ARCHITECTURE.md, "Measured"):
+
+* the **alarm path** (`watchpost-hub-<name>-events`, persistent session, QoS 1): events, status
+  and worker replies in; alerts and device commands out. Its PUBACKs are sent by hand, only after
+  the engine committed the message (`Received.ack`), so a hub that dies between receipt and
+  commit gets the message again from the broker when it comes back;
+* the **telemetry path** (`watchpost-hub-<name>-telemetry`, clean session, QoS 0): telemetry and
+  the broker's `$SYS` counters.
+
+Each path reconnects on its own with capped, jittered backoff. Exception tree::
+
+    RuntimeError
+     +-- BusError       publishing failed or the alarm path is not connected
+    Exception
+     +-- Redeliver      a handler could not commit a message: reconnect, let the broker resend
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Literal
+from urllib.parse import urlsplit
+
+import aiomqtt
+import paho.mqtt.client as paho_mqtt
+
+from protocol.topics import device_filter, worker_filter
+
+log = logging.getLogger(__name__)
+
+Path = Literal["alarm", "telemetry"]
+
+SYS_TOPICS = (
+    "$SYS/broker/publish/messages/dropped",
+    "$SYS/broker/store/messages/count",
+    "$SYS/broker/clients/connected",
+)
+"""Broker counters the hub watches (names as published by Mosquitto 2.0.11)."""
+
+
+class BusError(RuntimeError):
+    """A publish did not reach the broker, or the alarm path is not connected."""
+
+
+class Redeliver(Exception):  # noqa: N818 - it is a request, not an error
+    """Raised by a handler to drop the connection so the broker redelivers un-acked messages."""
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerAddress:
+    """Where and as whom to connect."""
+
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+
+    @classmethod
+    def from_url(
+        cls, url: str, username: str | None = None, password: str | None = None
+    ) -> BrokerAddress:
+        """Parse `mqtt://host:port` (credentials come separately, never in the URL)."""
+        parts = urlsplit(url)
+        if parts.scheme != "mqtt" or not parts.hostname:
+            raise ValueError(f"broker URL {url!r} must look like mqtt://host:port")
+        return cls(parts.hostname, parts.port or 1883, username, password)
+
+
+@dataclass(slots=True)
+class Received:
+    """One message from the broker; call `ack()` once it has been durably handled."""
+
+    topic: str
+    payload: bytes
+    qos: int
+    retain: bool
+    received_mono: float
+    _ack: Callable[[], None] = field(repr=False)
+    acked: bool = False
+
+    def ack(self) -> None:
+        """Send the PUBACK for this message (at most once; no-op for QoS 0)."""
+        if not self.acked:
+            self.acked = True
+            self._ack()
+
+
+Handler = Callable[[Received], Awaitable[None]]
+
+
+class Bus:
+    """Both MQTT paths of one hub; `run_*` coroutines are long-lived TaskGroup tasks."""
+
+    def __init__(
+        self,
+        address: BrokerAddress,
+        name: str,
+        *,
+        site: str | None = None,
+        backoff_max_s: float = 5.0,
+    ) -> None:
+        self.address = address
+        self.name = name
+        self.site = site
+        self.backoff_max_s = backoff_max_s
+        self._alarm_client: aiomqtt.Client | None = None
+        self._alarm_up = asyncio.Event()
+        self.connected: dict[Path, bool] = {"alarm": False, "telemetry": False}
+        self.reconnects: dict[Path, int] = {"alarm": 0, "telemetry": 0}
+
+    @property
+    def alarm_client_id(self) -> str:
+        """Return the persistent client id of the alarm path."""
+        return f"watchpost-hub-{self.name}-events"
+
+    def _client(self, path: Path) -> aiomqtt.Client:
+        persistent = path == "alarm"
+        client = aiomqtt.Client(
+            self.address.host,
+            self.address.port,
+            username=self.address.username,
+            password=self.address.password,
+            identifier=self.alarm_client_id if persistent else f"watchpost-hub-{self.name}-{path}",
+            clean_session=not persistent,
+            keepalive=15,
+            # Telemetry is QoS 0 and may be shed under overload; alarms are never shed here:
+            # the broker's max_inflight_messages bounds what it sends us without PUBACKs.
+            max_queued_incoming_messages=0 if persistent else 10_000,
+        )
+        if persistent:
+            # aiomqtt 2.5 has no manual-ack API; its paho 2.x client does. With manual ack on,
+            # paho sends no PUBACK until `ack(mid, qos)`: we call it only after the engine
+            # committed the message (see Received.ack). Must be set before connecting.
+            client._client.manual_ack_set(True)
+        return client
+
+    def _subscriptions(self, path: Path) -> list[tuple[str, int]]:
+        if path == "alarm":
+            return [
+                (device_filter(self.site, "event"), 1),
+                (device_filter(self.site, "status"), 1),
+                (worker_filter(self.site, "reply"), 1),
+            ]
+        return [(device_filter(self.site, "telemetry"), 0), *((t, 0) for t in SYS_TOPICS)]
+
+    async def run(self, path: Path, handler: Handler) -> None:
+        """Keep `path` connected and feed every message to `handler`, reconnecting forever."""
+        attempt = 0
+        while True:
+            try:
+                await self._session(path, handler)
+                attempt = 0
+            except (aiomqtt.MqttError, Redeliver) as exc:
+                attempt += 1
+                delay = min(self.backoff_max_s, 0.2 * 2 ** min(attempt, 6))
+                delay *= random.uniform(0.5, 1.0)
+                log.warning("mqtt %s path lost (%s); reconnecting in %.1f s", path, exc, delay)
+                await asyncio.sleep(delay)
+            finally:
+                self.connected[path] = False
+                if path == "alarm":
+                    self._alarm_up.clear()
+                    self._alarm_client = None
+
+    async def _session(self, path: Path, handler: Handler) -> None:
+        client = self._client(path)
+        async with client:
+            self.connected[path] = True
+            self.reconnects[path] += 1
+            for topic, qos in self._subscriptions(path):
+                await client.subscribe(topic, qos)
+            if path == "alarm":
+                self._alarm_client = client
+                self._alarm_up.set()
+            log.info("mqtt %s path connected to %s:%d", path, self.address.host, self.address.port)
+            async for message in client.messages:
+                paho = client._client
+                mid, qos = message.mid, message.qos
+                received = Received(
+                    topic=str(message.topic),
+                    payload=bytes(message.payload)
+                    if isinstance(message.payload, bytes | bytearray)
+                    else str(message.payload).encode(),
+                    qos=qos,
+                    retain=message.retain,
+                    received_mono=time.monotonic(),
+                    _ack=functools.partial(_send_ack, paho, mid, qos),
+                )
+                await handler(received)
+
+    async def publish(
+        self, topic: str, payload: bytes, *, qos: int = 1, wait_s: float = 5.0
+    ) -> None:
+        """Publish on the alarm path, waiting up to `wait_s` for it to be connected."""
+        try:
+            async with asyncio.timeout(wait_s):
+                await self._alarm_up.wait()
+        except TimeoutError as exc:
+            raise BusError("alarm path not connected") from exc
+        client = self._alarm_client
+        if client is None:
+            raise BusError("alarm path not connected")
+        try:
+            await client.publish(topic, payload, qos=qos, timeout=wait_s)
+        except aiomqtt.MqttError as exc:
+            raise BusError(f"publish to {topic} failed: {exc}") from exc
+
+
+def _send_ack(paho: paho_mqtt.Client, mid: int, qos: int) -> None:
+    """Send a PUBACK through paho's `ack` (if the connection is gone, the broker redelivers)."""
+    if qos == 0:
+        return
+    rc = paho.ack(mid, qos)
+    if rc != paho_mqtt.MQTT_ERR_SUCCESS:
+        log.warning("PUBACK for mid %d not sent (rc=%s); the broker will redeliver", mid, rc)

@@ -1,0 +1,77 @@
+"""`watchpost hub`: run the hub process (settings from flags, a YAML file or WATCHPOST_*)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+
+from protocol.config_file import describe_errors
+from protocol.errors import ConfigError
+
+hub_app = typer.Typer(
+    help="Run the hub: ingest, alarm engine, dispatch, HTTP API. / 运行中心服务",
+    invoke_without_command=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+@hub_app.callback()
+def hub(
+    config: Annotated[Path | None, typer.Option(help="hub.yaml with the same settings")] = None,
+    broker: Annotated[str | None, typer.Option(help="mqtt://host:port")] = None,
+    influx: Annotated[str | None, typer.Option(help="InfluxDB URL http://host:8086")] = None,
+    store: Annotated[str | None, typer.Option(help="SQLAlchemy URL, e.g. sqlite:///hub.db")] = None,
+    http: Annotated[str | None, typer.Option(help="HOST:PORT of the HTTP API")] = None,
+    registry: Annotated[
+        Path | None, typer.Option(help="Site folder, e.g. firmware-config/sites/sunflower")
+    ] = None,
+    policy: Annotated[Path | None, typer.Option(help="Alarm policy YAML")] = None,
+    name: Annotated[str | None, typer.Option(help="Hub name (part of MQTT client ids)")] = None,
+) -> None:
+    """Run the hub until SIGTERM or Ctrl-C."""
+    from hub.app import run
+    from hub.settings import HubSettings, build_settings
+
+    try:
+        settings = build_settings(
+            config,
+            broker=broker,
+            influx=influx,
+            store=store,
+            http=http,
+            registry=registry,
+            policy=policy,
+            name=name,
+        )
+    except ConfigError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+    except ValidationError as exc:
+        lines = "\n".join(f"  - {p}" for p in describe_errors(HubSettings, exc))
+        typer.echo(f"invalid hub settings (flags or WATCHPOST_* variables):\n{lines}", err=True)
+        raise typer.Exit(2) from exc
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    asyncio.run(run(settings))
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `hub` command group to the `watchpost` CLI."""
+    app.add_typer(hub_app, name="hub")
+
+
+def main() -> None:
+    """Run `watchpost hub` on its own (python -m hub.cli)."""
+    hub_app()
+
+
+if __name__ == "__main__":
+    main()

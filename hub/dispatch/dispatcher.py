@@ -1,0 +1,237 @@
+"""Carry out the engine's actions off the ingest path.
+
+Two bounded queues, each drained by its own worker tasks in the hub's TaskGroup:
+
+* **fast**: `Transition` → InfluxDB `alarm` point; `SendCommand` → device `cmd` topic;
+  `Notify` → the worker's MQTT alert topic (QoS 1; the app's persistent session holds it while
+  the phone is offline). Each of these is a publish to the local broker.
+* **slow**: the worker's other channels (webhooks, Apprise), each retried with backoff, so a
+  slow or dead webhook never holds up an MQTT alert, nor the acking of events.
+
+Every delivery attempt's result is recorded per alarm, worker and channel (`DeliveryLog`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from hub.alarms.actions import Action, Notify, SendCommand, Transition
+from hub.bus import BusError
+from hub.dispatch.notifier import AppriseNotifier
+from hub.dispatch.webhook import DeliveryError, WebhookSender
+from hub.influx import alarm_line
+from hub.metrics import HubMetrics
+from protocol.codec import encode
+from protocol.topics import device_topic, worker_topic
+
+log = logging.getLogger(__name__)
+
+
+_Attempt = Callable[[], Awaitable[None]]
+
+
+class Publisher(Protocol):
+    """The alarm path of the bus."""
+
+    async def publish(
+        self, topic: str, payload: bytes, *, qos: int = 1, wait_s: float = 5.0
+    ) -> None:
+        """Publish once; raise BusError on failure."""
+        ...
+
+
+class DeliveryLog(Protocol):
+    """Where delivery results are kept (the store)."""
+
+    async def record(
+        self, alarm_id: str, worker: str, channel: str, tier: int, ok: bool, detail: str
+    ) -> None:
+        """Record one delivery's final result."""
+        ...
+
+
+class Series(Protocol):
+    """The InfluxDB writer."""
+
+    def submit(self, lines: Sequence[str]) -> None:
+        """Queue points; never blocks, never raises."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class _External:
+    """One Notify to deliver on one non-MQTT channel."""
+
+    notify: Notify
+    url: str
+
+
+def channel_kind(url: str) -> str:
+    """Return the metric label of a channel: mqtt, webhook or the Apprise scheme."""
+    if url == "mqtt":
+        return "mqtt"
+    scheme = url.split("://", 1)[0].lower()
+    return "webhook" if scheme in ("http", "https") else scheme
+
+
+def redact(url: str) -> str:
+    """Return `url` without its secrets (tokens live in paths and queries of most services)."""
+    scheme, _, rest = url.partition("://")
+    host = rest.split("/", 1)[0].rsplit("@", 1)[-1]
+    return f"{scheme}://{host}/…" if rest else url
+
+
+class Dispatcher:
+    """Bounded queues of actions plus the coroutines that carry them out."""
+
+    def __init__(
+        self,
+        bus: Publisher,
+        series: Series,
+        deliveries: DeliveryLog,
+        metrics: HubMetrics,
+        webhooks: WebhookSender,
+        notifier: AppriseNotifier,
+        *,
+        channels: Mapping[tuple[str, str], Sequence[str]] | None = None,
+        queue_size: int = 10_000,
+        attempts: int = 4,
+    ) -> None:
+        self.bus = bus
+        self.series = series
+        self.deliveries = deliveries
+        self.metrics = metrics
+        self.webhooks = webhooks
+        self.notifier = notifier
+        self.channels: dict[tuple[str, str], tuple[str, ...]] = {
+            k: tuple(v) for k, v in (channels or {}).items()
+        }
+        self.attempts = attempts
+        self.fast: asyncio.Queue[Action] = asyncio.Queue(queue_size)
+        self.slow: asyncio.Queue[_External] = asyncio.Queue(queue_size)
+
+    async def submit(self, actions: Iterable[Action]) -> None:
+        """Queue actions; waits only when the queue is full (back-pressure, never loss)."""
+        for action in actions:
+            await self.fast.put(action)
+        self.metrics.dispatch_queue.set(self.fast.qsize() + self.slow.qsize())
+
+    def pending(self) -> int:
+        """Return how many actions and external deliveries are waiting or running."""
+        return self.fast.qsize() + self.slow.qsize()
+
+    async def drain(self) -> None:
+        """Wait until both queues are empty and every taken item is done."""
+        await self.fast.join()
+        await self.slow.join()
+
+    async def run_fast(self) -> None:
+        """Worker task: carry out actions from the fast queue for ever."""
+        while True:
+            action = await self.fast.get()
+            try:
+                await self._execute(action)
+            except Exception:
+                # A bug in one action must not stop every later alarm from going out.
+                log.exception("dispatch of %s failed", type(action).__name__)
+            finally:
+                self.fast.task_done()
+                self.metrics.dispatch_queue.set(self.pending())
+
+    async def run_slow(self) -> None:
+        """Worker task: deliver to webhooks and Apprise URLs for ever."""
+        while True:
+            item = await self.slow.get()
+            try:
+                await self._external(item)
+            except Exception:
+                log.exception("delivery to %s failed", redact(item.url))
+            finally:
+                self.slow.task_done()
+                self.metrics.dispatch_queue.set(self.pending())
+
+    async def _execute(self, action: Action) -> None:
+        if isinstance(action, Transition):
+            seconds = max(0.0, (action.ts - action.raised_at).total_seconds())
+            self.series.submit(
+                [
+                    alarm_line(
+                        action.site,
+                        action.grid or "",
+                        action.cls,
+                        action.state,
+                        action.alarm_id,
+                        seconds,
+                        action.ts,
+                    )
+                ]
+            )
+        elif isinstance(action, SendCommand):
+            await self._command(action)
+        else:
+            await self._notify(action)
+
+    async def _command(self, action: SendCommand) -> None:
+        topic = device_topic(action.site, action.device, "cmd")
+        ok, _, _ = await self._retry(lambda: self.bus.publish(topic, encode(action.command)))
+        self.metrics.commands.labels("ok" if ok else "failed").inc()
+        if not ok:
+            log.warning("command %s to %s not published", action.command.cmd, action.device)
+
+    async def _notify(self, action: Notify) -> None:
+        topic = worker_topic(action.site, action.worker, "alert")
+        ok, attempts, detail = await self._retry(
+            lambda: self.bus.publish(topic, encode(action.alert))
+        )
+        await self._record(action, "mqtt", ok, detail, attempts)
+        extra = [c for c in action.channels if c != "mqtt"]
+        extra += self.channels.get((action.site, action.worker), ())
+        for url in dict.fromkeys(extra):
+            await self.slow.put(_External(action, url))
+
+    async def _external(self, item: _External) -> None:
+        notify, url = item.notify, item.url
+        kind = channel_kind(url)
+        if kind == "webhook":
+            document = {
+                "v": 1,
+                "worker": notify.worker,
+                "tier": notify.tier,
+                "alert": notify.alert.model_dump(mode="json", by_alias=True),
+            }
+            ok, attempts, detail = await self._retry(lambda: self.webhooks.send(url, document))
+        else:
+            ok, attempts, detail = await self._retry(lambda: self.notifier.send(url, notify.alert))
+        if not ok:
+            log.warning(
+                "%s delivery of alarm %s to %s failed: %s",
+                kind,
+                notify.alarm_id,
+                redact(url),
+                detail,
+            )
+        await self._record(notify, kind, ok, detail, attempts)
+
+    async def _record(self, n: Notify, channel: str, ok: bool, detail: str, attempts: int) -> None:
+        self.metrics.deliveries.labels(channel, "ok" if ok else "failed").inc()
+        note = f"{attempts} attempt(s)" + (f": {detail}" if detail else "")
+        await self.deliveries.record(n.alarm_id, n.worker, channel, n.tier, ok, note[:500])
+
+    async def _retry(self, attempt: _Attempt) -> tuple[bool, int, str]:
+        """Run `attempt` up to `self.attempts` times with jittered backoff: (ok, tries, detail)."""
+        detail = ""
+        for n in range(1, self.attempts + 1):
+            try:
+                await attempt()
+            except (BusError, DeliveryError) as exc:
+                detail = str(exc)
+                if n < self.attempts:
+                    await asyncio.sleep(min(10.0, 0.25 * 2**n) * random.uniform(0.5, 1.0))
+            else:
+                return True, n, ""
+        return False, self.attempts, detail

@@ -1,0 +1,173 @@
+"""Ingest: every MQTT message is parsed, validated, checked against the registry, handed to the
+alarm engine and only then acknowledged; its time series go to InfluxDB.
+
+A message that does not follow the contract is logged (warning), counted per reason in
+`watchpost_ingest_rejected_total{reason}`, acknowledged (so the broker does not resend it for
+ever) and dropped; the hub keeps going. A message the *engine* fails on is not acknowledged: the
+alarm path reconnects and the broker redelivers it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from hub.alarms.actions import Action, Outcome
+from hub.alarms.service import AlarmService
+from hub.bus import Received, Redeliver
+from hub.influx import event_line, status_line, telemetry_line
+from hub.metrics import HubMetrics
+from protocol.codec import decode
+from protocol.errors import ProtocolError
+from protocol.messages import Event, Status, Telemetry, WorkerReply, utcnow
+from protocol.topics import Topic, parse_topic
+
+log = logging.getLogger(__name__)
+
+Submit = Callable[[Sequence[Action]], Awaitable[None]]
+
+
+class Directory(Protocol):
+    """The registry facts ingest needs: is a device known, and in which grid is it."""
+
+    async def device_grid(self, site: str, device: str) -> str | None:
+        """Return the device's grid ('' if it has none), or None if the device is unknown."""
+        ...
+
+
+class TimeSeries(Protocol):
+    """Where points go (the InfluxWriter)."""
+
+    def submit(self, lines: Sequence[str]) -> None:
+        """Queue points; never blocks, never raises."""
+        ...
+
+
+class Ingest:
+    """Handlers for the alarm path and the telemetry path of `hub.bus.Bus`."""
+
+    def __init__(
+        self,
+        engine: AlarmService,
+        directory: Directory,
+        series: TimeSeries,
+        metrics: HubMetrics,
+        submit: Submit,
+        *,
+        crash_before_commit: bool = False,
+    ) -> None:
+        self.engine = engine
+        self.directory = directory
+        self.series = series
+        self.metrics = metrics
+        self.submit = submit
+        self.crash_before_commit = crash_before_commit
+
+    def _reject(self, reason: str, msg: Received, detail: object) -> None:
+        self.metrics.rejected.labels(reason).inc()
+        log.warning("dropped message on %s: %s", msg.topic[:200], detail)
+
+    async def _decode(self, msg: Received) -> tuple[Topic, object, str] | None:
+        """Parse topic and payload and look the device up; None when the message was rejected."""
+        try:
+            topic = parse_topic(msg.topic)
+            self.metrics.messages.labels(topic.channel).inc()
+            device = topic.ident if topic.role == "dev" else None
+            payload = decode(topic.channel, msg.payload, device=device)
+        except ProtocolError as exc:
+            self._reject(exc.reason, msg, exc)
+            return None
+        grid = ""
+        if topic.role == "dev":
+            found = await self.directory.device_grid(topic.site, topic.ident)
+            if found is None:
+                self._reject("unknown_device", msg, f"device {topic.ident!r} is not registered")
+                return None
+            grid = found
+        return topic, payload, grid
+
+    async def on_alarm_path(self, msg: Received) -> None:
+        """Handle an event, status or worker reply; PUBACK only after the engine committed."""
+        decoded = await self._decode(msg)
+        if decoded is None:
+            msg.ack()
+            return
+        topic, payload, grid = decoded
+        if self.crash_before_commit and isinstance(payload, Event):
+            # TEST HOOK (settings.test_crash_before_commit, off by default): die like a power
+            # cut between receipt and commit, to prove the broker redelivers un-acked events.
+            log.warning("test hook: exiting before committing event %s", payload.id)
+            os._exit(1)
+        try:
+            outcome = await self._engine(topic, payload)
+        except Exception as exc:
+            self.metrics.engine_errors.inc()
+            log.exception("engine failed on %s; leaving it un-acked for redelivery", msg.topic)
+            raise Redeliver(f"engine failed on {msg.topic}") from exc
+        msg.ack()
+        self._account(msg, topic, payload, grid, outcome)
+        if outcome.actions:
+            await self.submit(outcome.actions)
+
+    async def _engine(self, topic: Topic, payload: object) -> Outcome:
+        if isinstance(payload, Event):
+            return await self.engine.on_event(topic.site, payload)
+        if isinstance(payload, Status):
+            return await self.engine.on_status(topic.site, payload)
+        if isinstance(payload, WorkerReply):
+            return await self.engine.on_reply(topic.site, topic.ident, payload)
+        # parse_topic only admits event/status/reply here; anything else is a wiring bug.
+        raise TypeError(f"no engine input for {type(payload).__name__} on {topic}")
+
+    def _account(
+        self, msg: Received, topic: Topic, payload: object, grid: str, outcome: Outcome
+    ) -> None:
+        if outcome.duplicate:
+            self.metrics.duplicates.inc()
+        if outcome.rejected:
+            self._reject(outcome.rejected, msg, f"engine refused it ({outcome.rejected})")
+        if isinstance(payload, Event):
+            self.metrics.receive_to_store.observe(time.monotonic() - msg.received_mono)
+            if not outcome.duplicate:
+                self.metrics.event_to_store.observe(_since(payload.ts))
+                self.series.submit(
+                    [
+                        event_line(
+                            topic.site,
+                            grid,
+                            payload.device,
+                            payload.kind,
+                            payload.id,
+                            payload.seq,
+                            payload.ts,
+                        )
+                    ]
+                )
+        elif isinstance(payload, Status):
+            online = payload.state == "online"
+            self.series.submit([status_line(topic.site, grid, payload.device, online, payload.ts)])
+
+    async def on_telemetry_path(self, msg: Received) -> None:
+        """Handle telemetry (to InfluxDB) and the broker's `$SYS` counters."""
+        if msg.topic.startswith("$SYS/"):
+            self.metrics.broker_stat(msg.topic, msg.payload)
+            return
+        decoded = await self._decode(msg)
+        if decoded is None:
+            return
+        topic, payload, grid = decoded
+        if isinstance(payload, Telemetry):
+            self.series.submit(
+                [telemetry_line(topic.site, grid, payload.device, payload.ts, payload.readings)]
+            )
+        else:
+            self._reject("bad_topic", msg, "only telemetry belongs on the telemetry path")
+
+
+def _since(ts: datetime) -> float:
+    """Return seconds from `ts` to now, never negative (device clocks can run ahead)."""
+    return max(0.0, (utcnow() - ts).total_seconds())

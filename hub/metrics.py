@@ -1,0 +1,138 @@
+"""Prometheus metrics of one hub process (own registry, so several hubs can share a process)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Mapping
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+log = logging.getLogger(__name__)
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
+
+
+class _InfluxCollector(Collector):
+    """Expose the InfluxDB writer's counters at scrape time."""
+
+    def __init__(self, source: Callable[[], Mapping[str, int | str]]) -> None:
+        self.source = source
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        """Yield one gauge per numeric writer counter, and the text ones as labels."""
+        numbers = GaugeMetricFamily(
+            "watchpost_influx_writer", "InfluxDB writer counters", labels=["stat"]
+        )
+        texts = GaugeMetricFamily(
+            "watchpost_influx_writer_info", "InfluxDB writer facts", labels=["stat", "value"]
+        )
+        for name, value in sorted(self.source().items()):
+            if isinstance(value, str):
+                texts.add_metric([name, value], 1.0)
+            else:
+                numbers.add_metric([name], float(value))
+        yield numbers
+        yield texts
+
+
+class HubMetrics:
+    """Every counter, gauge and histogram of the hub, in its own CollectorRegistry."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.messages = Counter(
+            "watchpost_ingest_messages", "Messages received, per channel", ["channel"], registry=r
+        )
+        self.rejected = Counter(
+            "watchpost_ingest_rejected", "Messages dropped, per reason", ["reason"], registry=r
+        )
+        self.duplicates = Counter(
+            "watchpost_ingest_duplicates", "Events already processed (redeliveries)", registry=r
+        )
+        self.engine_errors = Counter(
+            "watchpost_engine_errors", "Inputs the engine failed on (left un-acked)", registry=r
+        )
+        self.event_to_store = Histogram(
+            "watchpost_event_to_store_seconds",
+            "From the event's own timestamp to its commit in the store",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.receive_to_store = Histogram(
+            "watchpost_receive_to_store_seconds",
+            "From receipt by the hub to commit in the store",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.alarms = Gauge(
+            "watchpost_alarms_reached",
+            "Alarms in the store that ever reached a state, by class and state",
+            ["cls", "state"],
+            registry=r,
+        )
+        self.deliveries = Counter(
+            "watchpost_dispatch_deliveries",
+            "Alarm deliveries by channel and result",
+            ["channel", "result"],
+            registry=r,
+        )
+        self.commands = Counter(
+            "watchpost_dispatch_commands",
+            "Device commands published, by result",
+            ["result"],
+            registry=r,
+        )
+        self.dispatch_queue = Gauge(
+            "watchpost_dispatch_queue_depth", "Actions waiting for dispatch", registry=r
+        )
+        self.bus_connected = Gauge(
+            "watchpost_bus_connected", "1 while an MQTT path is connected", ["path"], registry=r
+        )
+        self.broker = Gauge(
+            "watchpost_broker_sys", "Mosquitto $SYS counters the hub watches", ["stat"], registry=r
+        )
+        self.broker_dropped = Counter(
+            "watchpost_broker_dropped_increase",
+            "Messages the broker dropped while this hub watched (should stay 0)",
+            registry=r,
+        )
+        self._dropped_last: float | None = None
+
+    def watch_influx(self, source: Callable[[], Mapping[str, int | str]]) -> None:
+        """Expose the InfluxDB writer's `stats()` at every scrape."""
+        self.registry.register(_InfluxCollector(source))
+
+    def set_alarm_counts(self, counts: Mapping[str, Mapping[str, int]]) -> None:
+        """Replace the alarm gauges with the store's counts ({class: {state: n}})."""
+        self.alarms.clear()
+        for cls, per_state in counts.items():
+            for state, n in per_state.items():
+                self.alarms.labels(cls, state).set(n)
+
+    def broker_stat(self, topic: str, payload: bytes) -> None:
+        """Record one `$SYS` value; log a warning whenever the broker's drop counter grows."""
+        try:
+            value = float(payload.decode("ascii", "replace").split()[0])
+        except (ValueError, IndexError):
+            return
+        stat = topic.removeprefix("$SYS/broker/").replace("/", "_")
+        self.broker.labels(stat).set(value)
+        if stat != "publish_messages_dropped":
+            return
+        if self._dropped_last is not None and value > self._dropped_last:
+            self.broker_dropped.inc(value - self._dropped_last)
+            log.warning(
+                "broker dropped %d messages since the last report (total %d): raise "
+                "max_queued_messages or find the slow subscriber",
+                value - self._dropped_last,
+                value,
+            )
+        self._dropped_last = value
+
+    def render(self) -> bytes:
+        """Return the Prometheus text exposition of every metric."""
+        return generate_latest(self.registry)

@@ -1,0 +1,121 @@
+"""Settings of the hub process: flags, a YAML file, or `WATCHPOST_*` environment variables.
+
+Precedence, highest first: command-line flags, environment, config file, defaults. Secrets
+(API token, webhook secret, broker and InfluxDB passwords) come from the environment or from a
+`*_file` reference, never inline in the config file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from protocol.config_file import load_model
+from protocol.errors import ConfigError
+from protocol.topics import ID_PATTERN
+
+_SECRETS = ("api_token", "webhook_secret", "broker_password", "influx_password")
+
+
+class HubSettings(BaseSettings):
+    """Everything `watchpost hub` needs to run."""
+
+    model_config = SettingsConfigDict(env_prefix="WATCHPOST_", extra="forbid")
+
+    name: str = Field("hub", pattern=ID_PATTERN, description="Hub name, part of MQTT client ids")
+    broker: str = Field(
+        "mqtt://127.0.0.1:1883",
+        pattern=r"^mqtt://[^/\s:]+(:\d{1,5})?/?$",
+        description="mqtt://host:port",
+    )
+    broker_username: str | None = Field(None, description="MQTT user name of the hub")
+    broker_password: SecretStr | None = Field(None, description="MQTT password (env only)")
+    broker_password_file: Path | None = Field(None, description="File holding the MQTT password")
+    site: str | None = Field(
+        None, pattern=ID_PATTERN, description="Only ingest this site (default: every site)"
+    )
+    influx: str | None = Field(None, description="InfluxDB URL http://host:8086; unset disables")
+    influx_database: str = Field("watchpost", description="InfluxDB 1.x database / 2.x bucket")
+    influx_username: str | None = Field(None, description="InfluxDB 1.x user")
+    influx_password: SecretStr | None = Field(None, description="InfluxDB password (env only)")
+    influx_password_file: Path | None = Field(None, description="File holding the password")
+    influx_spill_dir: str = Field("var/influx-spill", description="Where points wait offline")
+    store: str = Field("sqlite:///watchpost.db", description="SQLAlchemy URL of the store")
+    http: str = Field(
+        "127.0.0.1:8080", pattern=r"^[^\s:]+:\d{1,5}$", description="HOST:PORT of the HTTP API"
+    )
+    registry: Path | None = Field(None, description="Site folder imported into the store on start")
+    policy: Path | None = Field(None, description="Alarm policy YAML (default: built-in policy)")
+    api_token: SecretStr | None = Field(None, description="Bearer token of the API (env only)")
+    api_token_file: Path | None = Field(None, description="File holding the API bearer token")
+    webhook_secret: SecretStr | None = Field(None, description="HMAC key for webhooks (env only)")
+    webhook_secret_file: Path | None = Field(None, description="File holding the webhook key")
+    webhook_timeout_s: float = Field(5.0, gt=0, le=60, description="Timeout of one webhook call")
+    webhook_attempts: int = Field(4, ge=1, le=20, description="Tries per webhook/Apprise delivery")
+    dispatch_workers: int = Field(8, ge=1, le=256, description="Concurrent dispatch tasks")
+    dispatch_queue: int = Field(10_000, ge=10, description="Actions waiting for dispatch, at most")
+    tick_s: float = Field(1.0, gt=0, le=60, description="How often the engine's timers run")
+    shutdown_timeout_s: float = Field(5.0, gt=0, le=120, description="Graceful shutdown budget")
+    log_level: str = Field("INFO", description="Python logging level")
+    test_crash_before_commit: bool = Field(
+        False,
+        description="TEST HOOK, never in production: exit(1) after receiving an event, before "
+        "the engine commits it (proves the broker redelivers un-acked events)",
+    )
+
+    @field_validator(*_SECRETS, mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    def secret(self, name: str) -> str | None:
+        """Return secret `name` from its value or its `<name>_file` reference."""
+        if name not in _SECRETS:
+            raise KeyError(name)
+        value: SecretStr | None = getattr(self, name)
+        if value is not None:
+            return value.get_secret_value()
+        ref: Path | None = getattr(self, f"{name}_file")
+        if ref is None:
+            return None
+        try:
+            return ref.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(
+                str(ref),
+                [f"{name}_file: cannot read ({exc.strerror}); fix the path or permissions"],
+            ) from exc
+
+    @property
+    def http_host(self) -> str:
+        """Return the host part of `http`."""
+        return self.http.rsplit(":", 1)[0]
+
+    @property
+    def http_port(self) -> int:
+        """Return the port part of `http`."""
+        return int(self.http.rsplit(":", 1)[1])
+
+
+def build_settings(config: Path | None = None, **flags: Any) -> HubSettings:
+    """Merge a config file, the environment and command-line flags (None flags are ignored)."""
+    values: dict[str, Any] = {}
+    if config is not None:
+        from_file = load_model(HubSettings, config)
+        values.update(from_file.model_dump(include=from_file.model_fields_set))
+        inline = [s for s in _SECRETS if s in from_file.model_fields_set]
+        if inline:
+            raise ConfigError(
+                str(config),
+                [
+                    f"{s}: secrets are not allowed inline; use {s}_file or WATCHPOST_{s.upper()}"
+                    for s in inline
+                ],
+            )
+    from_env = HubSettings()
+    values.update(from_env.model_dump(include=from_env.model_fields_set))
+    values.update({k: v for k, v in flags.items() if v is not None})
+    return HubSettings(**values)
