@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+_DURATION = r"^(INF|[1-9][0-9]*[hdw])$"
+
 
 class InfluxSettings(BaseModel):
     """Where and how the hub writes time series."""
@@ -20,4 +22,27 @@ class InfluxSettings(BaseModel):
     flush_interval_s: float = Field(1.0, gt=0, description="Longest a point waits in memory")
     spill_dir: str = Field(
         "var/influx-spill", description="Where points wait while InfluxDB is down"
+    )
+    timeout_s: float = Field(10.0, gt=0, description="HTTP timeout of one request")
+    retries_before_spill: int = Field(
+        3, ge=0, description="Retries of a failing batch before it is spilled to disk"
+    )
+    backoff_initial_s: float = Field(0.2, gt=0, description="First retry delay (jittered)")
+    backoff_max_s: float = Field(10.0, gt=0, description="Cap of the retry/probe delay")
+    max_buffer_points: int = Field(
+        100_000, ge=1, description="Points held in memory before spilling without retrying"
+    )
+    close_timeout_s: float = Field(
+        5.0, gt=0, description="Longest flush on exit; what is left is spilled to disk"
+    )
+    setup_schema: bool = Field(
+        True, description="1.x: create database, retention policies and continuous queries"
+    )
+    raw_retention_policy: str = Field("watchpost_raw", description="1.x default RP (raw)")
+    raw_retention: str = Field("90d", pattern=_DURATION, description="How long raw points live")
+    downsampled_retention_policy: str = Field(
+        "watchpost_1y", description="1.x RP of the 1-minute continuous-query rollups"
+    )
+    downsampled_retention: str = Field(
+        "365d", pattern=_DURATION, description="How long the 1-minute rollups live"
     )

@@ -1,0 +1,146 @@
+"""InfluxWriter against a real influxd 1.6.7: counts, batching, partial writes, set-up."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from hub.influx import InfluxSettings, InfluxWriter, telemetry_line
+from simulators.services import Influxd
+
+T0 = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
+
+
+def points(n: int, start: int = 0, device: str = "d1") -> list[str]:
+    """Return n telemetry points with distinct timestamps and value = index."""
+    return [
+        telemetry_line("s1", "g1", device, T0 + timedelta(milliseconds=i), {"v": i})
+        for i in range(start, start + n)
+    ]
+
+
+def count(server: Influxd, db: str, measurement: str = "telemetry", field: str = "v") -> int:
+    """Return how many points hold `field` in `measurement` (0 when none)."""
+    answer = server.query(f'SELECT count("{field}") FROM "{measurement}"', db=db)
+    result = answer["results"][0]  # type: ignore[index]
+    assert "error" not in result, result
+    series = result.get("series")
+    return int(series[0]["values"][0][1]) if series else 0
+
+
+async def eventually(check: Callable[[], bool], within_s: float = 20.0) -> None:
+    """Wait until check() is true; fail the test after within_s seconds."""
+    deadline = asyncio.get_running_loop().time() + within_s
+    while not check():
+        if asyncio.get_running_loop().time() > deadline:
+            pytest.fail("condition not reached in time")
+        await asyncio.sleep(0.02)
+
+
+def settings_for(server_url: str, db: str, tmp_path: Path, **kw: object) -> InfluxSettings:
+    """Return fast-retrying writer settings for a test."""
+    base: dict[str, object] = {
+        "url": server_url,
+        "database": db,
+        "spill_dir": str(tmp_path / "spill"),
+        "flush_interval_s": 0.05,
+        "backoff_initial_s": 0.02,
+        "backoff_max_s": 0.2,
+        "retries_before_spill": 1,
+        "timeout_s": 2.0,
+    }
+    return InfluxSettings.model_validate(base | kw)
+
+
+async def test_points_written_and_counted_exactly(
+    influxd: Influxd, influx_db: str, tmp_path: Path
+) -> None:
+    async with InfluxWriter(settings_for(influxd.url, influx_db, tmp_path)) as writer:
+        writer.submit(points(1234))
+        await eventually(lambda: writer.stats()["points_written"] == 1234)
+        stats = writer.stats()
+    assert count(influxd, influx_db) == 1234
+    assert stats["points_submitted"] == 1234
+    assert stats["points_dropped_invalid"] == 0
+    assert stats["points_spilled"] == 0
+    assert stats["reachable"] == 1
+    assert str(stats["server_version"]).startswith("1.6")
+
+
+async def test_batches_bounded_by_size(influxd: Influxd, influx_db: str, tmp_path: Path) -> None:
+    cfg = settings_for(influxd.url, influx_db, tmp_path, batch_size=100, flush_interval_s=3600)
+    async with InfluxWriter(cfg) as writer:
+        writer.submit(points(250))
+        await eventually(lambda: writer.stats()["points_written"] == 200)
+        # The last 50 wait for the time bound (an hour here) or for the exit flush.
+        assert writer.stats()["buffer_size"] == 50
+        assert writer.stats()["batches_written"] == 2
+    assert count(influxd, influx_db) == 250
+    assert writer.stats()["batches_written"] == 3
+
+
+async def test_batches_bounded_by_time(influxd: Influxd, influx_db: str, tmp_path: Path) -> None:
+    cfg = settings_for(influxd.url, influx_db, tmp_path, batch_size=10_000, flush_interval_s=0.1)
+    async with InfluxWriter(cfg) as writer:
+        writer.submit(points(5))
+        await eventually(lambda: count(influxd, influx_db) == 5)
+        writer.submit(points(5, start=5))
+        await eventually(lambda: count(influxd, influx_db) == 10)
+        assert writer.stats()["batches_written"] == 2
+
+
+async def test_partial_write_keeps_the_good_points(
+    influxd: Influxd, influx_db: str, tmp_path: Path
+) -> None:
+    good = points(10)
+    unparsable = "telemetry,device=d1,grid=g1,site=s1 v= 1795334400999"
+    type_conflict = 'telemetry,device=d2,grid=g1,site=s1 v="text" 1795334400998'
+    async with InfluxWriter(settings_for(influxd.url, influx_db, tmp_path)) as writer:
+        writer.submit([*good[:5], unparsable, type_conflict, *good[5:]])
+        writer.submit(["two\nlines", ""])
+        await eventually(lambda: writer.stats()["points_dropped_invalid"] == 4)
+        await eventually(lambda: writer.stats()["points_written"] == 10)
+    assert count(influxd, influx_db) == 10
+    assert writer.stats()["points_submitted"] == 14
+
+
+async def test_retention_policies_and_continuous_queries_after_start(
+    influxd: Influxd, influx_db: str, tmp_path: Path
+) -> None:
+    cfg = settings_for(influxd.url, influx_db, tmp_path, raw_retention="30d")
+    async with InfluxWriter(cfg):
+        pass
+    rps = influxd.query(f'SHOW RETENTION POLICIES ON "{influx_db}"')
+    values = rps["results"][0]["series"][0]["values"]  # type: ignore[index]
+    by_name = {row[0]: row for row in values}
+    assert by_name["watchpost_raw"][1] == "720h0m0s"
+    assert by_name["watchpost_raw"][4] is True  # default RP
+    assert by_name["watchpost_1y"][1] == "8760h0m0s"
+    cqs = influxd.query("SHOW CONTINUOUS QUERIES")
+    ours = next(
+        s
+        for s in cqs["results"][0]["series"]  # type: ignore[index]
+        if s["name"] == influx_db
+    )
+    names = {row[0] for row in ours["values"]}
+    assert names == {"wp_telemetry_1m", "wp_event_1m", "wp_alarm_1m", "wp_status_1m"}
+    assert all("watchpost_1y" in row[1] for row in ours["values"])
+
+
+async def test_database_created_when_missing(influxd: Influxd, tmp_path: Path) -> None:
+    db = f"new_{tmp_path.name[-8:].replace('-', '_')}"
+    async with InfluxWriter(settings_for(influxd.url, db, tmp_path)) as writer:
+        writer.submit(points(3))
+    assert count(influxd, db) == 3
+    influxd.query(f'DROP DATABASE "{db}"')
+
+
+async def test_disabled_writer_accepts_and_ignores(tmp_path: Path) -> None:
+    async with InfluxWriter(InfluxSettings(spill_dir=str(tmp_path / "s"))) as writer:
+        writer.submit(points(3))
+        assert writer.stats()["server_version"] == "disabled"
+    assert not (tmp_path / "s").exists()
