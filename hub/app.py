@@ -113,12 +113,12 @@ async def _prepare_store(settings: HubSettings) -> tuple[Store, Registry | None]
 
 
 async def run(settings: HubSettings, stop: asyncio.Event | None = None) -> None:
-    """Run the hub until `stop` is set or SIGTERM/SIGINT arrives, then shut down in bounded time."""
-    stop = stop or asyncio.Event()
+    """Run the hub until `stop` is set (or, without `stop`, until SIGTERM/SIGINT), then stop."""
     loop = asyncio.get_running_loop()
     installed = []
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+    if stop is None:
+        stop = asyncio.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
             installed.append(sig)
     store, registry = await _prepare_store(settings)

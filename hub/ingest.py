@@ -134,22 +134,25 @@ class Ingest:
             self.metrics.receive_to_store.observe(time.monotonic() - msg.received_mono)
             if not outcome.duplicate:
                 self.metrics.event_to_store.observe(_since(payload.ts))
-                self.series.submit(
-                    [
-                        event_line(
-                            topic.site,
-                            grid,
-                            payload.device,
-                            payload.kind,
-                            payload.id,
-                            payload.seq,
-                            payload.ts,
-                        )
-                    ]
+                self._write(
+                    lambda: event_line(
+                        topic.site, grid, payload.device, payload.kind, payload.id, payload.seq,
+                        payload.ts,
+                    )
                 )
         elif isinstance(payload, Status):
             online = payload.state == "online"
-            self.series.submit([status_line(topic.site, grid, payload.device, online, payload.ts)])
+            self._write(lambda: status_line(topic.site, grid, payload.device, online, payload.ts))
+
+    def _write(self, build: Callable[[], str]) -> None:
+        """Queue one point; a value line protocol cannot carry is counted, never fatal."""
+        try:
+            line = build()
+        except ValueError as exc:
+            self.metrics.rejected.labels("bad_line").inc()
+            log.warning("point not written: %s", exc)
+            return
+        self.series.submit([line])
 
     async def on_telemetry_path(self, msg: Received) -> None:
         """Handle telemetry (to InfluxDB) and the broker's `$SYS` counters."""
@@ -161,8 +164,8 @@ class Ingest:
             return
         topic, payload, grid = decoded
         if isinstance(payload, Telemetry):
-            self.series.submit(
-                [telemetry_line(topic.site, grid, payload.device, payload.ts, payload.readings)]
+            self._write(
+                lambda: telemetry_line(topic.site, grid, payload.device, payload.ts, payload.readings)
             )
         else:
             self._reject("bad_topic", msg, "only telemetry belongs on the telemetry path")

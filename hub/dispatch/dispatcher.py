@@ -157,24 +157,20 @@ class Dispatcher:
 
     async def _execute(self, action: Action) -> None:
         if isinstance(action, Transition):
-            seconds = max(0.0, (action.ts - action.raised_at).total_seconds())
-            self.series.submit(
-                [
-                    alarm_line(
-                        action.site,
-                        action.grid or "",
-                        action.cls,
-                        action.state,
-                        action.alarm_id,
-                        seconds,
-                        action.ts,
-                    )
-                ]
-            )
+            self._alarm_point(action)
         elif isinstance(action, SendCommand):
             await self._command(action)
         else:
             await self._notify(action)
+
+    def _alarm_point(self, t: Transition) -> None:
+        seconds = max(0.0, (t.ts - t.raised_at).total_seconds())
+        try:
+            line = alarm_line(t.site, t.grid or "", t.cls, t.state, t.alarm_id, seconds, t.ts)
+        except ValueError as exc:  # LineError: a value line protocol cannot carry
+            log.warning("alarm point of %s not written: %s", t.alarm_id, exc)
+            return
+        self.series.submit([line])
 
     async def _command(self, action: SendCommand) -> None:
         topic = device_topic(action.site, action.device, "cmd")
