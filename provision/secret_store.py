@@ -41,6 +41,7 @@ class SecretStore:
         """Return the user's password, generating and storing one if there is none."""
         path = self.path(user)
         if path.exists():
+            path.chmod(0o600)  # a secret readable by others is tightened, not trusted as is
             password = path.read_text(encoding="utf-8").strip()
             if password:
                 return password
