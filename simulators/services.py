@@ -239,3 +239,131 @@ bind-address = "127.0.0.1:{self.rpc_port}"
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _postgres_bindir() -> Path:
+    """Return the directory holding initdb, postgres, psql (Debian keeps them off PATH)."""
+    versions = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3])
+    )
+    if versions:
+        return versions[-1].parent
+    found = shutil.which("initdb")
+    if found and shutil.which("psql", path=str(Path(found).parent)):
+        return Path(found).parent
+    raise ServiceError(
+        "initdb not found: install the Debian package 'postgresql' (apt-get install -y postgresql)"
+    )
+
+
+@dataclass
+class Postgres:
+    """A throw-away PostgreSQL cluster in `workdir`, listening on 127.0.0.1 only.
+
+    The unix socket lives in `workdir` too. Started as root, the server runs as the `postgres`
+    user (PostgreSQL refuses root), so `workdir` and its parents must be reachable by it:
+    create it with `tempfile.mkdtemp()` rather than under pytest's private tmp dir. `fast`
+    turns fsync off (tests and demos only).
+    """
+
+    workdir: Path
+    port: int = field(default_factory=free_port)
+    database: str = "watchpost"
+    fast: bool = True
+    run_as: str = "postgres"
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """Return the SQLAlchemy URL of the default database."""
+        return self.url_for(self.database)
+
+    def url_for(self, database: str) -> str:
+        """Return the SQLAlchemy URL (psycopg 3) of one database of this server."""
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
+
+    def _user(self) -> str | None:
+        return self.run_as if os.geteuid() == 0 else None
+
+    def _run(self, *args: str) -> None:
+        result = subprocess.run(
+            args, user=self._user(), capture_output=True, check=False, timeout=60
+        )
+        if result.returncode != 0:
+            err = result.stderr.decode(errors="replace")[-2000:]
+            raise ServiceError(f"{Path(args[0]).name} failed ({result.returncode}): {err}")
+
+    def start(self) -> Self:
+        """Create the cluster if needed, start the server and create `database`."""
+        bindir = _postgres_bindir()
+        data = self.workdir / "data"
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        user = self._user()
+        if user is not None:
+            shutil.chown(self.workdir, user)
+        if not (data / "PG_VERSION").exists():
+            self._run(
+                str(bindir / "initdb"), "-D", str(data), "-U", "postgres",
+                "--auth=trust", "-E", "UTF8", "--no-sync",
+            )  # fmt: skip
+        options = [
+            "-c", "listen_addresses=127.0.0.1", "-p", str(self.port),
+            "-c", f"unix_socket_directories={self.workdir}",
+        ]  # fmt: skip
+        if self.fast:
+            options += ["-c", "fsync=off", "-c", "synchronous_commit=off"]
+            options += ["-c", "full_page_writes=off"]
+        log = (self.workdir / "postgres.log").open("ab")
+        self.proc = subprocess.Popen(
+            [str(bindir / "postgres"), "-D", str(data), *options],
+            stdout=log,
+            stderr=log,
+            user=user,
+        )
+        log.close()
+        _wait_port(self.port, self.proc, "postgres", 30)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                self.create_database(self.database)
+                return self
+            except ServiceError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+
+    def create_database(self, database: str) -> None:
+        """Create a database (idempotent); names are [a-z0-9_], 1-63 characters."""
+        import re
+
+        if not re.fullmatch(r"[a-z0-9_]{1,63}", database):
+            raise ServiceError(f"database name {database!r}: use [a-z0-9_], 1-63 characters")
+        bindir = _postgres_bindir()
+        args = ("-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres")
+        probe = subprocess.run(
+            [str(bindir / "psql"), *args, "-d", "postgres", "-tAc",
+             f"SELECT 1 FROM pg_database WHERE datname = '{database}'"],  # noqa: S608
+            user=self._user(), capture_output=True, check=False, timeout=30,
+        )  # fmt: skip
+        if probe.returncode == 0 and probe.stdout.strip() == b"1":
+            return
+        self._run(str(bindir / "createdb"), *args, database)
+
+    def stop(self) -> None:
+        """Stop the server by PID (fast shutdown: SIGINT, then SIGKILL)."""
+        if self.proc is None or self.proc.poll() is not None:
+            self.proc = None
+            return
+        os.kill(self.proc.pid, signal.SIGINT)
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(5)
+        self.proc = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,127 @@
+"""Build the bilingual `WorkerAlert` a worker's phone shows, e.g.
+"【一键呼叫】1号楼101 王秀英（84岁）" / "[SOS call] Bldg 1 #101 Wang Xiuying (84)".
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from hub.store.schema import AlarmRow, DeviceRow, HouseholdRow
+from protocol.messages import AlarmState, ResidentContext, WorkerAlert
+
+CLASS_LABELS: dict[str, tuple[str, str]] = {
+    "call": ("一键呼叫", "SOS call"),
+    "fall": ("跌倒报警", "Fall detected"),
+    "fire": ("火警", "FIRE"),
+    "pre_alarm": ("烟感预警", "Smoke pre-alarm"),
+    "inactivity": ("无活动报警", "No activity"),
+    "trouble": ("设备故障", "Device trouble"),
+}
+REASON_LABELS: dict[str, tuple[str, str]] = {
+    "offline": ("离线", "offline"),
+    "low_battery": ("电量低", "low battery"),
+    "tamper": ("防拆触发", "tamper"),
+    "fault": ("故障", "fault"),
+}
+STATE_LABELS: dict[str, tuple[str, str]] = {
+    "cancelled": ("已取消", "cancelled"),
+    "resolved": ("已解除", "resolved"),
+    "acknowledged": ("已接单", "acknowledged"),
+}
+_UNIT = re.compile(r"^(\d+)-(\w+)$")
+
+
+def english_name(resident_id: str | None, name: str) -> str:
+    """Return a Latin-script name: the name if ASCII, else romanised from an id like r-wang-li."""
+    if name.isascii():
+        return name
+    if resident_id and resident_id.startswith("r-"):
+        parts = resident_id[2:].split("-")
+        if len(parts) >= 2 and all(p.isalpha() for p in parts):
+            return " ".join(p.capitalize() for p in parts)
+    return name
+
+
+def place(device: DeviceRow, household: HouseholdRow | None) -> tuple[str, str]:
+    """Return a short (zh, en) place label: 1号楼101 / Bldg 1 #101, or the device location."""
+    if household is not None and household.unit:
+        m = _UNIT.match(household.unit)
+        if m:
+            return f"{m[1]}号楼{m[2]}", f"Bldg {m[1]} #{m[2]}"
+        return household.unit, f"#{household.unit}"
+    if " / " in device.location:
+        zh, en = device.location.split(" / ", 1)
+        return zh, en
+    label = device.location or device.id
+    return label, label
+
+
+def _who(ctx: ResidentContext) -> tuple[str, str]:
+    if not ctx.name:
+        return "", ""
+    en = english_name(ctx.resident, ctx.name)
+    if ctx.age is None:
+        return ctx.name, en
+    return f"{ctx.name}（{ctx.age}岁）", f"{en} ({ctx.age})"
+
+
+def _body(alarm: AlarmRow, device: DeviceRow, ctx: ResidentContext) -> tuple[str, str]:
+    zh = [f"地址：{ctx.address}" if ctx.address else ""]
+    en = [f"Address: {ctx.address}" if ctx.address else ""]
+    if ctx.floor is not None:
+        zh.append(f"楼层：{ctx.floor}")
+        en.append(f"Floor: {ctx.floor}")
+    if ctx.key_safe:
+        zh.append(f"钥匙：{ctx.key_safe}")
+        en.append(f"Key: {ctx.key_safe}")
+    if ctx.conditions:
+        zh.append("健康情况：" + "、".join(ctx.conditions))
+        en.append("Conditions: " + ", ".join(ctx.conditions))
+    for c in ctx.contacts:
+        zh.append(f"紧急联系人：{c.name} {c.phone} {c.relation}".rstrip())
+        en.append(f"Emergency contact: {c.name} {c.phone} {c.relation}".rstrip())
+    zh.append(f"设备：{device.id} {device.location}".rstrip())
+    en.append(f"Device: {device.id} {device.location}".rstrip())
+    if alarm.repeats:
+        zh.append(f"重复触发：{alarm.repeats} 次")
+        en.append(f"Repeated: {alarm.repeats} times")
+    return "\n".join(x for x in zh if x)[:2000], "\n".join(x for x in en if x)[:2000]
+
+
+def build_alert(
+    alarm: AlarmRow,
+    device: DeviceRow,
+    household: HouseholdRow | None,
+    ctx: ResidentContext,
+    state: AlarmState,
+    now: datetime,
+) -> WorkerAlert:
+    """Return the alert for `alarm` as it stands, with titles and bodies in zh-CN and English."""
+    cls_zh, cls_en = CLASS_LABELS[alarm.cls]
+    if alarm.cls == "trouble" and alarm.reason in REASON_LABELS:
+        why_zh, why_en = REASON_LABELS[alarm.reason]
+        cls_zh, cls_en = f"{cls_zh}·{why_zh}", f"{cls_en}: {why_en}"
+    if state in STATE_LABELS:
+        st_zh, st_en = STATE_LABELS[state]
+        cls_zh, cls_en = f"{cls_zh}·{st_zh}", f"{cls_en}, {st_en}"
+    where_zh, where_en = place(device, household)
+    who_zh, who_en = _who(ctx)
+    body_zh, body_en = _body(alarm, device, ctx)
+    return WorkerAlert(
+        alarm=alarm.id,
+        cls=alarm.cls,
+        state=state,
+        ts=now,
+        raised_at=alarm.raised_at,
+        site=alarm.site,
+        grid=alarm.grid,
+        building=alarm.building,
+        device=alarm.device,
+        tier=alarm.tier,
+        title_zh=f"【{cls_zh}】{where_zh} {who_zh}".rstrip()[:200],
+        title_en=f"[{cls_en}] {where_en} {who_en}".rstrip()[:200],
+        body_zh=body_zh,
+        body_en=body_en,
+        resident=ctx if ctx.resident else None,
+    )

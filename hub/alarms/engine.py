@@ -1,0 +1,162 @@
+"""`Engine`: the `AlarmService` the hub feeds events, statuses, replies and clock ticks.
+
+Each input runs as one store transaction in a worker thread, serialised by one lock, so the
+event loop never waits on the database and two inputs never interleave. The transaction
+commits before the method returns; the returned `Outcome` lists what the hub must do next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+
+from hub.alarms.actions import Outcome
+from hub.alarms.escalation import escalate_due
+from hub.alarms.ledger import Ledger
+from hub.alarms.replies import Refused, apply, check
+from hub.alarms.rules.checkin import check_windows
+from hub.alarms.rules.person import on_cancel, raise_or_repeat
+from hub.alarms.rules.smoke import on_smoke, on_smoke_clear, verify_due
+from hub.alarms.rules.trouble import TROUBLE_KINDS, on_status, raise_trouble, seen, supervise
+from hub.policy import Policy
+from hub.store import Store
+from hub.store.schema import AlarmRow, EventRow, WorkerRow
+from protocol.messages import Event, ReplyAction, Status, WorkerReply, utcnow
+
+log = logging.getLogger(__name__)
+OVERSEERS = frozenset({"duty_officer", "supervisor"})
+
+
+class _Duplicate(Exception):  # noqa: N818 - control flow, rolls the transaction back
+    pass
+
+
+class Engine:
+    """Alarm rules, lifecycle, deduplication and escalation on top of a `Store`."""
+
+    def __init__(
+        self, store: Store, policy: Policy, clock: Callable[[], datetime] = utcnow
+    ) -> None:
+        """Bind to a migrated store; `clock` returns aware UTC now (injectable for tests)."""
+        self.store = store
+        self.policy = policy
+        self.clock = clock
+        self.started_at = clock()
+        self._lock = threading.Lock()
+
+    async def on_event(self, site: str, event: Event) -> Outcome:
+        """Record an event (idempotent by `event.id`) and raise/update/cancel alarms."""
+        return await asyncio.to_thread(self._step, lambda led: self._event(led, site, event))
+
+    async def on_status(self, site: str, status: Status) -> Outcome:
+        """Record a device's online/offline state (supervision input)."""
+        return await asyncio.to_thread(self._step, lambda led: self._status(led, site, status))
+
+    async def on_reply(self, site: str, worker: str, reply: WorkerReply) -> Outcome:
+        """Apply a worker's ack/decline/arrived/resolve to an alarm."""
+        return await asyncio.to_thread(
+            self._step, lambda led: self._reply(led, site, worker, reply)
+        )
+
+    async def act(
+        self,
+        alarm_id: str,
+        actor: str,
+        action: ReplyAction,
+        outcome: str | None = None,
+        note: str = "",
+    ) -> Outcome:
+        """Apply an action from the HTTP API (same lifecycle rules as `on_reply`)."""
+
+        def run(led: Ledger) -> None:
+            alarm = led.session.get(AlarmRow, alarm_id)
+            if alarm is None:
+                raise Refused("unknown_alarm")
+            check(alarm, action, outcome)
+            apply(led, alarm, actor, action, outcome, note, channel="api")
+
+        return await asyncio.to_thread(self._step, run)
+
+    async def tick(self, now: datetime) -> Outcome:
+        """Fire due timers: smoke verification, escalation, heartbeat supervision, inactivity."""
+        return await asyncio.to_thread(self._step, self._tick, now)
+
+    def _step(self, work: Callable[[Ledger], None], now: datetime | None = None) -> Outcome:
+        with self._lock:
+            try:
+                with self.store.session(write=True) as session:
+                    ledger = Ledger(session, self.policy, now or self.clock())
+                    work(ledger)
+                    session.flush()
+            except Refused as exc:
+                log.info("input refused: %s", exc.reason)
+                return Outcome(rejected=exc.reason)
+            except _Duplicate:
+                return Outcome(duplicate=True)
+            return Outcome(actions=ledger.actions)
+
+    def _tick(self, ledger: Ledger) -> None:
+        verify_due(ledger)
+        escalate_due(ledger)
+        supervise(ledger, self.started_at)
+        check_windows(ledger)
+
+    def _event(self, ledger: Ledger, site: str, event: Event) -> None:
+        device = ledger.device(site, event.device)
+        if device is None:
+            raise Refused("unknown_device")
+        if ledger.session.get(EventRow, event.id) is not None:
+            raise _Duplicate
+        row = EventRow(
+            id=event.id,
+            site=site,
+            device=event.device,
+            seq=event.seq,
+            ts=event.ts,
+            received_at=ledger.now,
+            kind=event.kind,
+            source=event.source,
+            data=dict(event.data),
+        )
+        ledger.session.add(row)
+        try:
+            ledger.session.flush()
+        except IntegrityError as exc:
+            raise _Duplicate from exc
+        seen(ledger, device)
+        alarm: AlarmRow | None = None
+        if event.kind in ("call", "fall", "inactivity"):
+            alarm = raise_or_repeat(ledger, device, event.kind, event)
+        elif event.kind == "cancel":
+            cancelled = on_cancel(ledger, device, event)
+            alarm = cancelled[0] if cancelled else None
+        elif event.kind == "smoke":
+            alarm = on_smoke(ledger, device, event)
+        elif event.kind == "smoke_clear":
+            alarm = on_smoke_clear(ledger, device, event)
+        elif event.kind in TROUBLE_KINDS:
+            alarm = raise_trouble(ledger, device, event.kind, event)
+        row.alarm_id = alarm.id if alarm is not None else None
+
+    def _status(self, ledger: Ledger, site: str, status: Status) -> None:
+        device = ledger.device(site, status.device)
+        if device is None:
+            raise Refused("unknown_device")
+        on_status(ledger, device, status)
+
+    def _reply(self, ledger: Ledger, site: str, worker: str, reply: WorkerReply) -> None:
+        who = ledger.session.get(WorkerRow, (site, worker))
+        if who is None:
+            raise Refused("unknown_worker")
+        alarm = ledger.session.get(AlarmRow, reply.alarm)
+        if alarm is None or alarm.site != site:
+            raise Refused("unknown_alarm")
+        if not ledger.is_recipient(alarm, worker) and who.role not in OVERSEERS:
+            raise Refused("not_on_alarm")
+        check(alarm, reply.action, reply.outcome)
+        apply(ledger, alarm, worker, reply.action, reply.outcome, reply.note)

@@ -1,0 +1,27 @@
+"""Escalate alarms nobody acknowledged in time: page the next tier, then keep paging the last."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from hub.alarms.ledger import Ledger
+from hub.store.schema import AlarmRow
+
+
+def escalate_due(ledger: Ledger) -> None:
+    """Page the next tier of every unacknowledged alarm whose timer has run out (or overdue)."""
+    due = ledger.session.scalars(
+        select(AlarmRow)
+        .where(
+            AlarmRow.active.is_(True),
+            AlarmRow.state.in_(("raised", "notified")),
+            AlarmRow.next_escalation_at.is_not(None),
+            AlarmRow.next_escalation_at <= ledger.now,
+        )
+        .order_by(AlarmRow.next_escalation_at)
+    ).all()
+    for alarm in due:
+        before = alarm.tier
+        workers = ledger.page(alarm, before + 1)
+        who = ", ".join(w.id for w in workers) or "nobody on duty"
+        ledger.note(alarm, "system", f"not acknowledged at tier {before}; tier {alarm.tier}: {who}")

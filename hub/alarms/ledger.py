@@ -1,0 +1,238 @@
+"""`Ledger`: one engine step's view of the store; every lifecycle change goes through it.
+
+It writes alarm rows, transitions and recipients in the caller's transaction and collects
+the `Action`s the hub must carry out once that transaction has committed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub.alarms.actions import Action, Notify, SendCommand, Transition
+from hub.alarms.alerts import build_alert
+from hub.alarms.routing import tier_workers
+from hub.policy import Policy
+from hub.store.residents import resident_context
+from hub.store.schema import (
+    AlarmRow,
+    DeviceRow,
+    HouseholdRow,
+    RecipientRow,
+    TransitionRow,
+    WorkerRow,
+)
+from protocol.messages import Event, IndicateCmd, IndicateState, SirenCmd
+
+CLOSED: frozenset[str] = frozenset({"resolved", "cancelled"})
+MAX_EVENT_IDS = 100
+
+
+def new_alarm_id(now: datetime) -> str:
+    """Return a new alarm id that sorts by time (ms timestamp + random)."""
+    return f"{int(now.timestamp() * 1000):012x}{uuid.uuid4().hex[:12]}"
+
+
+class Ledger:
+    """Lifecycle operations bound to one session, one instant and one policy."""
+
+    def __init__(self, session: Session, policy: Policy, now: datetime) -> None:
+        """Bind to `session`; `now` is the instant every change of this step is stamped with."""
+        self.session = session
+        self.policy = policy
+        self.now = now
+        self.actions: list[Action] = []
+
+    def device(self, site: str, device: str) -> DeviceRow | None:
+        """Return a registered device, or None."""
+        return self.session.get(DeviceRow, (site, device))
+
+    def active(self, site: str, device: str, cls: str) -> AlarmRow | None:
+        """Return the active alarm of `cls` for a device, if there is one."""
+        return self.session.scalars(
+            select(AlarmRow).where(
+                AlarmRow.site == site,
+                AlarmRow.device == device,
+                AlarmRow.cls == cls,
+                AlarmRow.active.is_(True),
+            )
+        ).first()
+
+    def raise_alarm(
+        self, device: DeviceRow, cls: str, reason: str, event: Event | None, note: str = ""
+    ) -> AlarmRow:
+        """Create an alarm in state `raised` for `device`."""
+        alarm = AlarmRow(
+            id=new_alarm_id(self.now),
+            site=device.site,
+            grid=device.grid,
+            building=device.building,
+            household=device.household,
+            device=device.id,
+            resident=device.resident,
+            cls=cls,
+            reason=reason,
+            state="raised",
+            active=True,
+            raised_at=self.now,
+            updated_at=self.now,
+            tier=0,
+            repeats=0,
+            last_event=event.id if event else None,
+            event_ids=[event.id] if event else [],
+        )
+        self.session.add(alarm)
+        self.session.flush()
+        self.record(alarm, None, "raised", "system", note)
+        return alarm
+
+    def repeat(self, alarm: AlarmRow, event: Event) -> None:
+        """Count a repeat of an active alarm without paging again."""
+        alarm.repeats += 1
+        alarm.last_event = event.id
+        alarm.event_ids = [*alarm.event_ids, event.id][-MAX_EVENT_IDS:]
+        alarm.updated_at = self.now
+
+    def record(
+        self,
+        alarm: AlarmRow,
+        from_state: str | None,
+        to_state: str,
+        by: str,
+        note: str = "",
+        outcome: str | None = None,
+    ) -> None:
+        """Store a transition row and, when the state changed, emit a `Transition` action."""
+        self.session.add(
+            TransitionRow(
+                alarm_id=alarm.id,
+                cls=alarm.cls,
+                from_state=from_state,
+                to_state=to_state,
+                ts=self.now,
+                by=by,
+                note=note,
+            )
+        )
+        alarm.state = to_state
+        alarm.updated_at = self.now
+        if from_state == to_state:
+            return
+        self.actions.append(
+            Transition(
+                alarm_id=alarm.id,
+                site=alarm.site,
+                grid=alarm.grid,
+                cls=alarm.cls,  # type: ignore[arg-type]
+                state=to_state,  # type: ignore[arg-type]
+                ts=self.now,
+                raised_at=alarm.raised_at,
+                by=by,
+                outcome=outcome,
+            )
+        )
+
+    def note(self, alarm: AlarmRow, by: str, note: str) -> None:
+        """Add a note to an alarm's history without changing its state."""
+        self.record(alarm, alarm.state, alarm.state, by, note)
+
+    def move(
+        self, alarm: AlarmRow, to_state: str, by: str, note: str = "", outcome: str | None = None
+    ) -> None:
+        """Change an alarm's state (the caller has checked the transition is allowed)."""
+        if to_state in CLOSED:
+            alarm.active = False
+            alarm.next_escalation_at = None
+            alarm.verify_at = None
+            alarm.outcome = outcome
+        elif to_state in ("acknowledged", "on_scene"):
+            alarm.next_escalation_at = None
+        self.record(alarm, alarm.state, to_state, by, note, outcome)
+
+    def page(self, alarm: AlarmRow, tier: int) -> list[WorkerRow]:
+        """Notify the workers of `tier` (or the next tier that has anyone) and arm escalation."""
+        escalation = self.policy.escalation_for(alarm.cls)
+        tier, workers = tier_workers(self.session, alarm, escalation, tier)
+        alarm.tier = tier
+        alarm.next_escalation_at = self.now + timedelta(seconds=escalation.timeout(tier))
+        if alarm.state == "raised" and workers:
+            self.move(alarm, "notified", "system", f"tier {tier}")
+        self.notify(alarm, workers, "notified" if alarm.state == "notified" else alarm.state)
+        for worker in workers:
+            row = self.session.get(RecipientRow, (alarm.id, worker.id))
+            if row is None:
+                self.session.add(
+                    RecipientRow(
+                        alarm_id=alarm.id, worker=worker.id, tier=tier, notified_at=self.now
+                    )
+                )
+            else:
+                row.notified_at = self.now
+        return workers
+
+    def notify(self, alarm: AlarmRow, workers: Iterable[WorkerRow], state: str) -> None:
+        """Emit a `Notify` with the alarm's current alert to each worker."""
+        workers = list(workers)
+        if not workers or alarm.device is None:
+            return
+        device = self.session.get(DeviceRow, (alarm.site, alarm.device))
+        assert device is not None
+        household = (
+            self.session.get(HouseholdRow, (alarm.site, device.household))
+            if device.household
+            else None
+        )
+        ctx = resident_context(self.session, device)
+        alert = build_alert(alarm, device, household, ctx, state, self.now)  # type: ignore[arg-type]
+        for w in workers:
+            self.actions.append(
+                Notify(
+                    alarm_id=alarm.id,
+                    site=alarm.site,
+                    worker=w.id,
+                    tier=alarm.tier,
+                    alert=alert,
+                    channels=("mqtt", *w.notify),
+                )
+            )
+
+    def recipients(self, alarm: AlarmRow) -> list[WorkerRow]:
+        """Return every worker already paged for `alarm`."""
+        return list(
+            self.session.scalars(
+                select(WorkerRow)
+                .join(RecipientRow, RecipientRow.worker == WorkerRow.id)
+                .where(RecipientRow.alarm_id == alarm.id, WorkerRow.site == alarm.site)
+                .order_by(WorkerRow.id)
+            )
+        )
+
+    def is_recipient(self, alarm: AlarmRow, worker: str) -> bool:
+        """Return True if `worker` was paged for `alarm`."""
+        return self.session.get(RecipientRow, (alarm.id, worker)) is not None
+
+    def indicate(self, alarm: AlarmRow, state: IndicateState) -> None:
+        """Tell the alarm's origin device what is happening (LED/buzzer pattern)."""
+        if alarm.device is None:
+            return
+        cmd = IndicateCmd(ts=self.now, state=state, alarm=alarm.id)
+        self.actions.append(SendCommand(site=alarm.site, device=alarm.device, command=cmd))
+
+    def sirens(self, alarm: AlarmRow, on: bool) -> None:
+        """Switch every siren of the alarm's building on or off."""
+        devices = self.session.scalars(
+            select(DeviceRow)
+            .where(
+                DeviceRow.site == alarm.site,
+                DeviceRow.building == alarm.building,
+                DeviceRow.has_siren.is_(True),
+            )
+            .order_by(DeviceRow.id)
+        )
+        for d in devices:
+            cmd = SirenCmd(ts=self.now, on=on, alarm=alarm.id)
+            self.actions.append(SendCommand(site=alarm.site, device=d.id, command=cmd))

@@ -1,0 +1,58 @@
+"""Turn an escalation tier's audiences into the workers to page for an alarm."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub.policy import Audience, Escalation
+from hub.store.schema import AlarmRow, WorkerRow
+
+ROLE_OF: dict[str, str] = {
+    "duty_officer": "duty_officer",
+    "supervisor": "supervisor",
+    "fire_station": "fire_station",
+    "maintenance": "maintenance",
+}
+
+
+def _matches(worker: WorkerRow, audience: Audience, grid: str | None) -> bool:
+    if audience == "grid":
+        return worker.role == "grid_worker" and grid is not None and grid in worker.grids
+    if audience == "backup":
+        return grid is not None and grid in worker.backup_for
+    return worker.role == ROLE_OF[audience]
+
+
+def audience_workers(
+    session: Session, site: str, grid: str | None, audiences: Sequence[Audience]
+) -> list[WorkerRow]:
+    """Return the on-duty workers of `site` that any of `audiences` names, in roster order."""
+    workers = session.scalars(
+        select(WorkerRow)
+        .where(WorkerRow.site == site, WorkerRow.on_duty.is_(True))
+        .order_by(WorkerRow.id)
+    ).all()
+    return [w for w in workers if any(_matches(w, a, grid) for a in audiences)]
+
+
+def tier_workers(
+    session: Session, alarm: AlarmRow, escalation: Escalation, tier: int
+) -> tuple[int, list[WorkerRow]]:
+    """Return the first tier at or after `tier` that has workers, and them.
+
+    Past the last tier, the last tier that has anyone is paged again (life-safety alarms keep
+    paging until someone acknowledges). `(tier, [])` means nobody is on duty at all.
+    """
+    last = len(escalation.tiers) - 1
+    for index in range(min(tier, last + 1), last + 1):
+        found = audience_workers(session, alarm.site, alarm.grid, escalation.tiers[index])
+        if found:
+            return index, found
+    for index in range(last, -1, -1):
+        found = audience_workers(session, alarm.site, alarm.grid, escalation.tiers[index])
+        if found:
+            return index, found
+    return min(tier, last), []

@@ -1,0 +1,94 @@
+"""Smoke verification: a lone detector raises a quiet `pre_alarm` for the duty officer; it
+becomes a `fire` when smoke persists, or when a second detector in the building agrees.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from hub.alarms.ledger import Ledger
+from hub.store.schema import AlarmRow, DeviceRow
+from protocol.messages import Event
+
+
+def _active_in_building(ledger: Ledger, device: DeviceRow, cls: str) -> AlarmRow | None:
+    return ledger.session.scalars(
+        select(AlarmRow)
+        .where(
+            AlarmRow.site == device.site,
+            AlarmRow.building == device.building,
+            AlarmRow.cls == cls,
+            AlarmRow.active.is_(True),
+        )
+        .order_by(AlarmRow.raised_at)
+    ).first()
+
+
+def on_smoke(ledger: Ledger, device: DeviceRow, event: Event) -> AlarmRow:
+    """Raise, repeat or confirm the building's smoke alarm."""
+    fire = _active_in_building(ledger, device, "fire")
+    if fire is not None:
+        ledger.repeat(fire, event)
+        return fire
+    own = ledger.active(device.site, device.id, "pre_alarm")
+    if own is not None:
+        ledger.repeat(own, event)
+        return own
+    other = _active_in_building(ledger, device, "pre_alarm")
+    if other is not None:
+        ledger.repeat(other, event)
+        confirm_fire(ledger, other, f"second detector {device.id} reports smoke")
+        return other
+    pre = ledger.raise_alarm(device, "pre_alarm", "smoke", event)
+    if ledger.policy.smoke_verify_s <= 0:
+        confirm_fire(ledger, pre, "smoke verification disabled")
+        return pre
+    pre.verify_at = ledger.now + timedelta(seconds=ledger.policy.smoke_verify_s)
+    ledger.page(pre, 0)
+    return pre
+
+
+def on_smoke_clear(ledger: Ledger, device: DeviceRow, event: Event) -> AlarmRow | None:
+    """Resolve the device's unconfirmed pre-alarm ("cleared"); only note it on a fire."""
+    pre = ledger.active(device.site, device.id, "pre_alarm")
+    if pre is not None:
+        ledger.repeat(pre, event)
+        told = ledger.recipients(pre)
+        ledger.move(pre, "resolved", "system", "smoke cleared before confirmation", "cleared")
+        ledger.notify(pre, told, "resolved")
+        return pre
+    fire = ledger.active(device.site, device.id, "fire")
+    if fire is not None:
+        ledger.repeat(fire, event)
+        ledger.note(fire, "system", f"detector {device.id} reports smoke cleared")
+    return fire
+
+
+def confirm_fire(ledger: Ledger, alarm: AlarmRow, why: str) -> None:
+    """Turn a pre-alarm into a fire: page the fire station at once, sound the building sirens."""
+    before = alarm.state
+    alarm.cls = "fire"
+    alarm.verify_at = None
+    alarm.tier = 0
+    ledger.record(alarm, before, "raised", "system", f"fire confirmed: {why}")
+    ledger.page(alarm, 0)
+    ledger.sirens(alarm, on=True)
+    ledger.indicate(alarm, "sent")
+
+
+def verify_due(ledger: Ledger) -> None:
+    """Confirm every pre-alarm whose smoke has persisted for the verification time."""
+    due = ledger.session.scalars(
+        select(AlarmRow)
+        .where(
+            AlarmRow.cls == "pre_alarm",
+            AlarmRow.active.is_(True),
+            AlarmRow.verify_at.is_not(None),
+            AlarmRow.verify_at <= ledger.now,
+        )
+        .order_by(AlarmRow.verify_at)
+    ).all()
+    for alarm in due:
+        confirm_fire(ledger, alarm, f"smoke persisted {ledger.policy.smoke_verify_s:g} s")

@@ -1,0 +1,125 @@
+"""The alarm policy: escalation tiers and timeouts, cancel and smoke-verification windows,
+heartbeat supervision. A pydantic model (extra="forbid"), loadable from YAML like every config.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from protocol.config_file import load_model
+from protocol.messages import AlarmClass
+
+Audience = Literal["grid", "backup", "duty_officer", "supervisor", "fire_station", "maintenance"]
+LIFE_SAFETY: frozenset[str] = frozenset({"call", "fall", "fire", "pre_alarm", "inactivity"})
+
+
+class Strict(BaseModel):
+    """Base for policy sections: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
+
+
+class Escalation(Strict):
+    """Who is paged for one alarm class, tier by tier, and how long each tier has to ack."""
+
+    tiers: list[list[Audience]] = Field(
+        min_length=1,
+        description=(
+            "Audiences per tier: grid (the grid's workers), backup (workers whose backup_for has "
+            "the grid), duty_officer, supervisor, fire_station, maintenance (on-duty only)"
+        ),
+    )
+    timeouts_s: list[float] = Field(
+        default_factory=lambda: [60.0],
+        min_length=1,
+        description="Seconds tier i has to acknowledge; the last value applies to later tiers",
+    )
+
+    @model_validator(mode="after")
+    def _positive(self) -> Escalation:
+        if any(t <= 0 for t in self.timeouts_s):
+            raise ValueError("timeouts_s: every timeout must be > 0 seconds")
+        if any(not tier for tier in self.tiers):
+            raise ValueError("tiers: a tier must name at least one audience")
+        return self
+
+    def timeout(self, tier: int) -> float:
+        """Return the acknowledgement timeout of `tier` (the last one repeats)."""
+        return self.timeouts_s[min(tier, len(self.timeouts_s) - 1)]
+
+
+def _default_escalation() -> dict[AlarmClass, Escalation]:
+    person = Escalation(tiers=[["grid"], ["backup"], ["duty_officer"], ["supervisor"]])
+    return {
+        "call": person,
+        "fall": person,
+        "inactivity": Escalation(
+            tiers=[["grid"], ["backup"], ["duty_officer"], ["supervisor"]],
+            timeouts_s=[300.0],
+        ),
+        "fire": Escalation(
+            tiers=[["fire_station", "grid", "duty_officer"], ["backup"], ["supervisor"]],
+            timeouts_s=[60.0],
+        ),
+        "pre_alarm": Escalation(tiers=[["duty_officer"], ["supervisor"]], timeouts_s=[60.0]),
+        "trouble": Escalation(
+            tiers=[["maintenance"], ["duty_officer"]], timeouts_s=[3600.0, 14400.0]
+        ),
+    }
+
+
+class Policy(Strict):
+    """Alarm rules' parameters; defaults follow ARCHITECTURE.md."""
+
+    escalation: dict[AlarmClass, Escalation] = Field(
+        default_factory=_default_escalation,
+        description="Escalation per alarm class; a class left out uses its default",
+    )
+    cancel_window_s: float = Field(
+        60.0,
+        ge=0,
+        le=600,
+        description="A resident's cancel within this many seconds of raising cancels the alarm",
+    )
+    smoke_verify_s: float = Field(
+        30.0,
+        ge=0,
+        le=600,
+        description="Smoke from one detector must persist this long to become a fire (0: at once)",
+    )
+    missed_heartbeats: int = Field(
+        3, ge=1, le=100, description="Heartbeats missed in a row before a device is offline"
+    )
+    heartbeat_s: dict[str, float] = Field(
+        default_factory=lambda: {"home": 30.0, "common": 30.0},
+        description=(
+            "Default heartbeat per device class (home: has a household, common: stairwell etc.) "
+            "when neither the device's status nor its config says"
+        ),
+    )
+    offline_grace_s: float = Field(
+        30.0,
+        ge=0,
+        le=3600,
+        description="Extra slack before a silent device is offline; also after a hub restart",
+    )
+
+    @model_validator(mode="after")
+    def _complete(self) -> Policy:
+        defaults = _default_escalation()
+        missing = {k: v for k, v in defaults.items() if k not in self.escalation}
+        if missing:
+            object.__setattr__(self, "escalation", {**missing, **self.escalation})
+        return self
+
+    def escalation_for(self, cls: str) -> Escalation:
+        """Return the escalation of an alarm class."""
+        return self.escalation[cls]  # type: ignore[index]
+
+
+def load_policy(path: str | Path) -> Policy:
+    """Load a policy YAML file (errors name the file and the field)."""
+    return load_model(Policy, path)

@@ -1,0 +1,23 @@
+"""The hub's store: registry, events, alarms, transitions, deliveries and device liveness.
+
+`Store(url)` opens SQLite (WAL, synchronous=FULL, foreign keys) or PostgreSQL;
+`Store.migrate()` applies the Alembic migrations in `hub/migrations` programmatically.
+"""
+
+from hub.store.records import (
+    AlarmRecord,
+    DeliveryRecord,
+    DeviceContext,
+    DeviceStateRecord,
+    TransitionRecord,
+)
+from hub.store.store import Store
+
+__all__ = [
+    "AlarmRecord",
+    "DeliveryRecord",
+    "DeviceContext",
+    "DeviceStateRecord",
+    "Store",
+    "TransitionRecord",
+]

@@ -1,0 +1,60 @@
+"""Open the store's database (SQLite tuned for durability, or PostgreSQL) and migrate it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import Connection
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+# An engine transaction reads, then writes. A deferred SQLite transaction that read before
+# another writer committed cannot upgrade (SQLITE_BUSY, no retry), so writers take the
+# write lock up front: the store sets this execution option on its write sessions.
+IMMEDIATE = "watchpost_begin_immediate"
+
+
+def make_engine(url: str) -> Engine:
+    """Create an SQLAlchemy engine; SQLite gets WAL, synchronous=FULL and foreign keys."""
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_pre_ping=False
+        )
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
+    # Let SQLAlchemy's "begin" event issue BEGIN instead of pysqlite's implicit one.
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    # FULL: a committed alarm event survives power loss before the hub acks it.
+    cur.execute("PRAGMA synchronous=FULL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    immediate = conn.get_execution_options().get(IMMEDIATE, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def alembic_config(connection: Connection) -> Config:
+    """Build an Alembic config that runs `hub/migrations` on `connection`."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def upgrade_to_head(engine: Engine) -> None:
+    """Apply every migration not yet applied (idempotent)."""
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "head")

@@ -1,0 +1,210 @@
+"""`Store`: the hub's durable state behind one object (registry, events, alarms, deliveries).
+
+Methods are synchronous and each runs in its own short transaction; async callers run them
+in a worker thread (the alarm engine does so, serialised by one lock).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from hub.store.database import IMMEDIATE, make_engine, upgrade_to_head
+from hub.store.records import (
+    AlarmRecord,
+    DeliveryRecord,
+    DeviceContext,
+    DeviceStateRecord,
+    TransitionRecord,
+)
+from hub.store.registry import import_registry
+from hub.store.residents import resident_context
+from hub.store.schema import (
+    AlarmRow,
+    DeliveryRow,
+    DeviceRow,
+    DeviceStateRow,
+    TransitionRow,
+)
+from protocol.messages import utcnow
+from protocol.site_config import Registry
+
+COUNTED_STATES = ("raised", "notified", "acknowledged", "on_scene", "resolved", "cancelled")
+DeliveryStatus = str
+_NEGATIVE_TTL_S = 30.0
+
+
+class Store:
+    """The hub's database: open with a SQLAlchemy URL, then `migrate()` before use."""
+
+    def __init__(self, url: str) -> None:
+        """Open (not yet migrate) the database at `url` (sqlite:///… or postgresql+psycopg://…)."""
+        self.url = url
+        self.engine = make_engine(url)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._writer = sessionmaker(
+            self.engine.execution_options(**{IMMEDIATE: True}), expire_on_commit=False
+        )
+        self._known: set[tuple[str, str]] = set()
+        self._unknown: dict[tuple[str, str], float] = {}
+        self._cache_lock = threading.Lock()
+
+    def migrate(self) -> None:
+        """Upgrade the schema to the newest migration (idempotent)."""
+        upgrade_to_head(self.engine)
+
+    def close(self) -> None:
+        """Release every pooled connection."""
+        self.engine.dispose()
+
+    @contextmanager
+    def session(self, write: bool = False) -> Iterator[Session]:
+        """Yield a session; commit when the block succeeds, roll back when it raises."""
+        maker = self._writer if write else self._sessions
+        with maker() as session, session.begin():
+            yield session
+
+    def import_registry(self, registry: Registry) -> None:
+        """Insert or update a site's registry (idempotent); forget cached device lookups."""
+        with self.session(write=True) as s:
+            import_registry(s, registry)
+        with self._cache_lock:
+            self._known.clear()
+            self._unknown.clear()
+
+    def known_device(self, site: str, device: str) -> bool:
+        """Return True if `device` is registered in `site` (cached; misses cached 30 s)."""
+        key = (site, device)
+        now = time.monotonic()
+        with self._cache_lock:
+            if key in self._known:
+                return True
+            if self._unknown.get(key, 0.0) > now:
+                return False
+        with self.session() as s:
+            found = s.get(DeviceRow, key) is not None
+        with self._cache_lock:
+            if found:
+                self._known.add(key)
+            else:
+                self._unknown[key] = now + _NEGATIVE_TTL_S
+        return found
+
+    def device_context(self, site: str, device: str) -> DeviceContext | None:
+        """Return where a device is and whom it protects, or None if unknown."""
+        with self.session() as s:
+            row = s.get(DeviceRow, (site, device))
+            if row is None:
+                return None
+            return DeviceContext(
+                site=site,
+                device=device,
+                grid=row.grid,
+                building=row.building,
+                household=row.household,
+                location=row.location,
+                has_siren=row.has_siren,
+                resident=resident_context(s, row),
+            )
+
+    def device_state(self, site: str, device: str) -> DeviceStateRecord | None:
+        """Return a device's liveness, or None if it never reported."""
+        with self.session() as s:
+            row = s.get(DeviceStateRow, (site, device))
+            return None if row is None else DeviceStateRecord.model_validate(row)
+
+    def list_alarms(
+        self,
+        site: str | None = None,
+        state: str | None = None,
+        cls: str | None = None,
+        active_only: bool = False,
+        limit: int = 100,
+    ) -> list[AlarmRecord]:
+        """Return alarms, newest first, filtered by site, state, class and activity."""
+        query: Select[tuple[AlarmRow]] = select(AlarmRow)
+        if site is not None:
+            query = query.where(AlarmRow.site == site)
+        if state is not None:
+            query = query.where(AlarmRow.state == state)
+        if cls is not None:
+            query = query.where(AlarmRow.cls == cls)
+        if active_only:
+            query = query.where(AlarmRow.active.is_(True))
+        query = query.order_by(AlarmRow.raised_at.desc(), AlarmRow.id).limit(limit)
+        with self.session() as s:
+            return [AlarmRecord.model_validate(r) for r in s.scalars(query)]
+
+    def get_alarm(self, alarm_id: str) -> AlarmRecord | None:
+        """Return one alarm, or None."""
+        with self.session() as s:
+            row = s.get(AlarmRow, alarm_id)
+            return None if row is None else AlarmRecord.model_validate(row)
+
+    def alarm_history(self, alarm_id: str) -> list[TransitionRecord]:
+        """Return an alarm's transitions and notes, oldest first."""
+        query = (
+            select(TransitionRow)
+            .where(TransitionRow.alarm_id == alarm_id)
+            .order_by(TransitionRow.ts, TransitionRow.id)
+        )
+        with self.session() as s:
+            return [TransitionRecord.model_validate(r) for r in s.scalars(query)]
+
+    def record_delivery(
+        self,
+        alarm_id: str,
+        worker: str,
+        channel: str,
+        status: DeliveryStatus,
+        tier: int = 0,
+        detail: str = "",
+        ts: datetime | None = None,
+    ) -> None:
+        """Record one notification attempt: status is 'sent', 'failed' or 'acked'."""
+        if status not in ("sent", "failed", "acked"):
+            raise ValueError(f"delivery status {status!r}: use sent, failed or acked")
+        row = DeliveryRow(
+            alarm_id=alarm_id,
+            worker=worker,
+            channel=channel[:200],
+            tier=tier,
+            status=status,
+            ts=ts or utcnow(),
+            detail=detail,
+        )
+        with self.session(write=True) as s:
+            s.add(row)
+
+    def deliveries(self, alarm_id: str) -> list[DeliveryRecord]:
+        """Return an alarm's delivery attempts, oldest first."""
+        query = (
+            select(DeliveryRow)
+            .where(DeliveryRow.alarm_id == alarm_id)
+            .order_by(DeliveryRow.ts, DeliveryRow.id)
+        )
+        with self.session() as s:
+            return [DeliveryRecord.model_validate(r) for r in s.scalars(query)]
+
+    def alarm_counts(self, site: str | None = None) -> dict[str, dict[str, int]]:
+        """Return, per alarm class, how many alarms ever reached each lifecycle state."""
+        query = select(
+            TransitionRow.cls, TransitionRow.to_state, func.count(TransitionRow.alarm_id.distinct())
+        ).group_by(TransitionRow.cls, TransitionRow.to_state)
+        if site is not None:
+            query = query.join(AlarmRow, AlarmRow.id == TransitionRow.alarm_id).where(
+                AlarmRow.site == site
+            )
+        counts: dict[str, dict[str, int]] = {}
+        with self.session() as s:
+            for cls, state, n in s.execute(query):
+                per = counts.setdefault(cls, dict.fromkeys(COUNTED_STATES, 0))
+                if state in per:
+                    per[state] = int(n)
+        return counts
