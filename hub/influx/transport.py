@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 import httpx
 
 from hub.influx.errors import BatchRefusedError, InfluxUnavailableError
-from hub.influx.schema import setup_statements
+from hub.influx.schema import rollup_statements, setup_statements
 from hub.influx.settings import InfluxSettings
 
 log = logging.getLogger(__name__)
@@ -106,6 +106,12 @@ class Transport:
         if errors:
             raise InfluxUnavailableError(f"{statement[:80]}…: {errors[0]}")
         return answer
+
+    async def rollup(self, start_ms: int, end_ms: int) -> None:
+        """Run the 1-minute rollups over a past time range by hand (1.x; no-op on 2.x)."""
+        if self.major == 1 and self.settings.setup_schema:
+            for statement in rollup_statements(self.settings, start_ms, end_ms):
+                await self.query(statement)
 
     async def write(self, lines: list[str]) -> WriteResult:
         """Write a batch; return how many points the server dropped as invalid."""

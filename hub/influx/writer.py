@@ -248,11 +248,16 @@ class InfluxWriter:
 
     async def _backfill_loop(self) -> None:
         attempt = 0
+        span: tuple[int, int] | None = None  # time range back-filled since the backlog began
         while not self._stop.is_set():
             path = self._spill.oldest()
             if path is None:
+                if span is not None:
+                    await self._rollup(*span)
+                    span = None
                 self._spilled.clear()
-                await self._spilled.wait()
+                if not self._stop.is_set():
+                    await self._spilled.wait()
                 continue
             batch = await asyncio.to_thread(self._spill.read, path)
             try:
@@ -268,4 +273,25 @@ class InfluxWriter:
                 log.info("InfluxDB reachable again; back-filling %d files", len(self._spill))
             self._reachable = True
             self._counts["points_backfilled"] += len(batch)
+            span = widen(span, batch)
             await asyncio.to_thread(self._spill.remove, path)
+
+    async def _rollup(self, start_ms: int, end_ms: int) -> None:
+        """Roll up back-filled points the continuous queries saw too late (1.x only)."""
+        assert self._transport is not None
+        try:
+            await self._transport.rollup(start_ms, end_ms)
+        except InfluxUnavailableError as exc:
+            log.warning("InfluxDB: could not roll up back-filled points: %s", exc)
+
+
+def widen(span: tuple[int, int] | None, batch: list[str]) -> tuple[int, int] | None:
+    """Return span widened to the timestamps (ms) of a batch; lines without one are skipped."""
+    stamps = []
+    for line in batch:
+        with contextlib.suppress(ValueError, IndexError):
+            stamps.append(int(line.rsplit(" ", 1)[1]))
+    if not stamps:
+        return span
+    lo, hi = min(stamps), max(stamps)
+    return (lo, hi) if span is None else (min(span[0], lo), max(span[1], hi))
