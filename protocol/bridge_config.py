@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from protocol.topics import ID_PATTERN
 
@@ -92,17 +92,25 @@ class InputMap(Strict):
     """What one input of an ESP device means, and which values switch it on and off."""
 
     means: Meaning = Field(description="sos -> call, smoke -> smoke/smoke_clear, fall, activity")
-    on: list[str] = Field(
+    active: list[str] = Field(
         default_factory=lambda: ["ON", "SINGLE"],
         min_length=1,
         max_length=16,
         description="Values (case-insensitive) that mean active: ON, SINGLE, DOUBLE, HOLD, ...",
     )
-    off: list[str] = Field(
+    inactive: list[str] = Field(
         default_factory=lambda: ["OFF"],
         max_length=16,
         description="Values that mean inactive; [] for buttons that only report presses",
     )
+
+    @field_validator("active", "inactive", mode="before")
+    @classmethod
+    def _yaml_booleans(cls, value: object) -> object:
+        # YAML 1.1 reads unquoted ON/OFF as true/false; take them for what the user wrote.
+        if isinstance(value, list):
+            return [("ON" if v else "OFF") if isinstance(v, bool) else v for v in value]
+        return value
 
 
 class TasmotaDevice(Placement):

@@ -46,15 +46,15 @@ class EspDeviceState:
         """Apply one reported value of input `key`; retained values never raise call/fall."""
         mapping = self.inputs[key]
         upper = raw.strip().upper()
-        is_on = upper in {v.upper() for v in mapping.on}
-        is_off = upper in {v.upper() for v in mapping.off}
+        is_on = upper in {v.upper() for v in mapping.active}
+        is_off = upper in {v.upper() for v in mapping.inactive}
         if not (is_on or is_off):
             return []
         was = self.active.get(key)
         self.active[key] = is_on
         if mapping.means == "activity":
             return [Activity(self.source)] if is_on and not retained else []
-        level = bool(mapping.off)  # inputs that report release are edge-triggered
+        level = bool(mapping.inactive)  # inputs that report release are edge-triggered
         if is_on and (not level or was is not True):
             if retained and mapping.means != "smoke":
                 return []

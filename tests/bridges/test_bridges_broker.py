@@ -185,7 +185,11 @@ async def test_tasmota_and_esphome_payloads_become_watchpost_events(
                     tas: {
                         "room": "hall",
                         "inputs": {
-                            "Button1": {"means": "sos", "on": ["SINGLE", "HOLD"], "off": []},
+                            "Button1": {
+                                "means": "sos",
+                                "active": ["SINGLE", "HOLD"],
+                                "inactive": [],
+                            },
                             "Switch1": {"means": "smoke"},
                         },
                     }
