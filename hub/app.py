@@ -183,6 +183,7 @@ async def _run(
                 port=settings.http_port,
                 log_level="warning",
                 lifespan="off",
+                timeout_graceful_shutdown=max(1, int(settings.shutdown_timeout_s / 2)),
                 access_log=False,
             )
         )
@@ -194,8 +195,8 @@ async def _run(
                     tg.create_task(dispatcher.run_fast(), name=f"dispatch-fast-{i}")
                     tg.create_task(dispatcher.run_slow(), name=f"dispatch-slow-{i}")
                 tg.create_task(_tick(engine, dispatcher, settings.tick_s), name="engine-tick")
-                tg.create_task(server.serve(), name="api")
-                tg.create_task(_shutdown(stop, server, dispatcher, settings), name="shutdown")
+                api = tg.create_task(server.serve(), name="api")
+                tg.create_task(_shutdown(stop, server, api, dispatcher, settings), name="shutdown")
         except* _Stop:
             log.info("hub stopped")
 
@@ -214,7 +215,11 @@ async def _tick(engine: AlarmService, dispatcher: Dispatcher, every_s: float) ->
 
 
 async def _shutdown(
-    stop: asyncio.Event, server: uvicorn.Server, dispatcher: Dispatcher, settings: HubSettings
+    stop: asyncio.Event,
+    server: uvicorn.Server,
+    api: asyncio.Task[None],
+    dispatcher: Dispatcher,
+    settings: HubSettings,
 ) -> None:
     """Wait for the stop signal, stop the API, drain dispatch in bounded time, then stop all."""
     await stop.wait()
@@ -222,6 +227,7 @@ async def _shutdown(
     server.should_exit = True
     try:
         async with asyncio.timeout(settings.shutdown_timeout_s):
+            await asyncio.wait([api])
             await dispatcher.drain()
     except TimeoutError:
         log.warning("shutdown: %d deliveries still pending, cancelling", dispatcher.pending())

@@ -211,11 +211,14 @@ class Dispatcher:
                 redact(url),
                 detail,
             )
-        await self._record(notify, kind, ok, detail, attempts)
+        await self._record(notify, kind, ok, detail, attempts, where=redact(url))
 
-    async def _record(self, n: Notify, channel: str, ok: bool, detail: str, attempts: int) -> None:
-        self.metrics.deliveries.labels(channel, "ok" if ok else "failed").inc()
+    async def _record(
+        self, n: Notify, kind: str, ok: bool, detail: str, attempts: int, where: str = ""
+    ) -> None:
+        self.metrics.deliveries.labels(kind, "ok" if ok else "failed").inc()
         note = f"{attempts} attempt(s)" + (f": {detail}" if detail else "")
+        channel = f"{kind}:{where}" if where else kind
         await self.deliveries.record(n.alarm_id, n.worker, channel, n.tier, ok, note[:500])
 
     async def _retry(self, attempt: _Attempt) -> tuple[bool, int, str]:

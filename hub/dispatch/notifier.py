@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import warnings
+
 import apprise
 
 from hub.dispatch.webhook import DeliveryError
 from protocol.messages import WorkerAlert
+
+
+def load_plugins() -> None:
+    """Load Apprise's plugins now, once, hiding the DeprecationWarnings of their imports."""
+    # Apprise imports its plugins lazily, on the first URL; some import modules deprecated in
+    # Python 3.11 (imghdr). Loading them here keeps that noise out of the first alarm's path.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        apprise.Apprise().add("json://localhost")
 
 
 def is_apprise_url(url: str) -> bool:
@@ -25,6 +36,7 @@ class AppriseNotifier:
 
     def __init__(self, timeout_s: float) -> None:
         self.timeout_s = timeout_s
+        load_plugins()
 
     async def send(self, url: str, alert: WorkerAlert) -> None:
         """Notify `url` once; raise DeliveryError if Apprise reports anything but success."""

@@ -1,0 +1,192 @@
+"""Dispatch end to end, hub in-process with the real engine, store, Mosquitto and influxd:
+SOS → worker alert → ack → `indicate` on the device; escalation; signed webhook; Apprise."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiomqtt
+import pytest
+
+from protocol.codec import decode_command, encode, new_event_id
+from protocol.messages import Event, IndicateCmd, utcnow
+from protocol.topics import device_topic
+from simulators.services import Influxd, Mosquitto
+from simulators.workers import WorkerPool
+from tests.hub.receiver import (
+    WEBHOOK_SECRET,
+    Receiver,
+    hub_settings,
+    running_hub,
+    write_policy,
+    write_site,
+)
+
+pytestmark = pytest.mark.integration
+
+DEVICE = "home-b1-101"  # 王秀英, grid-1: grid worker w-zhang-wei, backup w-wang-fang
+GRID_WORKER = "w-zhang-wei"
+BACKUP = "w-wang-fang"
+
+
+def sos(seq: int = 1, kind: str = "call") -> Event:
+    """Return an SOS press of the test device."""
+    return Event(
+        id=new_event_id(), device=DEVICE, seq=seq, ts=utcnow(), kind=kind, source="gpio:call"
+    )  # type: ignore[arg-type]
+
+
+@contextlib.asynccontextmanager
+async def running_pool(pool: WorkerPool) -> AsyncIterator[WorkerPool]:
+    """Run virtual workers until the block ends."""
+    task = asyncio.create_task(pool.run(), name="workers")
+    try:
+        await pool.wait_connected()
+        yield pool
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+@contextlib.asynccontextmanager
+async def receiver() -> AsyncIterator[Receiver]:
+    """Run a local HTTP receiver until the block ends."""
+    r = Receiver().start()
+    try:
+        yield r
+    finally:
+        r.stop()
+
+
+async def publish_event(broker: Mosquitto, site: str, event: Event) -> None:
+    """Publish an event as an edge agent would (QoS 1)."""
+    async with aiomqtt.Client("127.0.0.1", broker.port) as edge:
+        await edge.publish(device_topic(site, event.device, "event"), encode(event), qos=1)
+
+
+async def test_sos_reaches_grid_worker_and_ack_indicates_on_device(
+    tmp_path: Path, mosquitto: Mosquitto, influxd: Influxd, influx_db: str, site_id: str
+) -> None:
+    settings = hub_settings(
+        tmp_path,
+        mosquitto.url,
+        write_site(tmp_path, site_id),
+        influx=influxd.url,
+        database=influx_db,
+    )
+    pool = WorkerPool.build(
+        mosquitto.url,
+        site_id,
+        [GRID_WORKER],
+        ack_after_s=0.1,
+        arrive_after_s=30,
+        resolve_after_s=30,
+    )
+    async with (
+        running_hub(settings) as api,
+        running_pool(pool),
+        aiomqtt.Client("127.0.0.1", mosquitto.port) as device,
+    ):
+        await device.subscribe(device_topic(site_id, DEVICE, "cmd"), 1)
+        event = sos()
+        await device.publish(device_topic(site_id, DEVICE, "event"), encode(event), qos=1)
+        got = await pool[GRID_WORKER].wait_for_alert()
+        assert got.alert.cls == "call"
+        assert got.alert.device == DEVICE
+        assert got.alert.resident is not None and got.alert.resident.name == "王秀英"
+        states: list[str] = []
+        async with asyncio.timeout(10):
+            async for message in device.messages:
+                cmd = decode_command(bytes(message.payload))  # type: ignore[arg-type]
+                if isinstance(cmd, IndicateCmd):
+                    states.append(cmd.state)
+                    if cmd.state == "acknowledged":
+                        break
+        assert cmd.alarm == got.alert.alarm
+        alarm = (await api.get(f"/api/v1/alarms/{got.alert.alarm}")).json()
+        assert alarm["alarm"]["state"] == "acknowledged"
+        assert event.id in alarm["alarm"]["event_ids"]
+        sent = [d for d in alarm["deliveries"] if d["channel"] == "mqtt"]
+        assert sent and sent[0]["worker"] == GRID_WORKER and sent[0]["status"] == "sent"
+
+
+async def test_nobody_acks_escalates_to_backup_tier(
+    tmp_path: Path, mosquitto: Mosquitto, site_id: str
+) -> None:
+    settings = hub_settings(
+        tmp_path,
+        mosquitto.url,
+        write_site(tmp_path, site_id),
+        policy=write_policy(tmp_path, call_timeout_s=1.0),
+    )
+    pool = WorkerPool.build(mosquitto.url, site_id, [GRID_WORKER, BACKUP], respond=False)
+    async with running_hub(settings), running_pool(pool):
+        await publish_event(mosquitto, site_id, sos())
+        first = await pool[GRID_WORKER].wait_for_alert()
+        assert first.alert.tier == 0
+        escalated = await pool[BACKUP].wait_for_alert(within_s=15)
+    assert escalated.alert.alarm == first.alert.alarm
+    assert escalated.alert.tier == 1
+
+
+async def test_webhook_is_signed_and_apprise_json_is_delivered(
+    tmp_path: Path, mosquitto: Mosquitto, site_id: str
+) -> None:
+    async with receiver() as r:
+        hook = f"{r.url}/hook/zhang"
+        apprise_url = f"json://127.0.0.1:{r.port}/apprise/zhang"
+        site = write_site(tmp_path, site_id, notify={GRID_WORKER: [hook, apprise_url]})
+        settings = hub_settings(tmp_path, mosquitto.url, site)
+        async with running_hub(settings) as api:
+            await publish_event(mosquitto, site_id, sos())
+            requests = await r.wait_for(2)
+            by_path = {req.path: req for req in requests}
+            webhook = by_path["/hook/zhang"]
+            expected = hmac.new(WEBHOOK_SECRET.encode(), webhook.body, hashlib.sha256).hexdigest()
+            assert webhook.headers["X-Watchpost-Signature"] == f"sha256={expected}"
+            doc = json.loads(webhook.body)
+            assert doc["worker"] == GRID_WORKER
+            assert doc["alert"]["class"] == "call"
+            assert doc["alert"]["title_zh"]
+            apprise_doc = json.loads(by_path["/apprise/zhang"].body)
+            assert doc["alert"]["title_en"] in apprise_doc["title"]
+            alarm_id = doc["alert"]["alarm"]
+            async with asyncio.timeout(10):
+                while True:
+                    deliveries = (await api.get(f"/api/v1/alarms/{alarm_id}")).json()["deliveries"]
+                    if len(deliveries) >= 3:
+                        break
+                    await asyncio.sleep(0.05)
+    channels = sorted(d["channel"].split(":")[0] for d in deliveries)
+    assert channels == ["json", "mqtt", "webhook"]
+    assert all(d["status"] == "sent" for d in deliveries)
+
+
+async def test_failing_webhook_is_retried_then_recorded_failed(
+    tmp_path: Path, mosquitto: Mosquitto, site_id: str
+) -> None:
+    async with receiver() as r:
+        r.status = 500
+        site = write_site(tmp_path, site_id, notify={GRID_WORKER: [f"{r.url}/down"]})
+        settings = hub_settings(tmp_path, mosquitto.url, site, webhook_attempts=2)
+        pool = WorkerPool.build(mosquitto.url, site_id, [GRID_WORKER], respond=False)
+        async with running_hub(settings) as api, running_pool(pool):
+            await publish_event(mosquitto, site_id, sos())
+            got = await pool[GRID_WORKER].wait_for_alert()
+            await r.wait_for(2)
+            async with asyncio.timeout(10):
+                while True:
+                    doc = (await api.get(f"/api/v1/alarms/{got.alert.alarm}")).json()
+                    failed = [d for d in doc["deliveries"] if d["status"] == "failed"]
+                    if failed:
+                        break
+                    await asyncio.sleep(0.05)
+    assert failed[0]["channel"].startswith("webhook")
+    assert "HTTP 500" in failed[0]["detail"]
