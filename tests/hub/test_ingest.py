@@ -1,0 +1,180 @@
+"""Ingest with the real engine, store, Mosquitto and influxd: a flood of bad messages is counted
+per reason and survived; a redelivered event is a duplicate; time series reach InfluxDB; the
+broker's drop counter is watched."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import aiomqtt
+import httpx
+import pytest
+
+from protocol.codec import encode, new_event_id
+from protocol.messages import Event, Telemetry, utcnow
+from protocol.topics import device_topic, worker_topic
+from simulators.services import Influxd, Mosquitto
+from tests.hub.receiver import hub_settings, metric, running_hub, write_site
+
+pytestmark = pytest.mark.integration
+
+DEVICE = "home-b1-101"
+
+
+def sos(device: str = DEVICE, seq: int = 1) -> Event:
+    """Return a valid SOS press."""
+    return Event(
+        id=new_event_id(), device=device, seq=seq, ts=utcnow(), kind="call", source="gpio:call"
+    )
+
+
+def raw_event(**changes: Any) -> bytes:
+    """Return a valid SOS as JSON, with some fields changed."""
+    doc = json.loads(encode(sos()))
+    doc.update(changes)
+    return json.dumps(doc).encode()
+
+
+async def wait_metric(api: httpx.AsyncClient, name: str, at_least: float, **labels: str) -> float:
+    """Poll /metrics until a sample reaches `at_least`; return its value."""
+    async with asyncio.timeout(15):
+        while True:
+            value = metric((await api.get("/metrics")).text, name, **labels)
+            if value >= at_least:
+                return value
+            await asyncio.sleep(0.05)
+
+
+async def wait_alarms(api: httpx.AsyncClient, n: int) -> list[dict[str, Any]]:
+    """Poll the API until at least `n` alarms exist."""
+    async with asyncio.timeout(15):
+        while True:
+            alarms: list[dict[str, Any]] = (await api.get("/api/v1/alarms")).json()
+            if len(alarms) >= n:
+                return alarms
+            await asyncio.sleep(0.05)
+
+
+async def test_flood_of_bad_messages_is_counted_per_reason_and_survived(
+    tmp_path: Path, mosquitto: Mosquitto, site_id: str
+) -> None:
+    settings = hub_settings(tmp_path, mosquitto.url, write_site(tmp_path, site_id))
+    event_topic = device_topic(site_id, DEVICE, "event")
+    flood: list[tuple[str, bytes, str]] = [
+        (event_topic, b"{oops", "not_json"),
+        (event_topic, b"[1, 2]", "not_object"),
+        (event_topic, raw_event(v=2), "bad_version"),
+        (event_topic, raw_event(seq="many"), "invalid"),
+        (event_topic, raw_event(kind="party"), "unknown_kind"),
+        (event_topic, b'{"v": 1, "seq": NaN}', "non_finite"),
+        (event_topic, b"x" * 20_000, "too_large"),
+        (event_topic, raw_event(device="home-b1-302"), "device_mismatch"),
+        (device_topic(site_id, "ghost-1", "event"), raw_event(device="ghost-1"), "unknown_device"),
+        (f"watchpost/v1/{site_id}/dev/Bad_Device/event", raw_event(), "bad_topic"),
+        (worker_topic(site_id, "w-zhang-wei", "reply"), b'{"v":1,"alarm":"a"}', "invalid"),
+        (device_topic(site_id, DEVICE, "telemetry"), b"\xff\xfe", "not_json"),
+    ]
+    async with running_hub(settings) as api, aiomqtt.Client("127.0.0.1", mosquitto.port) as edge:
+        for _ in range(5):
+            for topic, payload, _reason in flood:
+                await edge.publish(topic, payload, qos=1)
+        await edge.publish(event_topic, encode(sos()), qos=1)
+        alarms = await wait_alarms(api, 1)
+        assert alarms[0]["device"] == DEVICE
+        assert alarms[0]["cls"] == "call"
+        expected: dict[str, int] = {}
+        for _topic, _payload, reason in flood:
+            expected[reason] = expected.get(reason, 0) + 5
+        for reason, n in expected.items():
+            got = await wait_metric(api, "watchpost_ingest_rejected_total", n, reason=reason)
+            assert got == n, reason
+        text = (await api.get("/metrics")).text
+        assert metric(text, "watchpost_ingest_messages_total", channel="event") >= 45
+        assert metric(text, "watchpost_engine_errors_total") == 0
+        assert (await api.get("/healthz")).json()["ok"] is True
+
+
+async def test_redelivered_event_is_a_counted_duplicate(
+    tmp_path: Path, mosquitto: Mosquitto, site_id: str
+) -> None:
+    settings = hub_settings(tmp_path, mosquitto.url, write_site(tmp_path, site_id))
+    event = sos()
+    async with running_hub(settings) as api, aiomqtt.Client("127.0.0.1", mosquitto.port) as edge:
+        for _ in range(3):
+            await edge.publish(device_topic(site_id, DEVICE, "event"), encode(event), qos=1)
+        assert await wait_metric(api, "watchpost_ingest_duplicates_total", 2) == 2
+        alarms = await wait_alarms(api, 1)
+        assert len(alarms) == 1
+        assert alarms[0]["event_ids"] == [event.id]
+        text = (await api.get("/metrics")).text
+        assert metric(text, "watchpost_receive_to_store_seconds_count") == 3
+        assert metric(text, "watchpost_event_to_store_seconds_count") == 1
+
+
+async def test_time_series_reach_influxdb(
+    tmp_path: Path, mosquitto: Mosquitto, influxd: Influxd, influx_db: str, site_id: str
+) -> None:
+    settings = hub_settings(
+        tmp_path,
+        mosquitto.url,
+        write_site(tmp_path, site_id),
+        influx=influxd.url,
+        database=influx_db,
+    )
+    reading = Telemetry(device=DEVICE, ts=utcnow(), readings={"battery_v": 3.71})
+    async with running_hub(settings), aiomqtt.Client("127.0.0.1", mosquitto.port) as edge:
+        await edge.publish(device_topic(site_id, DEVICE, "telemetry"), encode(reading), qos=0)
+        await edge.publish(device_topic(site_id, DEVICE, "event"), encode(sos()), qos=1)
+        series: dict[str, Any] = {}
+        async with asyncio.timeout(20):
+            while len(series) < 3:
+                for measurement in ("telemetry", "event", "alarm"):
+                    result = influxd.query(
+                        f"SELECT * FROM \"{measurement}\" WHERE site = '{site_id}'", db=influx_db
+                    )
+                    rows = result["results"][0].get("series")  # type: ignore[index]
+                    if rows:
+                        series[measurement] = rows[0]
+                await asyncio.sleep(0.2)
+    telemetry = dict(
+        zip(series["telemetry"]["columns"], series["telemetry"]["values"][0], strict=True)
+    )
+    assert telemetry["battery_v"] == pytest.approx(3.71)
+    assert telemetry["grid"] == "grid-1"
+    event = dict(zip(series["event"]["columns"], series["event"]["values"][0], strict=True))
+    assert event["kind"] == "call"
+    assert {"raised", "notified"} <= {
+        dict(zip(series["alarm"]["columns"], v, strict=True))["state"]
+        for v in series["alarm"]["values"]
+    }
+
+
+async def test_broker_drops_are_watched_and_counted(
+    tmp_path: Path, mosquitto_factory: Any, site_id: str
+) -> None:
+    # A broker with the stock-like tiny queue: a lagging persistent subscriber loses messages.
+    broker: Mosquitto = mosquitto_factory(
+        limits="max_queued_messages 5\nsys_interval 1\npersistent_client_expiration 1d\n"
+    )
+    settings = hub_settings(tmp_path, broker.url, write_site(tmp_path, site_id))
+    async with running_hub(settings) as api:
+        # The hub has seen the broker's $SYS counters (its baseline) before anything drops.
+        await wait_metric(api, "watchpost_broker_sys", 1, stat="clients_connected")
+        async with aiomqtt.Client(
+            "127.0.0.1", broker.port, identifier=f"{site_id}-slow", clean_session=False
+        ) as slow:
+            await slow.subscribe(f"{site_id}/drops", 1)
+        async with aiomqtt.Client("127.0.0.1", broker.port) as pub:
+            for i in range(30):
+                await pub.publish(f"{site_id}/drops", str(i).encode(), qos=1)
+        dropped = await wait_metric(api, "watchpost_broker_dropped_increase_total", 1)
+        assert dropped >= 20
+        sys_value = metric(
+            (await api.get("/metrics")).text,
+            "watchpost_broker_sys",
+            stat="publish_messages_dropped",
+        )
+        assert sys_value >= dropped
