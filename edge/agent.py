@@ -152,7 +152,7 @@ class Agent:
             self._store_event,
             self._feedback,
             signals,
-            smoke_contact=self._smoke_contact_active if self._inputs else None,
+            smoke_contact=self._smoke_contact_active if cfg.inputs.smoke_contact else None,
             accel=self._accel,
             adc=self._adc,
             clock=self._clock,
@@ -165,7 +165,7 @@ class Agent:
         self._close()
 
     def _close(self) -> None:
-        self._feedback.close()
+        self._closers.append(self._feedback.close)  # outputs off first, then release pins
         while self._closers:
             closer = self._closers.pop()
             try:
@@ -183,7 +183,6 @@ class Agent:
 
     async def _run(self) -> None:
         assert self._bus is not None and self._sensors is not None
-        self._stop.clear()
         try:
             async with asyncio.TaskGroup() as tg:
                 tg.create_task(self._bus.run(), name=f"{self.config.device}:bus")
@@ -204,9 +203,18 @@ class Agent:
             if not self._aborted:
                 await self._shutdown()
             raise
-        if not self._aborted:
+        if self._aborted:
+            await self._let_connection_drop()
+        else:
             await self._shutdown()
         raise _StopRequestedError
+
+    async def _let_connection_drop(self) -> None:
+        """After `hard_stop`, let the bus see its socket die instead of cancelling it mid-read."""
+        assert self._bus is not None
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(2.0):
+                await self._bus.wait_disconnected()
 
     async def _shutdown(self) -> None:
         """Flush the outbox and publish `offline`, within `shutdown_timeout` seconds."""

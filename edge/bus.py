@@ -96,6 +96,8 @@ class Bus:
         self._backoff = backoff
         self._session: _Session | None = None
         self._up = asyncio.Event()
+        self._down = asyncio.Event()
+        self._down.set()
         self._aborted = False
         self.connects = 0
 
@@ -107,6 +109,10 @@ class Bus:
     async def wait_connected(self) -> None:
         """Wait until the broker connection is up."""
         await self._up.wait()
+
+    async def wait_disconnected(self) -> None:
+        """Wait until there is no broker connection."""
+        await self._down.wait()
 
     def _client(self) -> aiomqtt.Client:
         tls = None
@@ -152,6 +158,7 @@ class Bus:
         self._session = session
         self.connects += 1
         self._up.set()
+        self._down.clear()
         log.info("connected to %s as %s", self.broker.url, self.client_id)
         try:
             await self.publish(self._status_topic, self._status_payload(True), qos=1, retain=True)
@@ -164,6 +171,7 @@ class Bus:
         finally:
             self._session = None
             self._up.clear()
+            self._down.set()
             if not session.lost.done():
                 session.lost.set_result(None)
 
