@@ -21,7 +21,4 @@ def escalate_due(ledger: Ledger) -> None:
         .order_by(AlarmRow.next_escalation_at)
     ).all()
     for alarm in due:
-        before = alarm.tier
-        workers = ledger.page(alarm, before + 1)
-        who = ", ".join(w.id for w in workers) or "nobody on duty"
-        ledger.note(alarm, "system", f"not acknowledged at tier {before}; tier {alarm.tier}: {who}")
+        ledger.escalate(alarm, "system", f"not acknowledged at tier {alarm.tier}")

@@ -174,6 +174,13 @@ class Ledger:
                 row.notified_at = self.now
         return workers
 
+    def escalate(self, alarm: AlarmRow, by: str, why: str) -> list[WorkerRow]:
+        """Page the next tier now and note why and whom."""
+        workers = self.page(alarm, alarm.tier + 1)
+        who = ", ".join(w.id for w in workers) or "nobody on duty"
+        self.note(alarm, by, f"{why}; tier {alarm.tier}: {who}")
+        return workers
+
     def notify(self, alarm: AlarmRow, workers: Iterable[WorkerRow], state: str) -> None:
         """Emit a `Notify` with the alarm's current alert to each worker."""
         workers = list(workers)

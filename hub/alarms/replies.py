@@ -68,8 +68,7 @@ def apply(
         )
         ledger.indicate(alarm, "acknowledged")
     elif action == "decline":
-        ledger.note(alarm, actor, f"declined{': ' + note if note else ''}")
-        ledger.page(alarm, alarm.tier + 1)
+        ledger.escalate(alarm, actor, f"declined{': ' + note if note else ''}")
     elif action == "arrived":
         ledger.move(alarm, "on_scene", actor, note)
         ledger.indicate(alarm, "on_scene")

@@ -1,0 +1,104 @@
+"""Smoke verification: quiet pre-alarm, confirmation (sustained / second detector), sirens."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from hub.alarms.engine import Engine
+from hub.policy import Policy
+from protocol.messages import WorkerReply
+
+SITE = "sunflower"
+FLAT = "home-b1-302"  # smoke relay in building b1 (grid-1)
+STAIR = "stair-b1"  # smoke relay and the siren of building b1
+FIRE_TIER = ["w-duty-1", "w-fire-1", "w-zhang-wei"]
+
+
+async def test_first_smoke_is_a_pre_alarm_for_the_duty_officer_only(engine, events, pick, store):
+    out = await engine.on_event(SITE, events(FLAT, "smoke"))
+    assert pick.notified(out) == ["w-duty-1"]
+    assert pick.states(out) == [("pre_alarm", "raised"), ("pre_alarm", "notified")]
+    assert pick.sirens(out) == []
+    (alarm,) = store.list_alarms(site=SITE)
+    assert alarm.cls == "pre_alarm" and alarm.verify_at is not None
+
+
+async def test_sustained_smoke_becomes_a_fire(engine, events, clock, pick, store):
+    await engine.on_event(SITE, events(FLAT, "smoke"))
+    out = await engine.tick(clock.advance(engine.policy.smoke_verify_s - 1))
+    assert pick.notified(out) == []
+    out = await engine.tick(clock.advance(1))
+    assert pick.states(out) == [("fire", "raised"), ("fire", "notified")]
+    assert sorted(pick.notified(out)) == FIRE_TIER
+    assert pick.sirens(out) == [(STAIR, True)]
+    assert pick.indications(out) == [(FLAT, "sent")]
+    (alarm,) = store.list_alarms(site=SITE)
+    assert (alarm.cls, alarm.device, alarm.verify_at) == ("fire", FLAT, None)
+    assert "smoke persisted" in store.alarm_history(alarm.id)[-2].note
+    assert store.alarm_counts()["fire"]["raised"] == 1
+
+
+async def test_second_detector_in_the_building_confirms_at_once(engine, events, pick, store):
+    await engine.on_event(SITE, events(FLAT, "smoke"))
+    out = await engine.on_event(SITE, events(STAIR, "smoke"))
+    assert sorted(pick.notified(out)) == FIRE_TIER
+    assert pick.sirens(out) == [(STAIR, True)]
+    (alarm,) = store.list_alarms(site=SITE)
+    assert alarm.cls == "fire" and len(alarm.event_ids) == 2
+    # More smoke in the same building joins the fire: no new page, no second alarm.
+    out = await engine.on_event(SITE, events(STAIR, "smoke"))
+    assert out.actions == []
+    assert len(store.list_alarms(site=SITE)) == 1
+
+
+async def test_smoke_in_another_building_is_its_own_pre_alarm(engine, events, pick, store):
+    await engine.on_event(SITE, events(FLAT, "smoke"))
+    out = await engine.on_event(SITE, events("stair-b2", "smoke"))
+    assert pick.states(out)[0] == ("pre_alarm", "raised")
+    assert {a.cls for a in store.list_alarms(site=SITE)} == {"pre_alarm"}
+
+
+async def test_smoke_clear_before_confirmation_resolves_the_pre_alarm(
+    engine, events, clock, pick, store
+):
+    await engine.on_event(SITE, events(FLAT, "smoke"))
+    out = await engine.on_event(SITE, events(FLAT, "smoke_clear"))
+    assert pick.states(out) == [("pre_alarm", "resolved")]
+    assert pick.notified(out) == ["w-duty-1"]
+    (alarm,) = store.list_alarms(site=SITE)
+    assert (alarm.state, alarm.outcome) == ("resolved", "cleared")
+    out = await engine.tick(clock.advance(3600))
+    assert "fire" not in {c for c, _ in pick.states(out)}
+
+
+async def test_resolving_a_fire_switches_the_sirens_off(engine, events, pick, store):
+    await engine.on_event(SITE, events(FLAT, "smoke"))
+    await engine.on_event(SITE, events(STAIR, "smoke"))
+    (alarm,) = store.list_alarms(site=SITE)
+    ack = WorkerReply(alarm=alarm.id, action="ack", ts=datetime.now(UTC))
+    assert (await engine.on_reply(SITE, "w-fire-1", ack)).rejected is None
+    # Smoke clearing on a confirmed fire is only noted; a person must resolve it.
+    out = await engine.on_event(SITE, events(FLAT, "smoke_clear"))
+    assert pick.states(out) == [] and pick.sirens(out) == []
+    done = WorkerReply(
+        alarm=alarm.id, action="resolve", ts=datetime.now(UTC), outcome="fire_extinguished"
+    )
+    out = await engine.on_reply(SITE, "w-fire-1", done)
+    assert pick.sirens(out) == [(STAIR, False)]
+    assert pick.states(out) == [("fire", "resolved")]
+
+
+async def test_verification_off_confirms_the_first_smoke(store, events, clock, pick):
+    engine = Engine(store, Policy(smoke_verify_s=0, missed_heartbeats=100), clock)
+    out = await engine.on_event(SITE, events(FLAT, "smoke"))
+    assert sorted(pick.notified(out)) == FIRE_TIER
+    assert pick.sirens(out) == [(STAIR, True)]
+
+
+async def test_unacknowledged_fire_escalates_past_the_first_tier(engine, events, clock, pick):
+    await engine.on_event(SITE, events(FLAT, "smoke"))
+    await engine.on_event(SITE, events(STAIR, "smoke"))
+    out = await engine.tick(clock.advance(61))
+    assert pick.notified(out) == ["w-wang-fang"]
+    out = await engine.tick(clock.advance(61))
+    assert pick.notified(out) == ["w-sup-1"]

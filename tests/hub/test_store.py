@@ -1,0 +1,124 @@
+"""The store on SQLite and PostgreSQL: migrations, durability settings, UTC, queries."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import text
+
+from hub.store import Store
+from hub.store.schema import Base, EventRow
+
+SITE = "sunflower"
+
+
+def test_migrate_is_idempotent_and_matches_the_models(store: Store) -> None:
+    store.migrate()
+    with store.engine.connect() as conn:
+        version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert version == "0001"
+    assert diff == []
+
+
+def test_sqlite_is_durable(tmp_path) -> None:
+    db = Store(f"sqlite:///{tmp_path / 'hub.db'}")
+    try:
+        db.migrate()
+        with db.engine.connect() as conn:
+            pragmas = [
+                conn.exec_driver_sql(f"PRAGMA {name}").scalar()
+                for name in ("journal_mode", "synchronous", "foreign_keys")
+            ]
+        assert pragmas == ["wal", 2, 1]  # synchronous=2 is FULL
+    finally:
+        db.close()
+
+
+def test_timestamps_round_trip_as_aware_utc(store: Store) -> None:
+    beijing = timezone(timedelta(hours=8))
+    ts = datetime(2026, 11, 23, 9, 30, 15, 123000, tzinfo=beijing)
+    with store.session(write=True) as s:
+        s.add(
+            EventRow(
+                id="01J00000000000000000000000",
+                site=SITE,
+                device="home-b1-101",
+                seq=1,
+                ts=ts,
+                received_at=ts,
+                kind="test",
+                source="t",
+                data={},
+            )
+        )
+    with store.session() as s:
+        row = s.get(EventRow, "01J00000000000000000000000")
+        assert row is not None
+        assert row.ts == ts and row.ts.tzinfo == UTC
+
+
+def test_naive_timestamps_are_refused(store: Store) -> None:
+    with pytest.raises(Exception, match="naive"), store.session(write=True) as s:
+        s.add(
+            EventRow(
+                id="01J00000000000000000000001",
+                site=SITE,
+                device="home-b1-101",
+                seq=1,
+                ts=datetime(2026, 1, 1),  # noqa: DTZ001 - the point of the test
+                received_at=datetime(2026, 1, 1, tzinfo=UTC),
+                kind="test",
+                source="t",
+            )
+        )
+        s.flush()
+
+
+async def test_queries_deliveries_and_counts(store: Store, engine, events, clock) -> None:
+    await engine.on_event(SITE, events("home-b1-101", "call"))
+    clock.advance(1)
+    await engine.on_event(SITE, events("stair-b2", "fault"))
+    clock.advance(1)
+    await engine.on_event(SITE, events("home-b2-201", "fall"))
+    newest_first = [a.cls for a in store.list_alarms()]
+    assert newest_first == ["fall", "trouble", "call"]
+    assert [a.cls for a in store.list_alarms(cls="trouble")] == ["trouble"]
+    assert [a.cls for a in store.list_alarms(limit=1)] == ["fall"]
+    assert store.list_alarms(site="elsewhere") == []
+    assert len(store.list_alarms(state="notified", active_only=True)) == 3
+    call = store.list_alarms(cls="call")[0]
+    assert store.get_alarm(call.id) == call and store.get_alarm("missing") is None
+    store.record_delivery(call.id, "w-zhang-wei", "mqtt", "sent", ts=clock())
+    store.record_delivery(call.id, "w-zhang-wei", "wecom://x", "failed", detail="t/o", ts=clock())
+    assert [(d.channel, d.status) for d in store.deliveries(call.id)] == [
+        ("mqtt", "sent"),
+        ("wecom://x", "failed"),
+    ]
+    with pytest.raises(ValueError, match="status"):
+        store.record_delivery(call.id, "w-zhang-wei", "mqtt", "lost")
+    counts = store.alarm_counts()
+    assert counts["trouble"]["notified"] == 1 and counts["fall"]["raised"] == 1
+    assert store.alarm_counts(site="elsewhere") == {}
+
+
+def test_one_active_alarm_per_device_and_class_is_enforced(store: Store) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    from hub.store.schema import AlarmRow
+
+    now = datetime.now(UTC)
+
+    def alarm(aid: str, active: bool) -> AlarmRow:
+        return AlarmRow(
+            id=aid, site=SITE, device="home-b1-101", cls="call", state="raised", reason="",
+            active=active, raised_at=now, updated_at=now, tier=0, repeats=0, event_ids=[],
+        )  # fmt: skip
+
+    with store.session(write=True) as s:
+        s.add_all([alarm("a1", False), alarm("a2", False), alarm("a3", True)])
+    with pytest.raises(IntegrityError), store.session(write=True) as s:
+        s.add(alarm("a4", True))
