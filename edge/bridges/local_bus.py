@@ -91,7 +91,9 @@ class LocalBus:
                         payload = message.payload
                         raw = payload if isinstance(payload, bytes | bytearray) else b""
                         await self.dispatch(message.topic.value, bytes(raw), message.retain)
-            except aiomqtt.MqttError as exc:
+            except (aiomqtt.MqttError, OSError) as exc:
+                # OSError: an unreadable password file. The bridges wait and retry rather
+                # than stop the agent, whose wired inputs must keep working.
                 self.ready.clear()
                 delay = backoff_delay(attempt)
                 attempt += 1
@@ -104,8 +106,15 @@ class LocalBus:
         """Hand one message to the bridge that owns its topic and apply the effects."""
         now = time.monotonic()
         for bridge in self.bridges:
-            if bridge.accepts(topic):
-                await deliver(bridge.handle(topic, payload, retained, now), self.sink)
+            if not bridge.accepts(topic):
+                continue
+            try:
+                effects = bridge.handle(topic, payload, retained, now)
+            except Exception:  # one odd message must not stop every bridge
+                bridge.rejects.counts["internal_error"] += 1
+                log.exception("%s bridge failed on a message on %s", bridge.name, topic)
+                continue
+            await deliver(effects, self.sink)
 
     async def _timer(self) -> None:
         while True:

@@ -250,3 +250,27 @@ async def test_tasmota_and_esphome_payloads_become_watchpost_events(
 
 def esp_data(esp: str, key: str) -> dict[str, Any]:
     return {"subdevice": esp, "room": None, "resident": "r-wang", "input": key, "value": "ON"}
+
+
+async def test_bridges_reconnect_after_the_local_broker_restarts(
+    mosquitto_factory: Callable[..., Mosquitto], site_id: str
+) -> None:
+    # `user root`: run as root, Mosquitto drops to the `mosquitto` user, which cannot write
+    # its persistence file in pytest's 0700 temp folders, and retained messages would be lost.
+    mosquitto = mosquitto_factory(extra="user root\n")
+    base = f"z2m-{site_id}"
+    devices = {"sos": {"type": "sos_button"}}
+    config = device_config(mosquitto, {"zigbee": {"base_topic": base, "devices": devices}})
+    sink = RecordingSink()
+    bridge_online = ("availability", "zigbee:bridge", True)
+    async with running(config, sink):
+        async with publisher(mosquitto) as pub:
+            await pub(f"{base}/bridge/state", {"state": "online"}, retain=True)
+            await sink.wait_for(has(bridge_online))
+        await asyncio.to_thread(mosquitto.restart)
+        # The retained bridge state arrives again only through a fresh subscription.
+        await sink.wait_for(lambda records: records.count(bridge_online) == 2, within=30)
+        async with publisher(mosquitto) as pub:
+            await pub(f"{base}/sos", {"action": "emergency"})
+            await sink.wait_for(lambda records: len(sink.events()) == 1)
+    assert sink.events() == [("call", "zigbee:sos", data("sos", None, None, action="emergency"))]
