@@ -131,3 +131,26 @@ async def test_wrong_password_and_anonymous_are_refused(secured) -> None:
                 "127.0.0.1", broker.port, username=username, password=password
             ):
                 pass
+
+
+async def test_hub_reads_through_a_shared_subscription_and_sees_sys(secured, site_id: str) -> None:
+    broker, store = secured
+    event = device_topic(site_id, "stair-b1", "event")
+    async with AsyncExitStack() as stack:
+        hub = await stack.enter_async_context(
+            client(broker, store, "hub", f"$share/hub/watchpost/v1/{site_id}/dev/+/event")
+        )
+        dev = await stack.enter_async_context(client(broker, store, "stair-b1"))
+        await dev.publish(event, b"smoke", qos=1)
+        got = await received_until(hub, event)
+        sys_topic = "$SYS/broker/uptime"
+        await hub.subscribe(sys_topic)
+        uptime = await received_until(hub, sys_topic)
+        # A device may not read $SYS: retained ones (broker/version) arrive at once if it could.
+        nosy = await stack.enter_async_context(client(broker, store, "stair-b2", "$SYS/#"))
+        await nosy.subscribe(device_topic(site_id, "stair-b2", "cmd"), qos=1)
+        await hub.publish(device_topic(site_id, "stair-b2", "cmd"), b"siren", qos=1)
+        seen = await received_until(nosy, device_topic(site_id, "stair-b2", "cmd"))
+    assert got == [(event, b"smoke")]
+    assert uptime[-1][0] == sys_topic
+    assert [topic for topic, _ in seen] == [device_topic(site_id, "stair-b2", "cmd")]
