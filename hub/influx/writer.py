@@ -20,7 +20,7 @@ import contextlib
 import logging
 import random
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from types import TracebackType
@@ -61,6 +61,7 @@ class InfluxWriter:
         self._spill = SpillStore(Path(settings.spill_dir))
         self._tg: asyncio.TaskGroup | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._latencies: deque[float] = deque(maxlen=1000)
 
     @property
     def enabled(self) -> bool:
@@ -224,9 +225,15 @@ class InfluxWriter:
         self._counts["points_spilled"] += len(batch)
         self._spilled.set()
 
+    def batch_latencies(self) -> list[float]:
+        """Return how long (s) the latest successful batch writes took, oldest first."""
+        return list(self._latencies)
+
     async def _send(self, batch: list[str]) -> None:
         """Write a batch, splitting it when the server refuses it whole; count the outcome."""
+        started = time.monotonic()
         written, dropped, reason = await self._send_split(batch)
+        self._latencies.append(time.monotonic() - started)
         self._counts["batches_written"] += 1
         self._counts["points_written"] += written
         self._counts["points_dropped_invalid"] += dropped

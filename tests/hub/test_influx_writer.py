@@ -144,3 +144,12 @@ async def test_disabled_writer_accepts_and_ignores(tmp_path: Path) -> None:
         writer.submit(points(3))
         assert writer.stats()["server_version"] == "disabled"
     assert not (tmp_path / "s").exists()
+
+
+def test_bench_writes_every_point(influxd: Influxd) -> None:
+    from simulators.bench_influx import bench_influx
+
+    result = bench_influx(3000, 1000, url=influxd.url)
+    assert result["batches"] == 3
+    assert result["points_spilled"] == 0
+    assert result["batch_p99_ms"] >= result["batch_p50_ms"] > 0
