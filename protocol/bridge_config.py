@@ -19,6 +19,8 @@ ZigbeeType = Literal[
 Meaning = Literal["sos", "smoke", "fall", "activity"]
 # MQTT topic segments as those ecosystems allow them: no wildcards, no leading/trailing '/'.
 TopicPart = Annotated[str, Field(pattern=r"^[^#+/\s][^#+]{0,127}$")]
+ObjectId = Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,64}$")]
+InputKey = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,31}$")]
 
 
 class Strict(BaseModel):
@@ -116,7 +118,7 @@ class InputMap(Strict):
 class TasmotaDevice(Placement):
     """One Tasmota device, keyed by its %topic%."""
 
-    inputs: dict[str, InputMap] = Field(
+    inputs: dict[InputKey, InputMap] = Field(
         min_length=1,
         description="RESULT key -> meaning: Button1, Switch1, POWER, POWER1, ...",
     )
@@ -134,7 +136,7 @@ class TasmotaConfig(Strict):
 class EsphomeDevice(Placement):
     """One ESPHome node, keyed by its MQTT topic_prefix (the node name by default)."""
 
-    binary_sensors: dict[str, InputMap] = Field(
+    binary_sensors: dict[ObjectId, InputMap] = Field(
         min_length=1, description="binary_sensor object id -> meaning"
     )
     fault_when_offline: bool = Field(True, description="status `offline` raises a `fault` event")

@@ -71,9 +71,16 @@ def write_acl_files(registry: Registry, out: Path, store: SecretStore, hub_user:
     passwords = {user: store.get_or_create(user) for user in users}
     out.mkdir(parents=True, exist_ok=True)
     passwd, acl = out / "passwd", out / "acl"
-    text = render(passwords, read_hashes(passwd))
-    fd = os.open(passwd, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
+    _replace(passwd, render(passwords, read_hashes(passwd)), 0o640)
+    _replace(acl, render_acl(registry.site.site, users), 0o644)
+    return AclFiles(passwd, acl, len(users), list(store.created))
+
+
+def _replace(path: Path, text: str, mode: int) -> None:
+    """Write a file atomically, so a broker reloading on SIGHUP never reads half of it."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
-    acl.write_text(render_acl(registry.site.site, users), encoding="utf-8")
-    return AclFiles(passwd, acl, len(users), list(store.created))
+    tmp.chmod(mode)
+    tmp.replace(path)
