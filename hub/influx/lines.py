@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 MEASUREMENTS = ("telemetry", "event", "alarm", "device_status")
 
@@ -35,6 +36,7 @@ def _check(text: str, what: str) -> None:
         raise LineError(f"{what} {text!r} contains a newline")
 
 
+@lru_cache(maxsize=16_384)  # ids, grids and reading names repeat: escape each once
 def escape_key(text: str, what: str = "tag value") -> str:
     """Return a tag key, tag value or field key escaped for line protocol."""
     _check(text, what)
@@ -64,28 +66,41 @@ def float_field(value: float) -> str:
     return repr(number)
 
 
+@lru_cache(maxsize=16_384)  # one entry per series: the tag part is built once
+def series_key(measurement: str, tags: tuple[tuple[str, str], ...]) -> str:
+    """Return `measurement,k=v,…` escaped, tags sorted by key, empty values left out."""
+    parts = [escape_key(measurement, "measurement")]
+    parts += [f"{escape_key(k, 'tag key')}={escape_key(v)}" for k, v in sorted(tags) if v]
+    return ",".join(parts)
+
+
+@lru_cache(maxsize=4096)
+def field_key(name: str) -> str:
+    """Return a field key escaped for line protocol; reject names InfluxDB refuses."""
+    if name == "time" or not name:
+        raise LineError(f"{name!r} cannot be a field key")
+    return escape_key(name, "field key")
+
+
 def build_line(
     measurement: str, tags: Mapping[str, str], fields: Mapping[str, str], ts: datetime
 ) -> str:
-    """Return one point from escaped-on-the-way tags and already-formatted field values."""
+    """Return one point from tags and already-formatted field values."""
     if not fields:
         raise LineError(f"a {measurement} point needs at least one field")
-    tag_part = "".join(
-        f",{escape_key(k, 'tag key')}={escape_key(v)}" for k, v in sorted(tags.items()) if v
-    )
-    field_part = ",".join(f"{escape_key(k, 'field key')}={v}" for k, v in fields.items())
-    return f"{escape_key(measurement, 'measurement')}{tag_part} {field_part} {timestamp_ms(ts)}"
+    field_part = ",".join(f"{field_key(k)}={v}" for k, v in fields.items())
+    return f"{series_key(measurement, tuple(tags.items()))} {field_part} {timestamp_ms(ts)}"
 
 
 def telemetry_line(
     site: str, grid: str, device: str, ts: datetime, readings: dict[str, float]
 ) -> str:
     """Return a `telemetry` point."""
-    for name in readings:
-        if name == "time" or not name:
-            raise LineError(f"reading name {name!r} cannot be a field key")
-    fields = {name: float_field(value) for name, value in readings.items()}
-    return build_line("telemetry", {"site": site, "grid": grid, "device": device}, fields, ts)
+    if not readings:
+        raise LineError("a telemetry point needs at least one reading")
+    fields = ",".join(f"{field_key(k)}={float_field(v)}" for k, v in readings.items())
+    key = series_key("telemetry", (("device", device), ("grid", grid), ("site", site)))
+    return f"{key} {fields} {timestamp_ms(ts)}"
 
 
 def event_line(
