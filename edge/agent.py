@@ -192,11 +192,12 @@ class Agent:
                 for name, coro in self._sensors.tasks():
                     tg.create_task(coro, name=f"{self.config.device}:{name}")
                 tg.create_task(run_bridges(self.config, self), name=f"{self.config.device}:bridges")
-                tg.create_task(self._until_stopped(), name=f"{self.config.device}:stop")
+                await self._until_stopped()
         except* _StopRequestedError:
             pass
 
     async def _until_stopped(self) -> None:
+        """Wait for stop() or cancellation, then shut down while the tasks still run."""
         try:
             await self._stop.wait()
         except asyncio.CancelledError:

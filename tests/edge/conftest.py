@@ -139,7 +139,7 @@ class Collector:
 
     def payloads(self, channel: str) -> list[bytes]:
         """Return the raw payloads received on one device channel."""
-        return [bytes(m.payload) for m in self.on(channel)]  # type: ignore[arg-type]
+        return [bytes(m.payload) for m in self.on(channel)]
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
 
 import aiomqtt
@@ -126,4 +127,37 @@ async def test_hard_stop_leaves_the_last_will_offline_retained(
         async with asyncio.timeout(5):
             message = await anext(aiter(late.messages))
     assert message.retain
-    assert decode("status", bytes(message.payload)).state == "offline"  # type: ignore[arg-type,attr-defined]
+    assert decode("status", bytes(message.payload)).state == "offline"  # type: ignore[attr-defined]
+
+
+async def test_cancelling_run_still_flushes_and_goes_offline(
+    tmp_path: Path, site_id: str, mosquitto: Mosquitto, collector: Collector
+) -> None:
+    config = device_config(tmp_path, site_id, mosquitto.url, bare=True)
+    async with running(config) as run:
+        await until(lambda: run.agent.connected, what="connected")
+        await run.agent.emit("call", "test", {})
+        run.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            async with asyncio.timeout(10):
+                await run.task
+        assert run.agent.outbox_pending == 0
+    await until(lambda: _statuses(collector)[-1].state == "offline", what="offline status")
+    assert len(collector.on("event")) == 1
+
+
+async def test_heartbeat_and_telemetry_are_published(
+    tmp_path: Path, site_id: str, mosquitto: Mosquitto, collector: Collector
+) -> None:
+    config = device_config(
+        tmp_path, site_id, mosquitto.url, bare=True, timing={"heartbeat_s": 1, "telemetry_s": 1}
+    )
+    async with running(config) as run:
+        run.agent.availability("zigbee:0x00158D0001", online=True)
+        await until(lambda: len(collector.on("status")) >= 2, what="a heartbeat")
+        await until(lambda: len(collector.on("telemetry")) >= 1, what="telemetry")
+    telemetry = decode("telemetry", collector.payloads("telemetry")[0], device=DEVICE)
+    readings = telemetry.readings  # type: ignore[attr-defined]
+    assert readings["outbox"] == 0 and readings["uptime_s"] >= 0
+    assert readings["online.zigbee_0x00158d0001"] == 1.0
+    assert collector.on("telemetry")[0].qos == 0
