@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from protocol.config_file import load_model
@@ -20,10 +20,10 @@ from protocol.topics import ID_PATTERN
 _SECRETS = ("api_token", "webhook_secret", "broker_password", "influx_password")
 
 
-class HubSettings(BaseSettings):
-    """Everything `watchpost hub` needs to run."""
+class HubConfig(BaseModel):
+    """Everything `watchpost hub` needs to run, as written in a hub.yaml file."""
 
-    model_config = SettingsConfigDict(env_prefix="WATCHPOST_", extra="forbid")
+    model_config = ConfigDict(extra="forbid")
 
     name: str = Field("hub", pattern=ID_PATTERN, description="Hub name, part of MQTT client ids")
     broker: str = Field(
@@ -100,11 +100,17 @@ class HubSettings(BaseSettings):
         return int(self.http.rsplit(":", 1)[1])
 
 
+class HubSettings(HubConfig, BaseSettings):
+    """The hub's settings, also read from `WATCHPOST_*` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="WATCHPOST_", extra="forbid")
+
+
 def build_settings(config: Path | None = None, **flags: Any) -> HubSettings:
     """Merge a config file, the environment and command-line flags (None flags are ignored)."""
     values: dict[str, Any] = {}
     if config is not None:
-        from_file = load_model(HubSettings, config)
+        from_file = load_model(HubConfig, config)
         values.update(from_file.model_dump(include=from_file.model_fields_set))
         inline = [s for s in _SECRETS if s in from_file.model_fields_set]
         if inline:
