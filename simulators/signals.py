@@ -201,7 +201,7 @@ class Timeline:
             [(peak, r.uniform(0.06, 0.12), 0.0)],
             r.uniform(0.1, 0.3),
             0.0,
-            0.6,
+            0.06,
         )
         return self
 
@@ -219,7 +219,7 @@ class Timeline:
                 [(peak, r.uniform(0.15, 0.3), 0.0)],
                 end,
                 phi,
-                1.0,
+                0.1,
             )
             return self
         self.sit_down()
@@ -255,9 +255,9 @@ class Timeline:
         impacts: list[tuple[float, float, float]],
         end: float,
         phi: float,
-        rotate: float,
+        turn_extra_s: float,
     ) -> float:
-        """Tilt towards `end`; dip to 1-depth g for `drop` s; impacts (peak g, width, delay)."""
+        """Tilt to `end` during the drop; dip to 1-depth g; impacts are (peak g, width, delay)."""
         th0, h = self.theta, self.rng.uniform(0.2, 0.5)
         hit = lead + drop
         secs = hit + max(d + w for _, w, d in impacts) + 0.3
@@ -268,7 +268,7 @@ class Timeline:
         ]
 
         def fn(u: float) -> Pose:
-            th = th0 + (end - th0) * _ease(u, lead - 0.2, drop + 0.2 + rotate * 0.1)
+            th = th0 + (end - th0) * _ease(u, lead - 0.2, drop + 0.2 + turn_extra_s)
             knock = sum(a * _bump(u, at, w) for a, w, at in pulses)
             az = knock - depth * _bump(u, lead + drop / 2, drop)
             return th, phi, h * knock * math.cos(phi), h * knock * math.sin(phi), az
@@ -312,7 +312,7 @@ class Timeline:
             lead, drop, depth = r.uniform(0.3, 0.6), r.uniform(0.35, 0.6), r.uniform(0.55, 0.9)
             end, phi = r.uniform(1.3, 1.7), r.choice((math.pi / 2, -math.pi / 2)) if side else 0.0
         start = self.now
-        hit = self._drop(lead, drop, depth, impacts, end, phi, 1.0)
+        hit = self._drop(lead, drop, depth, impacts, end, phi, 0.1)
         peak = max(p for p, _, _ in impacts)
         self.falls.append(FallLabel(kind, start + hit, peak))
         self._groan(r.uniform(0.0, 0.8))
