@@ -104,6 +104,10 @@ class Mosquitto:
         conf = self.workdir / "mosquitto.conf"
         listener = "" if "listener" in self.extra else f"listener {self.port} 127.0.0.1\n"
         anonymous = "" if "allow_anonymous" in self.extra else "allow_anonymous true\n"
+        # Started as root, Mosquitto drops to the `mosquitto` user, which cannot enter a 0700
+        # temp dir: persistence and the log would silently stay off. Stay root instead.
+        as_root = os.geteuid() == 0 and "\nuser " not in f"\n{self.extra}"
+        anonymous += "user root\n" if as_root else ""
         conf.write_text(
             f"{listener}{anonymous}persistence true\n"
             f"persistence_location {self.workdir}/\n"
