@@ -63,6 +63,7 @@ class Transport:
         self.major: int | None = None
         self.connected = False
         self._v2: Any = None
+        self._connecting = asyncio.Lock()  # the flush and back-fill tasks share one set-up
 
     async def aclose(self) -> None:
         """Close HTTP connections."""
@@ -116,7 +117,9 @@ class Transport:
     async def write(self, lines: list[str]) -> WriteResult:
         """Write a batch; return how many points the server dropped as invalid."""
         if not self.connected:
-            await self.connect()
+            async with self._connecting:
+                if not self.connected:
+                    await self.connect()
         if self.major is not None and self.major >= 2:
             return await self._write_v2(lines)
         return await self._write_v1(lines)

@@ -62,6 +62,7 @@ class InfluxWriter:
         self._tg: asyncio.TaskGroup | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._latencies: deque[float] = deque(maxlen=1000)
+        self._closed = self._warned_closed = False
 
     @property
     def enabled(self) -> bool:
@@ -77,10 +78,11 @@ class InfluxWriter:
             log.info("%d spilled batches from an earlier run will be back-filled", waiting)
         self._transport = Transport(self.settings)
         try:
-            await self._transport.connect()
+            async with asyncio.timeout(min(self.settings.timeout_s, 5.0)):
+                await self._transport.connect()
             self._reachable = True
-        except InfluxUnavailableError as exc:
-            log.warning("InfluxDB not reachable at start (%s); will keep trying", exc)
+        except (InfluxUnavailableError, TimeoutError) as exc:
+            log.warning("InfluxDB not reachable at start (%r); will keep trying", exc)
         self._tg = asyncio.TaskGroup()
         await self._tg.__aenter__()
         self._tasks = [
@@ -102,16 +104,25 @@ class InfluxWriter:
         for task in pending:
             task.cancel()
         await self._tg.__aexit__(None, None, None)
+        self._closed = True
         leftover = self._inflight + self._buffer
         self._inflight, self._buffer = [], []
         if leftover:
-            await self._spill_batch(leftover)
+            try:
+                await self._spill_batch(leftover)
+            except OSError:
+                log.exception("InfluxDB writer: %d points lost, cannot spill", len(leftover))
         await self._transport.aclose()
         log.info("InfluxDB writer closed: %s", self.stats())
 
     def submit(self, lines: Iterable[str]) -> None:
         """Queue points for writing; never blocks and never raises."""
         if not self.enabled:
+            return
+        if self._closed:
+            if not self._warned_closed:
+                self._warned_closed = True
+                log.warning("InfluxDB writer is closed: points submitted now are not written")
             return
         try:
             self._queue(lines)

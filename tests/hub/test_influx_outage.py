@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import http.server
+import os
+import signal
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -84,6 +86,28 @@ async def test_spilled_files_are_backfilled_on_start(
     assert count(influxd, influx_db) == 107
     assert rolled_up_mean(influxd, influx_db) == pytest.approx(53.0)
     assert list((tmp_path / "spill").iterdir()) == []
+
+
+async def test_exit_is_bounded_when_influxd_hangs(own_influxd: Influxd, tmp_path: Path) -> None:
+    assert own_influxd.proc is not None
+    pid = own_influxd.proc.pid
+    cfg = settings_for(own_influxd.url, "hang", tmp_path, timeout_s=60.0, close_timeout_s=0.5)
+    writer = InfluxWriter(cfg)
+    try:
+        async with asyncio.timeout(15):  # an unbounded exit would wait the 60 s HTTP timeout
+            async with writer:
+                writer.submit(points(10))
+                await eventually(lambda: writer.stats()["points_written"] == 10)
+                os.kill(pid, signal.SIGSTOP)  # alive but silent, like a wedged server
+                writer.submit(points(90, start=10))
+                await eventually(lambda: writer.stats()["buffer_size"] == 90)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert writer.stats()["points_spilled"] == 90
+
+    async with InfluxWriter(settings_for(own_influxd.url, "hang", tmp_path)) as restarted:
+        await eventually(lambda: restarted.stats()["spill_files"] == 0)
+    assert count(own_influxd, "hang") == 100
 
 
 async def test_interrupted_spill_file_keeps_complete_lines(
