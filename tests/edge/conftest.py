@@ -112,9 +112,10 @@ async def running(config: DeviceConfig, **kw: Any) -> AsyncIterator[Running]:
 class Collector:
     """Subscribe (persistent session, QoS 1) and keep every message; reconnects on its own."""
 
-    def __init__(self, broker: Mosquitto, topic: str) -> None:
+    def __init__(self, broker: Mosquitto, topic: str, auth: tuple[str, str] | None = None) -> None:
         self.broker = broker
         self.topic = topic
+        self.auth = auth or (None, None)
         self.messages: list[aiomqtt.Message] = []
         self.ready = asyncio.Event()
         self._id = f"collector-{uuid.uuid4().hex[:8]}"
@@ -124,7 +125,12 @@ class Collector:
         while True:
             try:
                 async with aiomqtt.Client(
-                    "127.0.0.1", self.broker.port, identifier=self._id, clean_session=False
+                    "127.0.0.1",
+                    self.broker.port,
+                    username=self.auth[0],
+                    password=self.auth[1],
+                    identifier=self._id,
+                    clean_session=False,
                 ) as client:
                     await client.subscribe(self.topic, qos=1)
                     self.ready.set()
@@ -132,6 +138,19 @@ class Collector:
                         self.messages.append(message)
             except aiomqtt.MqttError:
                 await asyncio.sleep(0.1)
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[Collector]:
+        """Collect in a task while the block runs; subscribed when the block starts."""
+        task = asyncio.create_task(self.run(), name="collector")
+        try:
+            async with asyncio.timeout(10):
+                await self.ready.wait()
+            yield self
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     def on(self, channel: str) -> list[aiomqtt.Message]:
         """Return the messages received on one device channel."""
@@ -155,11 +174,5 @@ def mosquitto(mosquitto_factory: Callable[..., Mosquitto]) -> Mosquitto:
 @pytest.fixture
 async def collector(mosquitto: Mosquitto, site_id: str) -> AsyncIterator[Collector]:
     """Collect every message of the test's site from the broker."""
-    coll = Collector(mosquitto, f"watchpost/v1/{site_id}/#")
-    task = asyncio.create_task(coll.run(), name="collector")
-    async with asyncio.timeout(10):
-        await coll.ready.wait()
-    yield coll
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    async with Collector(mosquitto, f"watchpost/v1/{site_id}/#").running() as coll:
+        yield coll
