@@ -23,23 +23,22 @@ def _ca_and_server_cert(folder: Path) -> tuple[Path, Path, Path]:
     ca_key, ca, key, csr, cert = (
         folder / n for n in ("ca.key", "ca.crt", "s.key", "s.csr", "s.crt")
     )
-    quiet = {"check": True, "capture_output": True}
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
          "-subj", "/CN=watchpost-test-ca", "-keyout", ca_key, "-out", ca],
-        **quiet,
+        check=True, capture_output=True,
     )  # fmt: skip
     subprocess.run(
         ["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
          "-keyout", key, "-out", csr],
-        **quiet,
+        check=True, capture_output=True,
     )  # fmt: skip
     ext = folder / "san.ext"
     ext.write_text("subjectAltName=IP:127.0.0.1\n", encoding="utf-8")
     subprocess.run(
         ["openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial",
          "-days", "2", "-extfile", ext, "-out", cert],
-        **quiet,
+        check=True, capture_output=True,
     )  # fmt: skip
     for path in (ca, cert, key):
         path.chmod(0o644)
