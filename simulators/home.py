@@ -17,7 +17,7 @@ from pathlib import Path
 from gpiozero.pins.mock import MockFactory
 
 from edge.agent import Agent
-from protocol.device_config import DeviceConfig, OutputConfig
+from protocol.device_config import ButtonConfig, DeviceConfig, OutputConfig
 from simulators.signals import SmokeCurve, Timeline, smoke_curve, to_sensor
 
 log = logging.getLogger(__name__)
@@ -123,23 +123,27 @@ class VirtualHome:
         """Run the agent until cancelled or the power is cut."""
         await self.agent.run()
 
-    async def _press(self, pin: object, what: str) -> None:
-        if pin is None:
+    async def _press(self, button: ButtonConfig | None, what: str) -> None:
+        if button is None:
             raise RuntimeError(f"{self.device} has no {what} button")
-        mock = self.factory.pin(pin)
-        mock.drive_low()
-        await asyncio.sleep(PRESS_S)
-        mock.drive_high()
+        mock = self.factory.pin(button.pin)
+        # a pulled-up button connects the pin to ground when pressed, a pulled-down one to 3V3
+        press, release = (
+            (mock.drive_low, mock.drive_high)
+            if button.pull_up
+            else (mock.drive_high, mock.drive_low)
+        )
+        press()
+        await asyncio.sleep(button.hold_s + PRESS_S)
+        release()
 
     async def press_call(self) -> None:
-        """Press and release the SOS button."""
-        button = self.config.inputs.call_button
-        await self._press(button.pin if button else None, "call")
+        """Press and release the SOS button (held long enough for its hold_s)."""
+        await self._press(self.config.inputs.call_button, "call")
 
     async def press_cancel(self) -> None:
         """Press and release the cancel button."""
-        button = self.config.inputs.cancel_button
-        await self._press(button.pin if button else None, "cancel")
+        await self._press(self.config.inputs.cancel_button, "cancel")
 
     def fall(self, kind: str = "forward") -> Timeline:
         """Replay a fall of `kind` from walking; the resident lies 30 s, then gets up."""

@@ -11,6 +11,7 @@ import aiomqtt
 import pytest
 
 from protocol.codec import decode, encode
+from protocol.device_config import SmokeContactConfig
 from protocol.messages import Event, SirenCmd, Status
 from protocol.topics import device_filter, device_topic
 from simulators.community import CommunityOptions, generate_community, home_devices
@@ -148,3 +149,24 @@ async def test_fall_cancelled_fall_and_fire(
     assert "fall" not in seen.kinds(cancelled)
     assert "smoke" in seen.kinds(cancelled)
     assert [e.source for e in seen.events if e.device == stair.device] == ["gpio:smoke"]
+
+
+async def test_long_press_button_and_smoke_relay_home(
+    mosquitto: Mosquitto, site_id: str, tmp_path: Path
+) -> None:
+    (cfg,) = home_devices(generate_community(1, 1, options(site_id, mosquitto, tmp_path)))
+    inputs = cfg.inputs.model_copy(
+        update={
+            "call_button": cfg.inputs.call_button.model_copy(update={"hold_s": 0.5}),  # type: ignore[union-attr]
+            "smoke_analog": None,
+            "smoke_contact": SmokeContactConfig(pin=22, confirm_s=0.2),
+        }
+    )
+    home = VirtualHome(cfg.model_copy(update={"inputs": inputs}))
+    async with watching(mosquitto, site_id) as seen, running([home], seen):
+        await home.press_call()
+        home.smoke("flaming")
+        await seen.until(lambda: seen.kinds(home.device) == ["call", "smoke"])
+        home.smoke_contact(False)
+        await seen.until(lambda: "smoke_clear" in seen.kinds(home.device))
+    assert [e.source for e in seen.events] == ["gpio:call", "gpio:smoke", "gpio:smoke"]
