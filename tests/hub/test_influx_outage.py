@@ -59,6 +59,8 @@ async def test_down_then_back_loses_nothing(own_influxd: Influxd, tmp_path: Path
         await eventually(lambda: writer.stats()["points_written"] == 420)
         stats = writer.stats()
     assert stats["points_backfilled"] == stats["points_spilled"] >= 300
+    in_hand = stats["buffer_size"] + stats["points_spilled"] - stats["points_backfilled"]  # type: ignore[operator]
+    assert stats["points_submitted"] == stats["points_written"] + in_hand
     assert stats["reachable"] == 1
     assert stats["batches_failed"] >= 1
     assert count(own_influxd, "outage") == 420
