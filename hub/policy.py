@@ -107,6 +107,13 @@ class Policy(Strict):
         description="Extra slack before a silent device is offline; also after a hub restart",
     )
 
+    supervision_interval_s: float = Field(
+        10.0,
+        gt=0,
+        le=3600,
+        description="How often a tick also checks heartbeats and check-in windows (seconds)",
+    )
+
     @model_validator(mode="after")
     def _complete(self) -> Policy:
         defaults = _default_escalation()

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from hub.alarms.actions import Outcome
 from hub.alarms.escalation import escalate_due
@@ -30,6 +30,9 @@ from protocol.messages import Event, ReplyAction, Status, WorkerReply, utcnow
 
 log = logging.getLogger(__name__)
 OVERSEERS = frozenset({"duty_officer", "supervisor"})
+# Another hub process sharing the database (PostgreSQL) may win a race for the same active
+# alarm; the loser's transaction fails on the unique index, and a retry sees the winner's row.
+ATTEMPTS = 3
 
 
 class _Duplicate(Exception):  # noqa: N818 - control flow, rolls the transaction back
@@ -47,6 +50,7 @@ class Engine:
         self.policy = policy
         self.clock = clock
         self.started_at = clock()
+        self._supervised_at: datetime | None = None
         self._lock = threading.Lock()
 
     async def on_event(self, site: str, event: Event) -> Outcome:
@@ -74,7 +78,7 @@ class Engine:
         """Apply an action from the HTTP API (same lifecycle rules as `on_reply`)."""
 
         def run(led: Ledger) -> None:
-            alarm = led.session.get(AlarmRow, alarm_id)
+            alarm = led.alarm(alarm_id)
             if alarm is None:
                 raise Refused("unknown_alarm")
             check(alarm, action, outcome)
@@ -88,23 +92,37 @@ class Engine:
 
     def _step(self, work: Callable[[Ledger], None], now: datetime | None = None) -> Outcome:
         with self._lock:
-            try:
-                with self.store.session(write=True) as session:
-                    ledger = Ledger(session, self.policy, now or self.clock())
-                    work(ledger)
-                    session.flush()
-            except Refused as exc:
-                log.info("input refused: %s", exc.reason)
-                return Outcome(rejected=exc.reason)
-            except _Duplicate:
-                return Outcome(duplicate=True)
-            return Outcome(actions=ledger.actions)
+            for attempt in range(1, ATTEMPTS + 1):
+                try:
+                    return self._attempt(work, now)
+                except (IntegrityError, OperationalError) as exc:
+                    if attempt == ATTEMPTS:
+                        raise
+                    log.warning("store conflict (attempt %d), retrying: %s", attempt, exc)
+        raise AssertionError("unreachable")
+
+    def _attempt(self, work: Callable[[Ledger], None], now: datetime | None) -> Outcome:
+        try:
+            with self.store.session(write=True) as session:
+                ledger = Ledger(session, self.policy, now or self.clock())
+                work(ledger)
+                session.flush()
+        except Refused as exc:
+            log.info("input refused: %s", exc.reason)
+            return Outcome(rejected=exc.reason)
+        except _Duplicate:
+            return Outcome(duplicate=True)
+        return Outcome(actions=ledger.actions)
 
     def _tick(self, ledger: Ledger) -> None:
         verify_due(ledger)
         escalate_due(ledger)
-        supervise(ledger, self.started_at)
-        check_windows(ledger)
+        last = self._supervised_at
+        every = self.policy.supervision_interval_s
+        if last is None or (ledger.now - last).total_seconds() >= every or ledger.now < last:
+            supervise(ledger, self.started_at)
+            check_windows(ledger)
+            self._supervised_at = ledger.now
 
     def _event(self, ledger: Ledger, site: str, event: Event) -> None:
         device = ledger.device(site, event.device)
@@ -153,7 +171,7 @@ class Engine:
         who = ledger.session.get(WorkerRow, (site, worker))
         if who is None:
             raise Refused("unknown_worker")
-        alarm = ledger.session.get(AlarmRow, reply.alarm)
+        alarm = ledger.alarm(reply.alarm)
         if alarm is None or alarm.site != site:
             raise Refused("unknown_alarm")
         if not ledger.is_recipient(alarm, worker) and who.role not in OVERSEERS:

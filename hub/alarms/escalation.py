@@ -19,6 +19,8 @@ def escalate_due(ledger: Ledger) -> None:
             AlarmRow.next_escalation_at <= ledger.now,
         )
         .order_by(AlarmRow.next_escalation_at)
+        # Several hubs on one PostgreSQL: each due alarm is escalated by exactly one of them.
+        .with_for_update(skip_locked=True)
     ).all()
     for alarm in due:
         ledger.escalate(alarm, "system", f"not acknowledged at tier {alarm.tier}")

@@ -47,6 +47,10 @@ class Ledger:
         self.now = now
         self.actions: list[Action] = []
 
+    def alarm(self, alarm_id: str) -> AlarmRow | None:
+        """Return an alarm, locked for update, or None."""
+        return self.session.get(AlarmRow, alarm_id, with_for_update=True)
+
     def device(self, site: str, device: str) -> DeviceRow | None:
         """Return a registered device, or None."""
         return self.session.get(DeviceRow, (site, device))
@@ -54,12 +58,15 @@ class Ledger:
     def active(self, site: str, device: str, cls: str) -> AlarmRow | None:
         """Return the active alarm of `cls` for a device, if there is one."""
         return self.session.scalars(
-            select(AlarmRow).where(
+            select(AlarmRow)
+            .where(
                 AlarmRow.site == site,
                 AlarmRow.device == device,
                 AlarmRow.cls == cls,
                 AlarmRow.active.is_(True),
             )
+            # Row lock (PostgreSQL): a second hub updating the same alarm waits, then sees ours.
+            .with_for_update()
         ).first()
 
     def raise_alarm(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.store.schema import (
@@ -68,6 +69,11 @@ def import_registry(session: Session, registry: Registry) -> None:
         _upsert(session, ResidentRow, (sid, r.id), values)
     for w in site.workers:
         _upsert(session, WorkerRow, (sid, w.id), {"site": sid, **w.model_dump()})
+    # A worker dropped from the registry keeps their history but is paged no more.
+    listed = {w.id for w in site.workers}
+    for row in session.scalars(select(WorkerRow).where(WorkerRow.site == sid)):
+        if row.id not in listed:
+            row.on_duty = False
     session.flush()
     for d in registry.devices:
         values = {

@@ -59,7 +59,9 @@ async def test_unknown_device_status_is_rejected(engine, clock):
 
 
 async def test_missed_heartbeats_raise_offline_once(store, clock, pick):
-    engine = Engine(store, Policy(missed_heartbeats=3, offline_grace_s=30), clock)
+    engine = Engine(
+        store, Policy(missed_heartbeats=3, offline_grace_s=30, supervision_interval_s=1), clock
+    )
     await engine.on_status(SITE, status(clock, "stair-b1", heartbeat_s=10))
     out = await engine.tick(clock.advance(60))
     assert pick.notified(out) == []
@@ -74,7 +76,7 @@ async def test_missed_heartbeats_raise_offline_once(store, clock, pick):
 
 
 async def test_a_restarted_hub_gives_devices_time_to_report(store, clock, pick):
-    policy = Policy(missed_heartbeats=3, offline_grace_s=30)
+    policy = Policy(missed_heartbeats=3, offline_grace_s=30, supervision_interval_s=1)
     await Engine(store, policy, clock).on_status(SITE, status(clock, "stair-b1"))
     clock.advance(3600)
     restarted = Engine(store, policy, clock)

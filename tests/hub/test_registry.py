@@ -88,3 +88,18 @@ def test_a_device_imported_later_becomes_known(store: Store, sunflower: Registry
     extra = sunflower.devices[0].model_copy(update={"device": "home-b1-102"})
     store.import_registry(Registry(site=sunflower.site, devices=[*sunflower.devices, extra]))
     assert store.known_device(SITE, "home-b1-102")
+
+
+async def test_a_worker_dropped_from_the_registry_is_paged_no_more(
+    store: Store, sunflower: Registry, engine, events, pick
+) -> None:
+    site = sunflower.site.model_copy(
+        update={"workers": [w for w in sunflower.site.workers if w.id != "w-zhang-wei"]}
+    )
+    store.import_registry(Registry(site=site, devices=sunflower.devices))
+    with store.session() as s:
+        zhang = s.get(WorkerRow, (SITE, "w-zhang-wei"))
+        assert zhang is not None and not zhang.on_duty
+    # Nobody else covers grid-1 as tier 0, so the call goes straight to the backup.
+    out = await engine.on_event(SITE, events("home-b1-101", "call"))
+    assert pick.notified(out) == ["w-wang-fang"]

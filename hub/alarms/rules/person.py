@@ -38,6 +38,7 @@ def on_cancel(ledger: Ledger, device: DeviceRow, event: Event) -> list[AlarmRow]
             AlarmRow.active.is_(True),
         )
         .order_by(AlarmRow.raised_at.desc())
+        .with_for_update()
     ).all()
     window = timedelta(seconds=ledger.policy.cancel_window_s)
     for alarm in alarms:

@@ -23,6 +23,7 @@ def _active_in_building(ledger: Ledger, device: DeviceRow, cls: str) -> AlarmRow
             AlarmRow.active.is_(True),
         )
         .order_by(AlarmRow.raised_at)
+        .with_for_update()
     ).first()
 
 
@@ -89,6 +90,7 @@ def verify_due(ledger: Ledger) -> None:
             AlarmRow.verify_at <= ledger.now,
         )
         .order_by(AlarmRow.verify_at)
+        .with_for_update(skip_locked=True)
     ).all()
     for alarm in due:
         confirm_fire(ledger, alarm, f"smoke persisted {ledger.policy.smoke_verify_s:g} s")
