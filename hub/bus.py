@@ -23,6 +23,7 @@ import asyncio
 import functools
 import logging
 import random
+import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -134,6 +135,9 @@ class Bus:
             # Telemetry is QoS 0 and may be shed under overload; alarms are never shed here:
             # the broker's max_inflight_messages bounds what it sends us without PUBACKs.
             max_queued_incoming_messages=0 if persistent else 10_000,
+            # Neither paho nor aiomqtt disables Nagle: small PUBACKs and alerts would wait for
+            # the peer's delayed ACK (~40 ms on Linux) on every message.
+            socket_options=((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),),
         )
         if persistent:
             # aiomqtt 2.5 has no manual-ack API; its paho 2.x client does. With manual ack on,
