@@ -32,6 +32,9 @@ from simulators.scenario import SCENARIO_DIR, Scenario, Stage, homes_needed, loa
 
 log = logging.getLogger(__name__)
 
+MAX_ROWS = 30
+"""Rows of the live table; homes with something going on come first."""
+
 
 @dataclass
 class Settings:
@@ -62,27 +65,26 @@ class Board:
         self.events.append(f"[cyan]▶ {at:5.1f}s {device}: {escape(what)}")
 
     def render(self) -> Group:
-        """Return the table of homes and the list of recent events."""
-        homes = Table(title=f"Virtual homes / 虚拟住户 ({time.monotonic() - self.started:.0f} s)")
-        for column in (
-            "device",
-            "online",
-            "state",
-            "LED",
-            "buzzer",
-            "siren",
-            "outbox",
-            "last step",
-        ):
-            homes.add_column(column)
+        """Return the table of homes (busiest first, at most MAX_ROWS) and recent events."""
         everyone = [*self.stage.homes, *self.stage.stairwells.values()]
-        for h in everyone:
-            online = "[red]silent" if h.silent else ("yes" if h.connected else "[yellow]no")
+        online = sum(h.connected for h in everyone)
+        homes = Table(
+            title=f"Virtual homes / 虚拟住户: {online}/{len(everyone)} online, "
+            f"{time.monotonic() - self.started:.0f} s"
+        )
+        for column in ("device", "online", "state", "LED", "buzzer", "siren", "outbox"):
+            homes.add_column(column, no_wrap=True)
+        homes.add_column("last step", no_wrap=True, overflow="ellipsis", max_width=48)
+        busy = sorted(everyone, key=lambda h: h.device not in self.last_step and not h.silent)
+        for h in busy[:MAX_ROWS]:
+            state = "[red]silent" if h.silent else ("yes" if h.connected else "[yellow]no")
             homes.add_row(
-                h.device, online, h.indicate_state, _flag(h.led_on), _flag(h.buzzer_on),
+                h.device, state, h.indicate_state, _flag(h.led_on), _flag(h.buzzer_on),
                 _flag(h.siren_on, "[bold red]ON"), str(h.outbox_pending),
-                self.last_step.get(h.device, ""),
+                escape(self.last_step.get(h.device, "")),
             )  # fmt: skip
+        if len(busy) > MAX_ROWS:
+            homes.add_row(f"… {len(busy) - MAX_ROWS} more", *[""] * 7)
         events = Table(title="Events on the broker / 总线事件", show_header=False)
         events.add_column("event", overflow="ellipsis", no_wrap=True)
         for line in self.events:
