@@ -4,21 +4,16 @@ Run from the repository root: `python -m dashboards.build` writes `dashboards/wa
 `python -m dashboards.build --check` exits 1 when the files are out of date.
 """
 
-# ruff: noqa: S608  # queries are built from constants at build time; no input reaches them
 from __future__ import annotations
 
 import json
 import sys
 from pathlib import Path
 
-from dashboards.panels import JSON, Layout, dashboard, site_variables, target, where
+from dashboards import queries as q
+from dashboards.panels import JSON, Layout, dashboard, site_variables, target
 
 OUT_DIR = Path(__file__).resolve().parent / "watchpost"
-DEVICE = '"device" =~ /^$device$/'
-CLOSED = '"state" =~ /^(resolved|cancelled)$/'
-RAISED = "\"state\" = 'raised'"
-LOW_BATTERY = "\"kind\" = 'low_battery'"
-OFFLINE = '"online" = 0'
 ONLINE_MAP = [
     {
         "type": "value",
@@ -28,138 +23,92 @@ ONLINE_MAP = [
         },
     }
 ]
+BARS: JSON = {"drawStyle": "bars", "fillOpacity": 60, "stacking": {"mode": "normal"}}
+NAMED_VALUE: JSON = {"graphMode": "none", "textMode": "value_and_name"}
 
 
-def _bars() -> JSON:
-    return {"drawStyle": "bars", "fillOpacity": 60, "stacking": {"mode": "normal"}}
-
-
-def community_overview() -> JSON:
-    """Return the duty officer's overview: alarms, acknowledgement times, devices, events."""
-    lay = Layout()
-    open_alarms = (
-        'SELECT sum("n") AS "open" FROM '
-        f'(SELECT count("alarm_id") AS "n" FROM "alarm" {where(RAISED)} '
-        'GROUP BY "class"), '
-        f'(SELECT -1 * count("alarm_id") AS "n" FROM "alarm" {where(CLOSED)} GROUP BY "class") '
-        'WHERE $timeFilter GROUP BY "class"'
-    )
+def _overview_counts(lay: Layout) -> None:
     lay.add(
         "stat",
         "未结束告警 / Open alarms by class",
-        [target(open_alarms, alias="$tag_class")],
+        [target(q.OPEN_ALARMS, alias="$tag_class")],
         size=(8, 6),
         description="Raised minus resolved/cancelled over the last 7 days (the alarm board "
         "in the hub is authoritative).",
         time_from="7d",
-        options={"colorMode": "background", "graphMode": "none", "textMode": "value_and_name"},
+        options={"colorMode": "background", **NAMED_VALUE},
     )
-    raised = f'SELECT count("alarm_id") FROM "alarm" {where(RAISED)} '
     lay.add(
         "stat",
         "告警数 / Alarms raised in range",
-        [target(raised + 'GROUP BY "class"', alias="$tag_class")],
+        [target(q.ALARMS_RAISED, alias="$tag_class")],
         size=(8, 6),
-        options={"graphMode": "none", "textMode": "value_and_name"},
-    )
-    devices = (
-        'SELECT sum("last") AS "在线 online", count("last") - sum("last") AS "离线 offline" '
-        f'FROM (SELECT last("online") FROM "device_status" {where()} GROUP BY "device") '
-        "WHERE $timeFilter"
+        options=NAMED_VALUE,
     )
     lay.add(
         "stat",
         "设备在线 / Devices online and offline",
-        [target(devices)],
+        [target(q.DEVICES_ONLINE)],
         size=(8, 6),
         description="Last status of every device that reported in the time range.",
-        options={"graphMode": "none", "textMode": "value_and_name"},
+        options=NAMED_VALUE,
     )
+
+
+def _overview_alarms(lay: Layout) -> None:
     lay.add(
         "timeseries",
         "告警趋势 / Alarm transitions by class and state",
-        [
-            target(
-                f'SELECT count("alarm_id") FROM "alarm" {where()} '
-                'GROUP BY time($__interval), "class", "state" fill(none)',
-                alias="$tag_class · $tag_state",
-            )
-        ],
+        [target(q.ALARM_TRANSITIONS, alias="$tag_class · $tag_state")],
         size=(24, 8),
-        custom=_bars(),
+        custom=BARS,
     )
-    ack = where("\"state\" = 'acknowledged'")
     lay.add(
         "timeseries",
         "确认用时 / Time to acknowledge",
-        [
-            target(
-                f'SELECT mean("seconds_since_raised") FROM "alarm" {ack} '
-                'GROUP BY time($__interval), "class" fill(none)',
-                alias="$tag_class",
-            )
-        ],
+        [target(q.TIME_TO_ACK, alias="$tag_class")],
         unit="s",
         custom={"drawStyle": "points", "pointSize": 6},
     )
     lay.add(
         "bargauge",
         "确认用时中位数与 P90 / Median and p90 time to acknowledge",
-        [
-            target(
-                'SELECT median("seconds_since_raised") AS "median", '
-                f'percentile("seconds_since_raised", 90) AS "p90" FROM "alarm" {ack} '
-                'GROUP BY "class"',
-                alias="$tag_class $col",
-            )
-        ],
+        [target(q.TIME_TO_ACK_STATS, alias="$tag_class $col")],
         unit="s",
         options={"orientation": "horizontal", "displayMode": "gradient"},
     )
+
+
+def _overview_devices(lay: Layout) -> None:
     lay.add(
         "timeseries",
         "事件 / Events per kind",
-        [
-            target(
-                f'SELECT count("seq") FROM "event" {where()} '
-                'GROUP BY time($__interval), "kind" fill(none)',
-                alias="$tag_kind",
-            )
-        ],
-        custom=_bars(),
+        [target(q.EVENTS_BY_KIND, alias="$tag_kind")],
+        custom=BARS,
     )
     lay.add(
         "timeseries",
         "烟感浓度 / Smoke level per device",
-        [
-            target(
-                f'SELECT max("smoke_level") FROM "telemetry" {where()} '
-                'GROUP BY time($__interval), "device" fill(none)',
-                alias="$tag_device",
-            )
-        ],
-    )
-    low_battery = (
-        'SELECT last("seq") AS "seq", count("seq") AS "次数 reports" FROM "event" '
-        f'{where(LOW_BATTERY)} GROUP BY "grid", "device"'
-    )
-    battery_below = (
-        'SELECT "battery" FROM (SELECT last("battery") AS "battery" FROM "telemetry" '
-        f'{where()} GROUP BY "grid", "device") WHERE "battery" < 20 AND $timeFilter '
-        'GROUP BY "grid", "device"'
+        [target(q.SMOKE_LEVEL, alias="$tag_device")],
     )
     lay.add(
         "table",
         "低电量设备 / Low battery",
-        [target(low_battery, table=True), target(battery_below, ref="B", table=True)],
+        [
+            target(q.LOW_BATTERY_EVENTS, table=True),
+            target(q.BATTERY_BELOW_20, ref="B", table=True),
+        ],
         description="A: devices that sent low_battery events; B: last battery reading < 20 %.",
     )
-    offline = (
-        'SELECT "online" FROM (SELECT last("online") AS "online" FROM "device_status" '
-        f'{where()} GROUP BY "grid", "device") WHERE "online" = 0 AND $timeFilter '
-        'GROUP BY "grid", "device"'
-    )
-    lay.add("table", "离线设备 / Offline devices", [target(offline, table=True)])
+    lay.add("table", "离线设备 / Offline devices", [target(q.OFFLINE_DEVICES, table=True)])
+
+
+def community_overview() -> JSON:
+    """Return the duty officer's overview: alarms, acknowledgement times, devices, events."""
+    lay = Layout()
+    _overview_counts(lay)
+    _overview_alarms(lay)
+    _overview_devices(lay)
     return dashboard(
         "watchpost-overview",
         "社区总览 / Community overview",
@@ -169,103 +118,62 @@ def community_overview() -> JSON:
     )
 
 
-def device_health() -> JSON:
-    """Return the maintenance view: availability, battery, backlog and lost events."""
-    lay = Layout()
-    dev = where(DEVICE)
-    lay.add(
+def _health_tables(lay: Layout) -> None:
+    online = lay.add(
         "state-timeline",
         "在线状态 / Online",
-        [
-            target(
-                f'SELECT last("online") FROM "device_status" {dev} '
-                'GROUP BY time($__interval), "device" fill(previous)',
-                alias="$tag_device",
-            )
-        ],
+        [target(q.ONLINE_TIMELINE, alias="$tag_device")],
         size=(24, 8),
-    )["fieldConfig"]["defaults"]["mappings"] = ONLINE_MAP
+    )
+    online["fieldConfig"]["defaults"]["mappings"] = ONLINE_MAP
     lay.add(
         "table",
         "离线次数 / Offline reports per device",
-        [
-            target(
-                'SELECT count("online") AS "离线 offline" FROM "device_status" '
-                f'{where(DEVICE, OFFLINE)} GROUP BY "grid", "device"',
-                table=True,
-            )
-        ],
+        [target(q.OFFLINE_REPORTS, table=True)],
         size=(8, 8),
     )
     lay.add(
         "table",
         "丢失事件 / Missing event sequence numbers",
-        [
-            target(
-                'SELECT max("seq") - min("seq") + 1 - count("seq") AS "missing", '
-                f'count("seq") AS "received" FROM "event" {dev} GROUP BY "device"',
-                table=True,
-            )
-        ],
+        [target(q.MISSING_SEQ, table=True)],
         size=(8, 8),
         description="Gaps in `seq` per device (a reboot that restarts seq shows as a gap).",
     )
     lay.add(
         "table",
         "最后上报 / Last telemetry",
-        [
-            target(
-                f'SELECT last("uptime_s") AS "uptime_s" FROM "telemetry" {dev} '
-                'GROUP BY "grid", "device"',
-                table=True,
-            )
-        ],
+        [target(q.LAST_TELEMETRY, table=True)],
         size=(8, 8),
     )
-    for title, reading, unit, agg in (
+
+
+def _health_series(lay: Layout) -> None:
+    for title, reading, unit, aggregate in (
         ("电量 / Battery", "battery", "percent", "last"),
         ("边缘积压 / Edge outbox backlog", "outbox", "short", "max"),
         ("CPU 温度 / CPU temperature", "cpu_temp_c", "celsius", "mean"),
     ):
-        lay.add(
-            "timeseries",
-            title,
-            [
-                target(
-                    f'SELECT {agg}("{reading}") FROM "telemetry" {dev} '
-                    'GROUP BY time($__interval), "device" fill(none)',
-                    alias="$tag_device",
-                )
-            ],
-            size=(8, 8),
-            unit=unit,
-        )
-    trouble = '"kind" =~ /^(low_battery|tamper|fault)$/'
+        query = q.reading_per_device(reading, aggregate)
+        lay.add("timeseries", title, [target(query, alias="$tag_device")], size=(8, 8), unit=unit)
     lay.add(
         "timeseries",
         "故障事件 / Trouble events",
-        [
-            target(
-                f'SELECT count("seq") FROM "event" {where(DEVICE, trouble)} '
-                'GROUP BY time($__interval), "device", "kind" fill(none)',
-                alias="$tag_device · $tag_kind",
-            )
-        ],
-        custom=_bars(),
+        [target(q.TROUBLE_EVENTS, alias="$tag_device · $tag_kind")],
+        custom=BARS,
     )
-    trouble_alarms = where("\"class\" = 'trouble'", "\"state\" = 'raised'")
     lay.add(
         "timeseries",
         "维护告警 / Trouble alarms raised",
-        [
-            target(
-                f'SELECT count("alarm_id") FROM "alarm" {trouble_alarms} '
-                'GROUP BY time($__interval), "grid" fill(none)',
-                alias="$tag_grid",
-            )
-        ],
-        custom=_bars(),
+        [target(q.TROUBLE_ALARMS, alias="$tag_grid")],
+        custom=BARS,
     )
+
+
+def device_health() -> JSON:
+    """Return the maintenance view: availability, battery, backlog and lost events."""
+    lay = Layout()
+    _health_tables(lay)
+    _health_series(lay)
     return dashboard(
         "watchpost-device-health",
         "设备健康 / Device health",
