@@ -120,6 +120,17 @@ class Policy(Strict):
         missing = {k: v for k, v in defaults.items() if k not in self.escalation}
         if missing:
             object.__setattr__(self, "escalation", {**missing, **self.escalation})
+        esc = self.escalation
+        # Rails from ARCHITECTURE.md that no policy file may bend.
+        if "fire_station" not in esc["fire"].tiers[0]:
+            raise ValueError("escalation.fire.tiers: the first tier must include fire_station")
+        for cls in ("pre_alarm", "trouble"):
+            if any("fire_station" in tier for tier in esc[cls].tiers):
+                raise ValueError(f"escalation.{cls}.tiers: must not page the fire_station")
+        if any(a in tier for tier in esc["trouble"].tiers for a in ("grid", "backup")):
+            raise ValueError(
+                "escalation.trouble.tiers: trouble goes to maintenance, not grid workers"
+            )
         return self
 
     def escalation_for(self, cls: str) -> Escalation:

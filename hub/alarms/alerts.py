@@ -19,6 +19,7 @@ CLASS_LABELS: dict[str, tuple[str, str]] = {
     "trouble": ("设备故障", "Device trouble"),
 }
 REASON_LABELS: dict[str, tuple[str, str]] = {
+    "checkin": ("签到时段内无活动", "no sign of life in the check-in window"),
     "offline": ("离线", "offline"),
     "low_battery": ("电量低", "low battery"),
     "tamper": ("防拆触发", "tamper"),
@@ -99,7 +100,7 @@ def build_alert(
 ) -> WorkerAlert:
     """Return the alert for `alarm` as it stands, with titles and bodies in zh-CN and English."""
     cls_zh, cls_en = CLASS_LABELS[alarm.cls]
-    if alarm.cls == "trouble" and alarm.reason in REASON_LABELS:
+    if alarm.cls in ("trouble", "inactivity") and alarm.reason in REASON_LABELS:
         why_zh, why_en = REASON_LABELS[alarm.reason]
         cls_zh, cls_en = f"{cls_zh}·{why_zh}", f"{cls_en}: {why_en}"
     if state in STATE_LABELS:

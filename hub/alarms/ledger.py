@@ -6,6 +6,7 @@ the `Action`s the hub must carry out once that transaction has committed.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -28,6 +29,7 @@ from hub.store.schema import (
 )
 from protocol.messages import Event, IndicateCmd, IndicateState, SirenCmd
 
+log = logging.getLogger(__name__)
 CLOSED: frozenset[str] = frozenset({"resolved", "cancelled"})
 MAX_EVENT_IDS = 100
 
@@ -164,6 +166,8 @@ class Ledger:
         """Notify the workers of `tier` (or the next tier that has anyone) and arm escalation."""
         escalation = self.policy.escalation_for(alarm.cls)
         tier, workers = tier_workers(self.session, alarm, escalation, tier)
+        if not workers:
+            log.warning("alarm %s (%s): nobody on duty to page; retrying", alarm.id, alarm.cls)
         alarm.tier = tier
         alarm.next_escalation_at = self.now + timedelta(seconds=escalation.timeout(tier))
         if alarm.state == "raised" and workers:

@@ -17,7 +17,7 @@ from hub.store.schema import (
     SiteRow,
     WorkerRow,
 )
-from protocol.site_config import Registry
+from protocol.site_config import Registry, SiteConfig
 
 
 def _upsert(
@@ -33,7 +33,12 @@ def _upsert(
 
 def import_registry(session: Session, registry: Registry) -> None:
     """Insert or update every grid, building, household, resident, worker and device."""
-    site = registry.site
+    _places(session, registry.site)
+    _people(session, registry.site)
+    _devices(session, registry)
+
+
+def _places(session: Session, site: SiteConfig) -> None:
     sid = site.site
     _upsert(
         session,
@@ -47,10 +52,14 @@ def import_registry(session: Session, registry: Registry) -> None:
     for b in site.buildings:
         _upsert(session, BuildingRow, (sid, b.id), {"site": sid, **b.model_dump()})
     session.flush()
-    households = {h.id: h for h in site.households}
     for h in site.households:
         _upsert(session, HouseholdRow, (sid, h.id), {"site": sid, **h.model_dump()})
     session.flush()
+
+
+def _people(session: Session, site: SiteConfig) -> None:
+    sid = site.site
+    households = {h.id: h for h in site.households}
     for r in site.residents:
         home = households[r.household]
         values: dict[str, Any] = {
@@ -75,6 +84,10 @@ def import_registry(session: Session, registry: Registry) -> None:
         if row.id not in listed:
             row.on_duty = False
     session.flush()
+
+
+def _devices(session: Session, registry: Registry) -> None:
+    sid = registry.site.site
     for d in registry.devices:
         values = {
             "site": sid,

@@ -117,7 +117,10 @@ async def test_checkin_window(engine, events, clock, store):
     assert inactivity(store) == []
     out = await engine.tick(clock.advance(timedelta(hours=1).total_seconds()))
     assert inactivity(store) == ["r-wang-xiuying"]
-    assert "w-zhang-wei" in [a.worker for a in out.actions if hasattr(a, "worker")]
+    (page,) = [a for a in out.actions if getattr(a, "worker", None) == "w-zhang-wei"]
+    assert page.alert.title_zh == "【无活动报警·签到时段内无活动】1号楼101 王秀英（84岁）"
+    (alarm,) = store.list_alarms(site=SITE, cls="inactivity")
+    assert "07:00-10:00 (Asia/Shanghai)" in store.alarm_history(alarm.id)[0].note
     # Judged once per day, even across a restart.
     restarted = Engine(store, engine.policy, clock)
     await restarted.tick(clock.advance(60))

@@ -69,4 +69,6 @@ def check_windows(ledger: Ledger) -> None:
             )
         )
         if devices and not _alive(ledger, devices, start, end):
-            raise_or_repeat(ledger, devices[0], "inactivity", None)
+            hours = f"{resident.checkin_start:%H:%M}-{resident.checkin_end:%H:%M}"
+            note = f"no sign of life in the check-in window {hours} ({tz.key})"
+            raise_or_repeat(ledger, devices[0], "inactivity", None, "checkin", note)

@@ -13,14 +13,21 @@ from protocol.messages import Event
 PERSON_CLASSES = ("call", "fall", "inactivity")
 
 
-def raise_or_repeat(ledger: Ledger, device: DeviceRow, cls: str, event: Event | None) -> AlarmRow:
+def raise_or_repeat(
+    ledger: Ledger,
+    device: DeviceRow,
+    cls: str,
+    event: Event | None,
+    reason: str | None = None,
+    note: str = "",
+) -> AlarmRow:
     """Raise a person alarm and page tier 0, or count a repeat of the active one."""
     existing = ledger.active(device.site, device.id, cls)
     if existing is not None:
         if event is not None:
             ledger.repeat(existing, event)
         return existing
-    alarm = ledger.raise_alarm(device, cls, cls, event)
+    alarm = ledger.raise_alarm(device, cls, reason or cls, event, note)
     ledger.page(alarm, 0)
     if cls in ("call", "fall"):
         ledger.indicate(alarm, "sent")
