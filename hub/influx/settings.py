@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 _DURATION = r"^(INF|[1-9][0-9]*[hdw])$"
@@ -22,6 +24,9 @@ class InfluxSettings(BaseModel):
     flush_interval_s: float = Field(1.0, gt=0, description="Longest a point waits in memory")
     spill_dir: str = Field(
         "var/influx-spill", description="Where points wait while InfluxDB is down"
+    )
+    api_version: Literal["auto", "1", "2"] = Field(
+        "auto", description="auto: from /ping's X-Influxdb-Version; 1 or 2 to force"
     )
     timeout_s: float = Field(10.0, gt=0, description="HTTP timeout of one request")
     retries_before_spill: int = Field(

@@ -86,7 +86,10 @@ class Transport:
             raise InfluxUnavailableError(f"/ping answered {resp.status_code}")
         header = resp.headers.get("X-Influxdb-Version")
         self.version = header or "unknown"
-        self.major = major_version(header) or (2 if self.settings.token else 1)
+        if self.settings.api_version != "auto":
+            self.major = int(self.settings.api_version)
+        else:
+            self.major = major_version(header) or (2 if self.settings.token else 1)
         if self.major >= 2:
             self._v2 = self._v2 or await asyncio.to_thread(self._open_v2)
         elif self.settings.setup_schema:

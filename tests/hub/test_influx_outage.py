@@ -158,3 +158,18 @@ def test_major_version() -> None:
     assert major_version("2.0.0-beta.1") == 2
     assert major_version(None) is None
     assert major_version("OSS") is None
+
+
+async def test_2x_client_errors_surface_and_nothing_is_dropped(
+    influxd: Influxd, influx_db: str, tmp_path: Path
+) -> None:
+    # influxdb-client against 1.6.7 gets 404 (no /api/v2/write): its default batching writer
+    # would log and drop. Ours raises, so the points are kept on disk for later.
+    cfg = settings_for(influxd.url, influx_db, tmp_path, api_version="2", token="t", org="o")
+    async with InfluxWriter(cfg) as writer:
+        writer.submit(points(25))
+        await eventually(lambda: writer.stats()["points_spilled"] == 25)
+        assert writer.stats()["points_written"] == 0
+        assert writer.stats()["batches_failed"] >= 2
+    assert count(influxd, influx_db) == 0
+    assert sum(len(p.read_text().splitlines()) for p in (tmp_path / "spill").glob("*.lp")) == 25
