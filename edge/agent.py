@@ -22,6 +22,7 @@ from edge.drivers.gpio import GpioInputs, GpioOutputs, default_pin_factory, open
 from edge.feedback import Feedback, FeedbackState
 from edge.hardware import AccelSource, LevelSource
 from edge.outbox import Outbox, Pending
+from edge.pump import OutboxPump
 from edge.sensors import RESIDENT_ALARMS, Sensors, SignalQueue
 from edge.telemetry import Readings
 from protocol.codec import decode_command, encode, new_event_id
@@ -79,8 +80,7 @@ class Agent:
         self._feedback = Feedback(config.device)
         self._sensors: Sensors | None = None
         self._bus: Bus | None = None
-        self._wake = asyncio.Event()
-        self._sent = asyncio.Event()
+        self._pump: OutboxPump | None = None
         self._stop = asyncio.Event()
         self._aborted = False
         self._closers: list[Callable[[], None]] = []
@@ -111,6 +111,9 @@ class Agent:
             on_command=self._on_command,
             backoff=self._backoff,
         )
+        self._pump = OutboxPump(
+            self._outbox, self._bus, cfg.broker.max_inflight, on_sent=self._on_sent
+        )
         return self
 
     def _open_hardware(self, signals: SignalQueue) -> None:
@@ -136,17 +139,8 @@ class Agent:
             adc = open_mcp3008(cfg.inputs.smoke_analog, factory)
             self._closers.append(adc.close)
             self._adc = adc
-        accel_cfg = cfg.inputs.accelerometer
-        if accel_cfg is not None and self._accel is None:
-            from edge.drivers.mpu6050 import Mpu6050
-
-            try:
-                mpu = Mpu6050(accel_cfg.bus, accel_cfg.address, accel_cfg.rate_hz)
-            except OSError as exc:
-                log.error("accelerometer unavailable, fall detection OFF: %s", exc)
-            else:
-                self._closers.append(mpu.close)
-                self._accel = mpu
+        if cfg.inputs.accelerometer is not None and self._accel is None:
+            self._open_accelerometer()
         self._sensors = Sensors(
             cfg,
             self._store_event,
@@ -157,6 +151,19 @@ class Agent:
             adc=self._adc,
             clock=self._clock,
         )
+
+    def _open_accelerometer(self) -> None:
+        from edge.drivers.mpu6050 import Mpu6050
+
+        accel_cfg = self.config.inputs.accelerometer
+        assert accel_cfg is not None
+        try:
+            mpu = Mpu6050(accel_cfg.bus, accel_cfg.address, accel_cfg.rate_hz)
+        except OSError as exc:
+            log.error("accelerometer unavailable, fall detection OFF: %s", exc)
+        else:
+            self._closers.append(mpu.close)
+            self._accel = mpu
 
     def _smoke_contact_active(self) -> bool:
         return self._inputs is not None and self._inputs.smoke_active
@@ -182,11 +189,11 @@ class Agent:
             await self._run()
 
     async def _run(self) -> None:
-        assert self._bus is not None and self._sensors is not None
+        assert self._bus is not None and self._sensors is not None and self._pump is not None
         try:
             async with asyncio.TaskGroup() as tg:
                 tg.create_task(self._bus.run(), name=f"{self.config.device}:bus")
-                tg.create_task(self._pump(), name=f"{self.config.device}:outbox-pump")
+                tg.create_task(self._pump.run(), name=f"{self.config.device}:outbox-pump")
                 tg.create_task(self._heartbeat(), name=f"{self.config.device}:heartbeat")
                 tg.create_task(self._telemetry(), name=f"{self.config.device}:telemetry")
                 for name, coro in self._sensors.tasks():
@@ -223,11 +230,8 @@ class Agent:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.shutdown_timeout
         await self._sensors.release_held()
-        while self._bus.connected and self._outbox.pending_events and loop.time() < deadline:
-            self._sent.clear()
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(0.2):  # re-check the connection now and then
-                    await self._sent.wait()
+        assert self._pump is not None
+        await self._pump.drain(deadline)
         await self._bus.close(self._status(False), within=max(0.1, deadline - loop.time()))
         log.info(
             "%s stopped (%d event(s) left in the outbox)",
@@ -299,7 +303,8 @@ class Agent:
         log.info("event %s seq=%d from %s stored (%s)", kind, seq, source, event_id)
         if kind in RESIDENT_ALARMS:
             self._feedback.show("sending")
-        self._wake.set()
+        if self._pump is not None:
+            self._pump.wake()
         return event_id
 
     def activity(self, source: str) -> None:
@@ -312,43 +317,9 @@ class Agent:
 
     # --- publishing ------------------------------------------------------------------------
 
-    async def _pump(self) -> None:
-        """Publish the outbox in order, at most broker.max_inflight QoS 1 messages at once."""
-        assert self._bus is not None and self._outbox is not None
-        limit = self.config.broker.max_inflight
-        slots = asyncio.Semaphore(limit)
-        inflight: set[int] = set()
-        async with asyncio.TaskGroup() as tg:
-            while True:
-                await self._bus.wait_connected()
-                self._wake.clear()
-                batch = self._outbox.peek(limit, exclude=inflight)
-                if not batch:
-                    await self._wake.wait()
-                    continue
-                for message in batch:
-                    await slots.acquire()
-                    if not self._bus.connected:
-                        slots.release()
-                        break
-                    inflight.add(message.id)
-                    tg.create_task(self._send(message, slots, inflight), name=f"send:{message.id}")
-
-    async def _send(self, message: Pending, slots: asyncio.Semaphore, inflight: set[int]) -> None:
-        assert self._bus is not None and self._outbox is not None
-        try:
-            await self._bus.publish(message.topic, message.payload, qos=message.qos)
-        except BusError as exc:
-            log.debug("message %d not sent, kept in the outbox: %s", message.id, exc)
-        else:
-            self._outbox.remove(message)
-            self._sent.set()
-            if message.kind in RESIDENT_ALARMS and self._feedback.state == "sending":
-                self._feedback.show("sent")
-        finally:
-            inflight.discard(message.id)
-            slots.release()
-            self._wake.set()
+    def _on_sent(self, message: Pending) -> None:
+        if message.kind in RESIDENT_ALARMS and self._feedback.state == "sending":
+            self._feedback.show("sent")
 
     def _status(self, online: bool) -> bytes:
         status = Status(
@@ -385,8 +356,8 @@ class Agent:
                 outbox=self._outbox.pending_events,
                 smoke_level=self._sensors.smoke_level,
             )
-            if self._outbox.add_telemetry(self._topics["telemetry"], payload):
-                self._wake.set()
+            if self._outbox.add_telemetry(self._topics["telemetry"], payload) and self._pump:
+                self._pump.wake()
 
     # --- commands --------------------------------------------------------------------------
 

@@ -75,47 +75,46 @@ def _fail(exc: ConfigError) -> typer.Exit:
     return typer.Exit(2)
 
 
+def edge_command(
+    ctx: typer.Context,
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="Device YAML file")] = None,
+    log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING")] = "INFO",
+) -> None:
+    """Run the agent: watchpost edge --config firmware-config/sites/S/devices/D.yaml."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if config is None:
+        typer.echo("watchpost edge: --config DEVICE.yaml is required", err=True)
+        raise typer.Exit(2)
+    try:
+        main(config, log_level)
+    except ConfigError as exc:
+        raise _fail(exc) from None
+
+
+def detect_falls_command(
+    trace: Annotated[Path, typer.Argument(help="CSV: t,ax,ay,az (seconds, g)")],
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="Device or fall-config YAML")
+    ] = None,
+) -> None:
+    """Print one JSON line per fall found in an accelerometer trace."""
+    from edge.fall_trace import detect_falls_csv
+
+    try:
+        fall, axis = _fall_config(config)
+        found = detect_falls_csv(trace, fall, upright_axis=axis)
+    except ConfigError as exc:
+        raise _fail(exc) from None
+    for hit in found:
+        typer.echo(json.dumps({"t": round(hit.t, 3), "peak_g": hit.peak_g}))
+
+
 def register(app: typer.Typer) -> None:
     """Add the `edge` command group to the `watchpost` app."""
     edge_app = typer.Typer(
         help="Run the edge agent of one device. / 运行设备端代理", invoke_without_command=True
     )
-
-    @edge_app.callback(invoke_without_command=True)
-    def edge(
-        ctx: typer.Context,
-        config: Annotated[
-            Path | None, typer.Option("--config", "-c", help="Device YAML file")
-        ] = None,
-        log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING")] = "INFO",
-    ) -> None:
-        """Run the agent: watchpost edge --config firmware-config/sites/S/devices/D.yaml."""
-        if ctx.invoked_subcommand is not None:
-            return
-        if config is None:
-            typer.echo("watchpost edge: --config DEVICE.yaml is required", err=True)
-            raise typer.Exit(2)
-        try:
-            main(config, log_level)
-        except ConfigError as exc:
-            raise _fail(exc) from None
-
-    @edge_app.command("detect-falls")
-    def detect_falls(
-        trace: Annotated[Path, typer.Argument(help="CSV: t,ax,ay,az (seconds, g)")],
-        config: Annotated[
-            Path | None, typer.Option("--config", "-c", help="Device or fall-config YAML")
-        ] = None,
-    ) -> None:
-        """Print one JSON line per fall found in an accelerometer trace."""
-        from edge.fall_trace import detect_falls_csv
-
-        try:
-            fall, axis = _fall_config(config)
-            found = detect_falls_csv(trace, fall, upright_axis=axis)
-        except ConfigError as exc:
-            raise _fail(exc) from None
-        for hit in found:
-            typer.echo(json.dumps({"t": round(hit.t, 3), "peak_g": hit.peak_g}))
-
+    edge_app.callback(invoke_without_command=True)(edge_command)
+    edge_app.command("detect-falls")(detect_falls_command)
     app.add_typer(edge_app, name="edge")

@@ -26,6 +26,11 @@ def _statuses(coll: Collector) -> list[Status]:
     return out
 
 
+def _last_state(coll: Collector) -> str | None:
+    statuses = _statuses(coll)
+    return statuses[-1].state if statuses else None
+
+
 async def test_call_button_puts_a_valid_call_event_on_the_broker(
     tmp_path: Path, site_id: str, mosquitto: Mosquitto, collector: Collector
 ) -> None:
@@ -107,7 +112,7 @@ async def test_status_online_on_connect_and_offline_on_graceful_stop(
         assert (first.state, first.heartbeat_s, first.fw) == ("online", 30, config.fw)
         assert collector.on("status")[0].retain is False  # live delivery clears the flag
         await run.stop()
-    await until(lambda: _statuses(collector)[-1].state == "offline", what="offline status")
+    await until(lambda: _last_state(collector) == "offline", what="offline status")
 
 
 async def test_hard_stop_leaves_the_last_will_offline_retained(
@@ -142,7 +147,7 @@ async def test_cancelling_run_still_flushes_and_goes_offline(
             async with asyncio.timeout(10):
                 await run.task
         assert run.agent.outbox_pending == 0
-    await until(lambda: _statuses(collector)[-1].state == "offline", what="offline status")
+    await until(lambda: _last_state(collector) == "offline", what="offline status")
     assert len(collector.on("event")) == 1
 
 
