@@ -102,3 +102,17 @@ async def test_unacknowledged_fire_escalates_past_the_first_tier(engine, events,
     assert pick.notified(out) == ["w-wang-fang"]
     out = await engine.tick(clock.advance(61))
     assert pick.notified(out) == ["w-sup-1"]
+
+
+async def test_smoke_verification_survives_a_restart(store_url, store, policy, events, clock, pick):
+    from hub.store import Store
+
+    await Engine(store, policy, clock).on_event(SITE, events(FLAT, "smoke"))
+    store.close()
+    reopened = Store(store_url)
+    try:
+        out = await Engine(reopened, policy, clock).tick(clock.advance(policy.smoke_verify_s))
+        assert sorted(pick.notified(out)) == FIRE_TIER
+        assert pick.sirens(out) == [(STAIR, True)]
+    finally:
+        reopened.close()

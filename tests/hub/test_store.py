@@ -122,3 +122,24 @@ def test_one_active_alarm_per_device_and_class_is_enforced(store: Store) -> None
         s.add_all([alarm("a1", False), alarm("a2", False), alarm("a3", True)])
     with pytest.raises(IntegrityError), store.session(write=True) as s:
         s.add(alarm("a4", True))
+
+
+def test_sqlite_writers_take_the_lock_up_front_readers_do_not(tmp_path) -> None:
+    import sqlite3
+
+    path = tmp_path / "hub.db"
+    db = Store(f"sqlite:///{path}")
+    db.migrate()
+    other = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        with db.session(write=True) as s:
+            s.execute(text("SELECT 1")).all()
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+        with db.session() as s:
+            s.execute(text("SELECT 1")).all()
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+    finally:
+        other.close()
+        db.close()
