@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from simulators.services import Influxd, Mosquitto
+from simulators.services import Influxd, Mosquitto, free_port
+from simulators.tls import Certificates, TlsBroker, make_certificates
 
 
 @pytest.fixture
@@ -37,6 +38,23 @@ def mosquitto_factory(tmp_path: Path) -> Iterator[Callable[..., Mosquitto]]:
 def mosquitto(mosquitto_factory: Callable[..., Mosquitto]) -> Mosquitto:
     """Return a plain (anonymous, loopback-only) Mosquitto started for this test."""
     return mosquitto_factory()
+
+
+@pytest.fixture(scope="session")
+def tls_certificates(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
+    """Create one throw-away CA and a server certificate for 127.0.0.1/localhost per session."""
+    return make_certificates(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture
+def mosquitto_tls(
+    mosquitto_factory: Callable[..., Mosquitto], tls_certificates: Certificates
+) -> TlsBroker:
+    """Return a Mosquitto with one TLS listener (mqtts://); clients need `ca_file` to trust it."""
+    port = free_port()
+    extra = tls_certificates.mosquitto_listener(port)
+    broker = mosquitto_factory(extra=extra, name="tls-broker", port=port)
+    return TlsBroker(broker, tls_certificates)
 
 
 @pytest.fixture(scope="session")
