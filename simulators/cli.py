@@ -73,7 +73,7 @@ class Board:
             f"{time.monotonic() - self.started:.0f} s"
         )
         for column in ("device", "online", "state", "LED", "buzzer", "siren", "outbox"):
-            homes.add_column(column, no_wrap=True)
+            homes.add_column(column, no_wrap=True, min_width=len(column))
         homes.add_column("last step", no_wrap=True, overflow="ellipsis", max_width=48)
         busy = sorted(everyone, key=lambda h: h.device not in self.last_step and not h.silent)
         for h in busy[:MAX_ROWS]:

@@ -210,13 +210,14 @@ async def play(
             if delay > 0:
                 await asyncio.sleep(delay)
             name = f"scenario:{index}:{step.action}"
-            tg.create_task(_run_step(step, stage, observer, loop.time() - start), name=name)
+            tg.create_task(_run_step(step, stage, observer, start), name=name)
 
 
-async def _run_step(step: _Step, stage: Stage, observer: Observer | None, now: float) -> None:
-    """Carry out one step on its home(s)."""
+async def _run_step(step: _Step, stage: Stage, observer: Observer | None, start: float) -> None:
+    """Carry out one step on its home(s); `start` is the loop time the scenario started."""
 
     def say(home: VirtualHome, what: str) -> None:
+        now = asyncio.get_running_loop().time() - start
         text = f"{what} — {step.note}" if step.note else what
         log.info("scenario t=%.1f %s: %s", now, home.device, text)
         if observer is not None:
