@@ -130,6 +130,31 @@ async def run(settings: HubSettings, stop: asyncio.Event | None = None) -> None:
         store.close()
 
 
+def _influx_settings(settings: HubSettings) -> InfluxSettings:
+    return InfluxSettings(
+        url=settings.influx,
+        database=settings.influx_database,
+        username=settings.influx_username,
+        password=settings.secret("influx_password"),
+        spill_dir=settings.influx_spill_dir,
+    )
+
+
+def _api_server(settings: HubSettings, ctx: ApiContext) -> _Server:
+    if ctx.token is None:
+        log.warning("no API token configured: every /api/v1 request will get 401")
+    config = uvicorn.Config(
+        create_app(ctx),
+        host=settings.http_host,
+        port=settings.http_port,
+        log_level="warning",
+        lifespan="off",
+        timeout_graceful_shutdown=max(1, int(settings.shutdown_timeout_s / 2)),
+        access_log=False,
+    )
+    return _Server(config)
+
+
 async def _run(
     settings: HubSettings, store: Store, registry: Registry | None, stop: asyncio.Event
 ) -> None:
@@ -139,14 +164,7 @@ async def _run(
         settings.broker, settings.broker_username, settings.secret("broker_password")
     )
     bus = Bus(address, settings.name, site=settings.site)
-    influx = InfluxSettings(
-        url=settings.influx,
-        database=settings.influx_database,
-        username=settings.influx_username,
-        password=settings.secret("influx_password"),
-        spill_dir=settings.influx_spill_dir,
-    )
-    async with InfluxWriter(influx) as writer, httpx.AsyncClient() as http:
+    async with InfluxWriter(_influx_settings(settings)) as writer, httpx.AsyncClient() as http:
         metrics.watch_influx(writer.stats)
         dispatcher = Dispatcher(
             bus,
@@ -171,34 +189,33 @@ async def _run(
         async def health() -> dict[str, Any]:
             return await _health(bus, store, writer, dispatcher, metrics, settings)
 
-        ctx = ApiContext(
-            engine, store, metrics, dispatcher.submit, health, settings.secret("api_token")
-        )
-        if ctx.token is None:
-            log.warning("no API token configured: every /api/v1 request will get 401")
-        server = _Server(
-            uvicorn.Config(
-                create_app(ctx),
-                host=settings.http_host,
-                port=settings.http_port,
-                log_level="warning",
-                lifespan="off",
-                timeout_graceful_shutdown=max(1, int(settings.shutdown_timeout_s / 2)),
-                access_log=False,
-            )
-        )
-        try:
-            async with asyncio.TaskGroup() as tg:
-                tg.create_task(bus.run("alarm", ingest.on_alarm_path), name="bus-alarm")
-                tg.create_task(bus.run("telemetry", ingest.on_telemetry_path), name="bus-telemetry")
-                for i in range(settings.dispatch_workers):
-                    tg.create_task(dispatcher.run_fast(), name=f"dispatch-fast-{i}")
-                    tg.create_task(dispatcher.run_slow(), name=f"dispatch-slow-{i}")
-                tg.create_task(_tick(engine, dispatcher, settings.tick_s), name="engine-tick")
-                api = tg.create_task(server.serve(), name="api")
-                tg.create_task(_shutdown(stop, server, api, dispatcher, settings), name="shutdown")
-        except* _Stop:
-            log.info("hub stopped")
+        token = settings.secret("api_token")
+        ctx = ApiContext(engine, store, metrics, dispatcher.submit, health, token)
+        await _serve(settings, stop, bus, ingest, dispatcher, engine, _api_server(settings, ctx))
+
+
+async def _serve(
+    settings: HubSettings,
+    stop: asyncio.Event,
+    bus: Bus,
+    ingest: Ingest,
+    dispatcher: Dispatcher,
+    engine: AlarmService,
+    server: _Server,
+) -> None:
+    """Run every long-lived task in one TaskGroup until `_shutdown` ends it."""
+    try:
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(bus.run("alarm", ingest.on_alarm_path), name="bus-alarm")
+            tg.create_task(bus.run("telemetry", ingest.on_telemetry_path), name="bus-telemetry")
+            for i in range(settings.dispatch_workers):
+                tg.create_task(dispatcher.run_fast(), name=f"dispatch-fast-{i}")
+                tg.create_task(dispatcher.run_slow(), name=f"dispatch-slow-{i}")
+            tg.create_task(_tick(engine, dispatcher, settings.tick_s), name="engine-tick")
+            api = tg.create_task(server.serve(), name="api")
+            tg.create_task(_shutdown(stop, server, api, dispatcher, settings), name="shutdown")
+    except* _Stop:
+        log.info("hub stopped")
 
 
 async def _tick(engine: AlarmService, dispatcher: Dispatcher, every_s: float) -> None:
