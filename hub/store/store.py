@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from typing import get_args
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -32,10 +33,11 @@ from hub.store.schema import (
     DeviceStateRow,
     TransitionRow,
 )
-from protocol.messages import utcnow
+from protocol.messages import AlarmClass, AlarmState, utcnow
 from protocol.site_config import Registry
 
-COUNTED_STATES = ("raised", "notified", "acknowledged", "on_scene", "resolved", "cancelled")
+COUNTED_STATES: tuple[str, ...] = get_args(AlarmState)
+ALARM_CLASSES: tuple[str, ...] = get_args(AlarmClass)
 DeliveryStatus = str
 _NEGATIVE_TTL_S = 30.0
 
@@ -193,7 +195,7 @@ class Store:
             return [DeliveryRecord.model_validate(r) for r in s.scalars(query)]
 
     def alarm_counts(self, site: str | None = None) -> dict[str, dict[str, int]]:
-        """Return, per alarm class, how many alarms ever reached each lifecycle state."""
+        """Return, for every alarm class, how many alarms ever reached each lifecycle state."""
         query = select(
             TransitionRow.cls, TransitionRow.to_state, func.count(TransitionRow.alarm_id.distinct())
         ).group_by(TransitionRow.cls, TransitionRow.to_state)
@@ -201,7 +203,7 @@ class Store:
             query = query.join(AlarmRow, AlarmRow.id == TransitionRow.alarm_id).where(
                 AlarmRow.site == site
             )
-        counts: dict[str, dict[str, int]] = {}
+        counts = {cls: dict.fromkeys(COUNTED_STATES, 0) for cls in ALARM_CLASSES}
         with self.session() as s:
             for cls, state, n in s.execute(query):
                 per = counts.setdefault(cls, dict.fromkeys(COUNTED_STATES, 0))

@@ -102,7 +102,20 @@ async def test_queries_deliveries_and_counts(store: Store, engine, events, clock
         store.record_delivery(call.id, "w-zhang-wei", "mqtt", "lost")
     counts = store.alarm_counts()
     assert counts["trouble"]["notified"] == 1 and counts["fall"]["raised"] == 1
-    assert store.alarm_counts(site="elsewhere") == {}
+    assert set(store.alarm_counts()) == {
+        "call",
+        "fall",
+        "fire",
+        "pre_alarm",
+        "inactivity",
+        "trouble",
+    }
+    assert store.alarm_counts()["fire"] == dict.fromkeys(
+        ("raised", "notified", "acknowledged", "on_scene", "resolved", "cancelled"), 0
+    )
+    assert all(
+        n == 0 for per in store.alarm_counts(site="elsewhere").values() for n in per.values()
+    )
 
 
 def test_one_active_alarm_per_device_and_class_is_enforced(store: Store) -> None:
