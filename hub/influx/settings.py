@@ -37,6 +37,9 @@ class InfluxSettings(BaseModel):
     max_buffer_points: int = Field(
         100_000, ge=1, description="Points held in memory before spilling without retrying"
     )
+    max_spill_mb: float = Field(
+        1024, gt=0, description="Disk for spilled points; past it the oldest are deleted"
+    )
     close_timeout_s: float = Field(
         5.0, gt=0, description="Longest flush on exit; what is left is spilled to disk"
     )

@@ -39,6 +39,7 @@ COUNTERS = (
     "points_dropped_invalid",
     "points_spilled",
     "points_backfilled",
+    "points_dropped_spill_full",
     "batches_written",
     "batches_failed",
 )
@@ -156,6 +157,7 @@ class InfluxWriter:
         out: dict[str, int | str] = dict(self._counts)
         out["buffer_size"] = len(self._buffer) + len(self._inflight)
         out["spill_files"] = len(self._spill)
+        out["spill_bytes"] = self._spill.size_bytes
         out["server_version"] = self._transport.version if self._transport else "disabled"
         out["reachable"] = int(self._reachable)
         return out
@@ -232,9 +234,17 @@ class InfluxWriter:
         await self._spill_batch(batch)
 
     async def _spill_batch(self, batch: list[str]) -> None:
-        await asyncio.to_thread(self._spill.append, batch)
+        limit = int(self.settings.max_spill_mb * 1024 * 1024)
+        evicted = await asyncio.to_thread(self._spill.append, batch, limit)
         self._counts["points_spilled"] += len(batch)
         self._spilled.set()
+        if evicted:
+            self._counts["points_dropped_spill_full"] += evicted
+            log.warning(
+                "InfluxDB spill over %.0f MB: deleted the oldest %d points",
+                self.settings.max_spill_mb,
+                evicted,
+            )
 
     def batch_latencies(self) -> list[float]:
         """Return how long (s) the latest successful batch writes took, oldest first."""
@@ -277,7 +287,10 @@ class InfluxWriter:
                 if not self._stop.is_set():
                     await self._spilled.wait()
                 continue
-            batch = await asyncio.to_thread(self._spill.read, path)
+            batch = await asyncio.to_thread(self._spill.read, path, claim=True)
+            if not batch:  # evicted (spill full) or empty: nothing to send
+                await asyncio.to_thread(self._spill.remove, path)
+                continue
             try:
                 await self._send(batch)
             except InfluxUnavailableError as exc:

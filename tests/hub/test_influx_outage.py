@@ -173,3 +173,28 @@ async def test_2x_client_errors_surface_and_nothing_is_dropped(
         assert writer.stats()["batches_failed"] >= 2
     assert count(influxd, influx_db) == 0
     assert sum(len(p.read_text().splitlines()) for p in (tmp_path / "spill").glob("*.lp")) == 25
+
+
+async def test_full_spill_keeps_the_newest_points(
+    influxd: Influxd, influx_db: str, tmp_path: Path
+) -> None:
+    nobody = f"http://127.0.0.1:{free_port()}"
+    limit_mb = 4000 / 1024 / 1024  # about 4 kB: room for 40-odd points
+    cfg = settings_for(nobody, influx_db, tmp_path, batch_size=10, max_spill_mb=limit_mb)
+    async with InfluxWriter(cfg) as writer:
+        for start in range(0, 200, 10):
+            writer.submit(points(10, start=start))
+            await eventually(lambda: writer.stats()["buffer_size"] == 0)
+    stats = writer.stats()
+    dropped = stats["points_dropped_spill_full"]
+    assert isinstance(dropped, int) and 0 < dropped < 200
+    assert stats["spill_bytes"] <= 4000
+    assert stats["points_spilled"] == 200
+
+    async with InfluxWriter(settings_for(influxd.url, influx_db, tmp_path)) as restarted:
+        await eventually(lambda: restarted.stats()["spill_files"] == 0)
+    assert count(influxd, influx_db) == 200 - dropped
+    # Kept: the oldest file (claimed by the back-fill that kept retrying it) and the newest.
+    kept = influxd.query('SELECT "v" FROM telemetry', db=influx_db)
+    values = [row[1] for row in kept["results"][0]["series"][0]["values"]]  # type: ignore[index]
+    assert values == list(range(10)) + list(range(10 + dropped, 200))
