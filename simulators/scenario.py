@@ -213,6 +213,9 @@ async def play(
             tg.create_task(_run_step(step, stage, observer, start), name=name)
 
 
+Say = Callable[[VirtualHome, str], None]
+
+
 async def _run_step(step: _Step, stage: Stage, observer: Observer | None, start: float) -> None:
     """Carry out one step on its home(s); `start` is the loop time the scenario started."""
 
@@ -224,19 +227,7 @@ async def _run_step(step: _Step, stage: Stage, observer: Observer | None, start:
             observer(now, home.device, text)
 
     if isinstance(step, Fire):
-        building = stage.building(step.building)
-        home = (
-            stage.home(step.home)
-            if step.home is not None
-            else next(h for h in stage.homes if h.config.building == building)
-        )
-        say(home, f"fire ({step.curve}) in building {building}")
-        home.smoke(step.curve, scale=step.scale)
-        stair = stage.stairwells.get(building)
-        if stair is not None:
-            await asyncio.sleep(step.stairwell_after_s)
-            say(stair, "smoke reaches the stairwell")
-            stair.smoke_contact(True)
+        await _fire(step, stage, say)
         return
     home = stage.home(step.home)  # type: ignore[attr-defined]
     if isinstance(step, PressCall):
@@ -249,14 +240,7 @@ async def _run_step(step: _Step, stage: Stage, observer: Observer | None, start:
         say(home, f"falls ({step.kind})")
         home.fall(step.kind)
     elif isinstance(step, FallCancelled):
-        say(home, f"falls ({step.kind}), will cancel")
-        home.fall(step.kind)
-        if await home.wait_held(within=15.0):
-            await asyncio.sleep(step.cancel_after_s)
-            say(home, "cancel pressed in the cancel window")
-            await home.press_cancel()
-        else:
-            say(home, "fall not detected, nothing to cancel")
+        await _fall_cancelled(step, home, say)
     elif isinstance(step, Smoke):
         say(home, f"smoke: {step.curve}")
         home.smoke(step.curve, scale=step.scale)
@@ -266,6 +250,34 @@ async def _run_step(step: _Step, stage: Stage, observer: Observer | None, start:
     elif isinstance(step, BatteryLow):
         say(home, f"battery low ({step.pct} %)")
         await home.battery_low(step.pct)
+
+
+async def _fire(step: Fire, stage: Stage, say: Say) -> None:
+    """Start smoke in a home of the building, then close the stairwell's smoke relay."""
+    building = stage.building(step.building)
+    if step.home is not None:
+        home = stage.home(step.home)
+    else:
+        home = next(h for h in stage.homes if h.config.building == building)
+    say(home, f"fire ({step.curve}) in building {building}")
+    home.smoke(step.curve, scale=step.scale)
+    stair = stage.stairwells.get(building)
+    if stair is not None:
+        await asyncio.sleep(step.stairwell_after_s)
+        say(stair, "smoke reaches the stairwell")
+        stair.smoke_contact(True)
+
+
+async def _fall_cancelled(step: FallCancelled, home: VirtualHome, say: Say) -> None:
+    """Fall, wait for the agent to hold the alarm, then press cancel inside the window."""
+    say(home, f"falls ({step.kind}), will cancel")
+    home.fall(step.kind)
+    if await home.wait_held(within=15.0):
+        await asyncio.sleep(step.cancel_after_s)
+        say(home, "cancel pressed in the cancel window")
+        await home.press_cancel()
+    else:
+        say(home, "fall not detected, nothing to cancel")
 
 
 def builtin(name: str) -> Path:

@@ -278,47 +278,36 @@ class Timeline:
 
     def fall(self, kind: str) -> Timeline:
         """Insert a fall of one of FALL_KINDS (from standing; `slide` sits on a chair first)."""
-        r = self.rng
         if kind not in FALL_KINDS:
             raise ValueError(f"unknown fall kind {kind!r}; use one of {', '.join(FALL_KINDS)}")
+        r = self.rng
         if kind == "slide":
             self.sit_down().rest(r.uniform(2, 6))
-            impacts = [(r.uniform(2.0, 3.2), r.uniform(0.06, 0.12), 0.0)]
-            lead, drop, depth, end, phi = (
-                1.2,
-                r.uniform(0.3, 0.45),
-                r.uniform(0.45, 0.75),
-                r.uniform(1.0, 1.5),
-                0.0,
-            )
-        elif kind == "backward":
-            impacts = [
-                (r.uniform(2.3, 4.5), r.uniform(0.05, 0.1), 0.0),
-                (r.uniform(1.8, 3.5), r.uniform(0.05, 0.1), r.uniform(0.15, 0.3)),
-            ]
-            lead, drop, depth, end, phi = (
-                0.4,
-                r.uniform(0.35, 0.6),
-                r.uniform(0.55, 0.9),
-                r.uniform(1.4, 1.7),
-                math.pi,
-            )
-        else:
-            side = kind == "sideways" or (kind == "recovery" and r.random() < 0.5)
-            impacts = [
-                (r.uniform(2.5, 6.0), r.uniform(0.05, 0.12), 0.0),
-                (r.uniform(1.3, 2.0), r.uniform(0.05, 0.1), r.uniform(0.15, 0.3)),
-            ]
-            lead, drop, depth = r.uniform(0.3, 0.6), r.uniform(0.35, 0.6), r.uniform(0.55, 0.9)
-            end, phi = r.uniform(1.3, 1.7), r.choice((math.pi / 2, -math.pi / 2)) if side else 0.0
+        lead, drop, depth, end, phi, impacts = self._fall_shape(kind)
         start = self.now
         hit = self._drop(lead, drop, depth, impacts, end, phi, 0.1)
-        peak = max(p for p, _, _ in impacts)
-        self.falls.append(FallLabel(kind, start + hit, peak))
+        self.falls.append(FallLabel(kind, start + hit, max(p for p, _, _ in impacts)))
         self._groan(r.uniform(0.0, 0.8))
         if kind == "recovery":
             self.rest(r.uniform(4.5, 12.0)).get_up()
         return self
+
+    def _fall_shape(
+        self, kind: str
+    ) -> tuple[float, float, float, float, float, list[tuple[float, float, float]]]:
+        """Draw lead, drop, depth, final tilt, direction and impacts for a fall of `kind`."""
+        r, u = self.rng, self.rng.uniform
+        if kind == "slide":  # short drop from the seat, one landing on the buttocks, slumped
+            impacts = [(u(2.0, 3.2), u(0.06, 0.12), 0.0)]
+            return 1.2, u(0.3, 0.45), u(0.45, 0.75), u(1.0, 1.5), 0.0, impacts
+        if kind == "backward":  # buttocks first, then the back
+            impacts = [(u(2.3, 4.5), u(0.05, 0.1), 0.0), (u(1.8, 3.5), u(0.05, 0.1), u(0.15, 0.3))]
+            return 0.4, u(0.35, 0.6), u(0.55, 0.9), u(1.4, 1.7), math.pi, impacts
+        side = kind == "sideways" or (kind == "recovery" and r.random() < 0.5)
+        impacts = [(u(2.5, 6.0), u(0.05, 0.12), 0.0), (u(1.3, 2.0), u(0.05, 0.1), u(0.15, 0.3))]
+        lead, drop, depth, end = u(0.3, 0.6), u(0.35, 0.6), u(0.55, 0.9), u(1.3, 1.7)
+        phi = r.choice((math.pi / 2, -math.pi / 2)) if side else 0.0
+        return lead, drop, depth, end, phi, impacts
 
     def _groan(self, seconds: float) -> None:
         """Small movements right after a fall."""
