@@ -1,5 +1,13 @@
 """Alarm engine: rules, lifecycle, deduplication, escalation, supervision (see ARCHITECTURE.md).
 
-`Engine(store, policy)` implements `AlarmService` (service.py) and returns `Outcome`s of
-`Action`s (actions.py) for the rest of the hub to carry out.
+`Engine(store, policy)` (engine.py) implements `AlarmService` (service.py) and returns
+`Outcome`s of `Action`s (actions.py) for the rest of the hub to carry out.
+
+Modules: `ledger` (every lifecycle write), `routing` (tiers → workers), `alerts` (bilingual
+text), `replies` (ack/decline/arrived/resolve), `escalation` (timers), `rules/` (person,
+smoke, trouble, checkin).
+
+`Outcome.rejected` codes: unknown_device, unknown_worker, unknown_alarm, not_on_alarm,
+invalid_transition, alarm_closed, outcome_required, unknown_action.
+`Outcome.duplicate`: an event id seen before, or a worker's reply resent after it took effect.
 """

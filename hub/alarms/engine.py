@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from hub.alarms.actions import Outcome
 from hub.alarms.escalation import escalate_due
 from hub.alarms.ledger import Ledger
-from hub.alarms.replies import Refused, apply, check
+from hub.alarms.replies import Refused, apply, check, replayed
 from hub.alarms.rules.checkin import check_windows
 from hub.alarms.rules.person import on_cancel, raise_or_repeat
 from hub.alarms.rules.smoke import on_smoke, on_smoke_clear, verify_due
@@ -81,6 +81,8 @@ class Engine:
             alarm = led.alarm(alarm_id)
             if alarm is None:
                 raise Refused("unknown_alarm")
+            if replayed(led, alarm, actor, action):
+                raise _Duplicate
             check(alarm, action, outcome)
             apply(led, alarm, actor, action, outcome, note, channel="api")
 
@@ -176,5 +178,7 @@ class Engine:
             raise Refused("unknown_alarm")
         if not ledger.is_recipient(alarm, worker) and who.role not in OVERSEERS:
             raise Refused("not_on_alarm")
+        if replayed(ledger, alarm, worker, reply.action):
+            raise _Duplicate
         check(alarm, reply.action, reply.outcome)
         apply(ledger, alarm, worker, reply.action, reply.outcome, reply.note)

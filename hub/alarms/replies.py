@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import get_args
 
+from sqlalchemy import select
+
 from hub.alarms.ledger import CLOSED, Ledger
-from hub.store.schema import AlarmRow, DeliveryRow
+from hub.store.schema import AlarmRow, DeliveryRow, TransitionRow
 from protocol.messages import Outcome as ResolveOutcome
 from protocol.messages import ReplyAction
 
@@ -20,6 +22,7 @@ ALLOWED_FROM: dict[str, frozenset[str]] = {
     "resolve": frozenset({"raised", "notified", "acknowledged", "on_scene"}),
 }
 OUTCOMES: frozenset[str] = frozenset(get_args(ResolveOutcome))
+TARGET: dict[str, str] = {"ack": "acknowledged", "arrived": "on_scene", "resolve": "resolved"}
 
 
 class Refused(Exception):  # noqa: N818 - a reason, not an error
@@ -29,6 +32,20 @@ class Refused(Exception):  # noqa: N818 - a reason, not an error
         """Carry the reason code."""
         super().__init__(reason)
         self.reason = reason
+
+
+def replayed(ledger: Ledger, alarm: AlarmRow, actor: str, action: ReplyAction) -> bool:
+    """Return True if `actor` already moved `alarm` where `action` leads (a resent reply)."""
+    target = TARGET.get(action)
+    if target is None or alarm.state != target:
+        return False
+    last = ledger.session.scalars(
+        select(TransitionRow)
+        .where(TransitionRow.alarm_id == alarm.id, TransitionRow.to_state == target)
+        .order_by(TransitionRow.id.desc())
+        .limit(1)
+    ).first()
+    return last is not None and last.by == actor and last.from_state != target
 
 
 def check(alarm: AlarmRow, action: ReplyAction, outcome: str | None) -> None:

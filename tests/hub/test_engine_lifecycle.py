@@ -60,10 +60,23 @@ async def test_ack_stops_escalation(engine, store, alarm_id, clock, pick):
     assert alarm_id not in {a.alarm_id for a in out.actions if hasattr(a, "alarm_id")}
 
 
+async def test_a_resent_reply_is_a_duplicate(engine, store, alarm_id):
+    for action, outcome in [("ack", None), ("arrived", None), ("resolve", "handled")]:
+        first = await engine.on_reply(SITE, WORKER, reply(alarm_id, action, outcome))
+        again = await engine.on_reply(SITE, WORKER, reply(alarm_id, action, outcome))
+        assert first.actions and again.duplicate and again.actions == []
+    assert len(store.alarm_history(alarm_id)) == 5
+
+
+async def test_a_second_worker_cannot_ack_an_acknowledged_alarm(engine, alarm_id):
+    await engine.on_reply(SITE, WORKER, reply(alarm_id, "ack"))
+    out = await engine.on_reply(SITE, "w-duty-1", reply(alarm_id, "ack"))
+    assert out.rejected == "invalid_transition"
+
+
 @pytest.mark.parametrize(
     ("steps", "bad", "reason"),
     [
-        (["ack"], "ack", "invalid_transition"),
         (["ack", "arrived"], "ack", "invalid_transition"),
         (["ack", "arrived"], "decline", "invalid_transition"),
         (["ack"], "resolve", "outcome_required"),
