@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from protocol.codec import encode, new_event_id
-from protocol.messages import Event, Telemetry, utcnow
+from protocol.messages import Event, Status, Telemetry, utcnow
 from protocol.topics import device_topic, worker_topic
 from simulators.services import Influxd, Mosquitto
 from tests.hub.receiver import hub_settings, metric, running_hub, write_site
@@ -125,13 +125,16 @@ async def test_time_series_reach_influxdb(
         database=influx_db,
     )
     reading = Telemetry(device=DEVICE, ts=utcnow(), readings={"battery_v": 3.71})
+    status = Status(device=DEVICE, ts=utcnow(), state="online", fw="1.0.0", heartbeat_s=30)
+    measurements = ("telemetry", "event", "alarm", "device_status")
     async with running_hub(settings), aiomqtt.Client("127.0.0.1", mosquitto.port) as edge:
         await edge.publish(device_topic(site_id, DEVICE, "telemetry"), encode(reading), qos=0)
         await edge.publish(device_topic(site_id, DEVICE, "event"), encode(sos()), qos=1)
+        await edge.publish(device_topic(site_id, DEVICE, "status"), encode(status), qos=1)
         series: dict[str, Any] = {}
         async with asyncio.timeout(20):
-            while len(series) < 3:
-                for measurement in ("telemetry", "event", "alarm"):
+            while len(series) < len(measurements):
+                for measurement in measurements:
                     result = influxd.query(
                         f"SELECT * FROM \"{measurement}\" WHERE site = '{site_id}'", db=influx_db
                     )
@@ -146,6 +149,10 @@ async def test_time_series_reach_influxdb(
     assert telemetry["grid"] == "grid-1"
     event = dict(zip(series["event"]["columns"], series["event"]["values"][0], strict=True))
     assert event["kind"] == "call"
+    status_row = dict(
+        zip(series["device_status"]["columns"], series["device_status"]["values"][0], strict=True)
+    )
+    assert status_row["online"] == 1
     assert {"raised", "notified"} <= {
         dict(zip(series["alarm"]["columns"], v, strict=True))["state"]
         for v in series["alarm"]["values"]
@@ -178,3 +185,24 @@ async def test_broker_drops_are_watched_and_counted(
             stat="publish_messages_dropped",
         )
         assert sys_value >= dropped
+
+
+async def test_hub_rides_out_a_broker_restart_without_losing_an_sos(
+    tmp_path: Path, mosquitto: Mosquitto, site_id: str
+) -> None:
+    settings = hub_settings(tmp_path, mosquitto.url, write_site(tmp_path, site_id))
+    async with running_hub(settings) as api:
+        await asyncio.to_thread(mosquitto.stop)
+        async with asyncio.timeout(15):
+            while True:
+                if (await api.get("/healthz")).status_code == 503:
+                    break
+                await asyncio.sleep(0.05)
+        assert (await api.get("/healthz")).json()["broker"]["alarm"] is False
+        await asyncio.to_thread(mosquitto.start)
+        # Published at once: the hub may still be reconnecting; its persistent session queues it.
+        async with aiomqtt.Client("127.0.0.1", mosquitto.port) as edge:
+            await edge.publish(device_topic(site_id, DEVICE, "event"), encode(sos()), qos=1)
+        alarms = await wait_alarms(api, 1)
+        assert alarms[0]["device"] == DEVICE
+        assert (await api.get("/healthz")).status_code == 200
