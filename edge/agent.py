@@ -84,6 +84,7 @@ class Agent:
         self._stop = asyncio.Event()
         self._aborted = False
         self._closers: list[Callable[[], None]] = []
+        self._faults: list[tuple[str, str]] = []
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -136,9 +137,13 @@ class Agent:
             self._inputs = GpioInputs(cfg.inputs, factory, signals.post)
             self._closers.append(self._inputs.close)
         if cfg.inputs.smoke_analog is not None and self._adc is None:
-            adc = open_mcp3008(cfg.inputs.smoke_analog, factory)
-            self._closers.append(adc.close)
-            self._adc = adc
+            try:
+                adc = open_mcp3008(cfg.inputs.smoke_analog, factory)
+            except OSError as exc:
+                self._driver_fault("smoke_analog", exc)
+            else:
+                self._closers.append(adc.close)
+                self._adc = adc
         if cfg.inputs.accelerometer is not None and self._accel is None:
             self._open_accelerometer()
         self._sensors = Sensors(
@@ -160,10 +165,15 @@ class Agent:
         try:
             mpu = Mpu6050(accel_cfg.bus, accel_cfg.address, accel_cfg.rate_hz)
         except OSError as exc:
-            log.error("accelerometer unavailable, fall detection OFF: %s", exc)
+            self._driver_fault("accelerometer", exc)
         else:
             self._closers.append(mpu.close)
             self._accel = mpu
+
+    def _driver_fault(self, what: str, exc: OSError) -> None:
+        """Run without an input that failed to open; report it as a `fault` event at start."""
+        log.error("%s unavailable, it is OFF / 传感器不可用: %s", what, exc)
+        self._faults.append((f"driver:{what}", str(exc)[:200]))
 
     def _smoke_contact_active(self) -> bool:
         return self._inputs is not None and self._inputs.smoke_active
@@ -190,6 +200,9 @@ class Agent:
 
     async def _run(self) -> None:
         assert self._bus is not None and self._sensors is not None and self._pump is not None
+        for source, error in self._faults:
+            await self.emit("fault", source, {"error": error})
+        self._faults.clear()
         try:
             async with asyncio.TaskGroup() as tg:
                 tg.create_task(self._bus.run(), name=f"{self.config.device}:bus")

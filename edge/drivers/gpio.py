@@ -11,6 +11,7 @@ from typing import Any
 
 from gpiozero import LED, MCP3008, Button, Buzzer, DigitalInputDevice, DigitalOutputDevice
 from gpiozero.devices import Device
+from gpiozero.exc import GPIOZeroError
 
 from protocol.device_config import (
     ButtonConfig,
@@ -99,5 +100,8 @@ class GpioOutputs:
 
 
 def open_mcp3008(cfg: SmokeAnalogConfig, factory: Any) -> MCP3008:
-    """Open the MCP3008 channel of an analog smoke sensor (its `.value` is 0.0-1.0)."""
-    return MCP3008(channel=cfg.channel, device=cfg.spi_device, pin_factory=factory)
+    """Open the MCP3008 channel of an analog smoke sensor (`.value` 0.0-1.0); OSError if not."""
+    try:
+        return MCP3008(channel=cfg.channel, device=cfg.spi_device, pin_factory=factory)
+    except GPIOZeroError as exc:
+        raise OSError(f"MCP3008 on SPI{cfg.spi_device} channel {cfg.channel}: {exc}") from exc

@@ -59,7 +59,11 @@ class Mpu6050:
             self._bus: Any = SMBus(bus)
         else:
             self._bus = bus
-        self._init_chip(rate_hz)
+        try:
+            self._init_chip(rate_hz)
+        except OSError:
+            self._bus.close()
+            raise
 
     def _init_chip(self, rate_hz: float) -> None:
         who = self._bus.read_byte_data(self.address, WHO_AM_I)

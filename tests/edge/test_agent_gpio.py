@@ -198,3 +198,15 @@ async def test_commands_drive_feedback_siren_and_self_test(
         await until(lambda: run.agent.indicate_state == "resolved", what="resolved")
         assert run.pin(5).state is False
         assert run.agent.connected
+
+
+async def test_missing_accelerometer_is_reported_as_a_fault(tmp_path: Path) -> None:
+    config = device_config(
+        tmp_path, "s1", dead_url(), inputs={"accelerometer": {"bus": 987, "rate_hz": 50}}
+    )
+    async with running(config, shutdown_timeout=0.2) as run:
+        await until(lambda: kinds(config) == ["fault"], what="fault event")
+        fault = stored(config)[0]
+        assert fault.source == "driver:accelerometer"
+        run.pin(17).drive_low()  # the rest of the agent keeps working
+        await until(lambda: kinds(config) == ["fault", "call"], what="call")

@@ -69,8 +69,10 @@ def test_read_converts_signed_counts_to_g() -> None:
 
 
 def test_wrong_chip_is_refused() -> None:
+    bus = Registers(who=0x12)
     with pytest.raises(AccelerometerError, match="WHO_AM_I"):
-        Mpu6050(Registers(who=0x12), 0x68)
+        Mpu6050(bus, 0x68)
+    assert bus.closed
 
 
 def test_absent_chip_raises_oserror() -> None:
