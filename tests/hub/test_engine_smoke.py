@@ -49,6 +49,14 @@ async def test_second_detector_in_the_building_confirms_at_once(engine, events, 
     out = await engine.on_event(SITE, events(STAIR, "smoke"))
     assert out.actions == []
     assert len(store.list_alarms(site=SITE)) == 1
+    # Smoke spreading to a third detector is written into the fire's history, once.
+    for _ in range(2):
+        assert (await engine.on_event(SITE, events("home-b1-101", "smoke"))).actions == []
+    notes = [t.note for t in store.alarm_history(alarm.id) if t.from_state == t.to_state]
+    assert notes == [
+        "smoke also at stair-b1 1号楼楼梯间 / stairwell",
+        "smoke also at home-b1-101 1号楼101 卧室 / bedroom",
+    ]
 
 
 async def test_smoke_in_another_building_is_its_own_pre_alarm(engine, events, pick, store):

@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from hub.alarms.ledger import Ledger
-from hub.store.schema import AlarmRow, DeviceRow
+from hub.store.schema import AlarmRow, DeviceRow, TransitionRow
 from protocol.messages import Event
 
 
@@ -27,11 +27,26 @@ def _active_in_building(ledger: Ledger, device: DeviceRow, cls: str) -> AlarmRow
     ).first()
 
 
+def _note_spread(ledger: Ledger, fire: AlarmRow, device: DeviceRow) -> None:
+    """Tell responders (in the alarm's history) when smoke reaches another detector."""
+    if device.id == fire.device:
+        return
+    note = f"smoke also at {device.id} {device.location}".rstrip()
+    known = ledger.session.scalars(
+        select(TransitionRow.id).where(
+            TransitionRow.alarm_id == fire.id, TransitionRow.note == note
+        )
+    ).first()
+    if known is None:
+        ledger.note(fire, "system", note)
+
+
 def on_smoke(ledger: Ledger, device: DeviceRow, event: Event) -> AlarmRow:
     """Raise, repeat or confirm the building's smoke alarm."""
     fire = _active_in_building(ledger, device, "fire")
     if fire is not None:
         ledger.repeat(fire, event)
+        _note_spread(ledger, fire, device)
         return fire
     own = ledger.active(device.site, device.id, "pre_alarm")
     if own is not None:
