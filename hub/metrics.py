@@ -43,7 +43,11 @@ class HubMetrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        r = self.registry
+        self._define_ingest(self.registry)
+        self._define_dispatch(self.registry)
+        self._dropped_last: float | None = None
+
+    def _define_ingest(self, r: CollectorRegistry) -> None:
         self.messages = Counter(
             "watchpost_ingest_messages", "Messages received, per channel", ["channel"], registry=r
         )
@@ -68,6 +72,8 @@ class HubMetrics:
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
+
+    def _define_dispatch(self, r: CollectorRegistry) -> None:
         self.alarms = Gauge(
             "watchpost_alarms_reached",
             "Alarms in the store that ever reached a state, by class and state",
@@ -100,7 +106,6 @@ class HubMetrics:
             "Messages the broker dropped while this hub watched (should stay 0)",
             registry=r,
         )
-        self._dropped_last: float | None = None
 
     def watch_influx(self, source: Callable[[], Mapping[str, int | str]]) -> None:
         """Expose the InfluxDB writer's `stats()` at every scrape."""
