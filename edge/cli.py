@@ -90,6 +90,9 @@ def edge_command(
         main(config, log_level)
     except ConfigError as exc:
         raise _fail(exc) from None
+    except OSError as exc:  # hardware or outbox file that cannot be opened
+        typer.echo(f"watchpost edge: {exc}", err=True)
+        raise typer.Exit(1) from None
 
 
 def detect_falls_command(

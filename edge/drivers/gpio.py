@@ -24,7 +24,13 @@ from protocol.device_config import (
 
 def default_pin_factory() -> Any:
     """Return gpiozero's default pin factory for this board (lgpio, RPi.GPIO, ...)."""
-    Device.ensure_pin_factory()
+    try:
+        Device.ensure_pin_factory()
+    except GPIOZeroError as exc:
+        raise OSError(
+            f"no GPIO pin factory ({exc}); run on a Raspberry Pi with lgpio installed, "
+            "or set GPIOZERO_PIN_FACTORY=mock for a dry run"
+        ) from exc
     return Device.pin_factory
 
 
