@@ -156,3 +156,16 @@ def test_sqlite_writers_take_the_lock_up_front_readers_do_not(tmp_path) -> None:
     finally:
         other.close()
         db.close()
+
+
+def test_migrations_downgrade_to_nothing_and_back(store: Store) -> None:
+    from alembic import command
+
+    from hub.store.database import alembic_config
+
+    with store.engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "base")
+    with store.engine.connect() as conn:
+        assert MigrationContext.configure(conn).get_current_revision() is None
+    store.migrate()
+    assert store.list_alarms() == []
