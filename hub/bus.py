@@ -200,6 +200,10 @@ class Bus:
                 )
                 await handler(received)
 
+    async def wait_alarm_path(self) -> None:
+        """Wait until the alarm path is connected and subscribed."""
+        await self._alarm_up.wait()
+
     async def publish(
         self, topic: str, payload: bytes, *, qos: int = 1, wait_s: float = 5.0
     ) -> None:

@@ -5,7 +5,9 @@ broker's drop counter is watched."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +15,17 @@ import aiomqtt
 import httpx
 import pytest
 
+from hub.alarms.actions import Action, Notify, Outcome
+from hub.alarms.engine import Engine
+from hub.app import StoreDirectory
+from hub.bus import BrokerAddress, Bus
+from hub.ingest import Ingest
+from hub.metrics import HubMetrics
+from hub.policy import Policy
+from hub.store import Store
 from protocol.codec import encode, new_event_id
 from protocol.messages import Event, Status, Telemetry, utcnow
+from protocol.site_config import load_site
 from protocol.topics import device_topic, worker_topic
 from simulators.services import Influxd, Mosquitto
 from tests.hub.receiver import hub_settings, metric, running_hub, write_site
@@ -206,3 +217,67 @@ async def test_hub_rides_out_a_broker_restart_without_losing_an_sos(
         alarms = await wait_alarms(api, 1)
         assert alarms[0]["device"] == DEVICE
         assert (await api.get("/healthz")).status_code == 200
+
+
+class FlakyOnce:
+    """The real engine, made to fail its first `on_event` (fault injection, like a DB hiccup)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.failed = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.engine, name)
+
+    async def on_event(self, site: str, event: Event) -> Outcome:
+        """Fail once, then behave."""
+        if not self.failed:
+            self.failed = True
+            raise RuntimeError("injected: database is locked")
+        return await self.engine.on_event(site, event)
+
+
+class NoSeries:
+    """Time series off for this test."""
+
+    def submit(self, lines: Sequence[str]) -> None:
+        """Drop the points."""
+
+
+@pytest.mark.allow_logged_errors
+async def test_event_the_engine_failed_on_is_redelivered_not_lost(
+    tmp_path: Path, mosquitto: Mosquitto, site_id: str
+) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'flaky.db'}")
+    store.migrate()
+    store.import_registry(load_site(write_site(tmp_path, site_id)))
+    engine = FlakyOnce(Engine(store, Policy(), utcnow))
+    metrics = HubMetrics()
+    actions: list[Action] = []
+
+    async def submit(batch: Sequence[Action]) -> None:
+        actions.extend(batch)
+
+    ingest = Ingest(engine, StoreDirectory(store), NoSeries(), metrics, submit)  # type: ignore[arg-type]
+    bus = Bus(BrokerAddress("127.0.0.1", mosquitto.port), f"flaky-{site_id}", backoff_max_s=0.5)
+    task = asyncio.create_task(bus.run("alarm", ingest.on_alarm_path), name="alarm-path")
+    try:
+        async with asyncio.timeout(10):
+            await bus.wait_alarm_path()
+        event = sos()
+        async with aiomqtt.Client("127.0.0.1", mosquitto.port) as edge:
+            await edge.publish(device_topic(site_id, DEVICE, "event"), encode(event), qos=1)
+        async with asyncio.timeout(15):
+            while True:
+                if store.list_alarms():
+                    break
+                await asyncio.sleep(0.05)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        store.close()
+    assert engine.failed
+    assert metric(metrics.render().decode(), "watchpost_engine_errors_total") == 1
+    assert bus.reconnects["alarm"] >= 2
+    assert any(isinstance(a, Notify) for a in actions)
