@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -159,16 +158,6 @@ class Collector:
     def payloads(self, channel: str) -> list[bytes]:
         """Return the raw payloads received on one device channel."""
         return [bytes(m.payload) for m in self.on(channel)]
-
-
-@pytest.fixture
-def mosquitto(mosquitto_factory: Callable[..., Mosquitto]) -> Mosquitto:
-    """Return a broker whose persistence works when tests run as root.
-
-    Started as root, Debian's mosquitto drops to user `mosquitto`, which cannot write the
-    test's 0700 workdir: persistence (and the log) silently stay off. `user root` keeps it.
-    """
-    return mosquitto_factory(extra="user root\n" if os.geteuid() == 0 else "")
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -14,8 +13,6 @@ from simulators.services import Mosquitto, free_port
 from tests.edge.conftest import DEVICE, Collector, device_config, running, until
 
 pytestmark = pytest.mark.integration
-
-USER = "user root\n" if os.geteuid() == 0 else ""
 
 
 def _ca_and_server_cert(folder: Path) -> tuple[Path, Path, Path]:
@@ -51,7 +48,7 @@ async def test_agent_publishes_over_tls(
     ca, cert, key = _ca_and_server_cert(tmp_path)
     plain, tls = free_port(), free_port()
     broker = mosquitto_factory(
-        extra=f"{USER}listener {plain} 127.0.0.1\n"
+        extra=f"listener {plain} 127.0.0.1\n"
         f"listener {tls} 127.0.0.1\ncafile {ca}\ncertfile {cert}\nkeyfile {key}\n",
         port=plain,
     )
@@ -79,7 +76,7 @@ async def test_agent_authenticates_with_its_password(
     tmp_path: Path, site_id: str, mosquitto_factory: Callable[..., Mosquitto]
 ) -> None:
     passwords = _password_file(tmp_path / "passwd")
-    broker = mosquitto_factory(extra=f"{USER}allow_anonymous false\npassword_file {passwords}\n")
+    broker = mosquitto_factory(extra=f"allow_anonymous false\npassword_file {passwords}\n")
     collector = Collector(
         broker, f"watchpost/v1/{site_id}/#", auth=("collector", "s3cret-collector")
     )
