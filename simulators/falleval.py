@@ -1,7 +1,8 @@
 """Measure the fall detector on labelled synthetic days: sensitivity per fall type, false alarms.
 
 A simulated day is the active part of an older resident's day (walking bouts, sitting down and
-standing up, stairs down, lying on the bed, dropping hard onto a chair, flopping onto the bed)
+standing up, stairs down, lying on the bed, dropping hard onto a chair, flopping onto the bed,
+stumbling and catching oneself)
 with two falls of every type inserted at random points. Quiet time (sleep, sitting still) is
 shortened to seconds: without a free-fall phase the detector cannot fire during it, so it
 would only cost run time. Days are generated from seeds; the report covers the seeds asked for
@@ -25,7 +26,9 @@ MATCH_S = 1.0
 
 # activities of daily living per simulated day (counts), chosen for a mobile older resident
 # living in a walk-up building
-DAY_PLAN = {"walk": 40, "sit": 30, "stairs": 6, "lie_bed": 2, "flop_bed": 1, "sit_hard": 4}
+DAY_PLAN = {
+    "walk": 40, "sit": 30, "stairs": 6, "lie_bed": 2, "flop_bed": 1, "sit_hard": 4, "stumble": 3,
+}  # fmt: skip
 FALLS_PER_KIND = 2
 """Falls of each kind inserted into every simulated day."""
 
@@ -99,6 +102,8 @@ def _act(tl: Timeline, rng: random.Random, kind: str) -> None:
         tl.lie_down(flop=True).rest(rng.uniform(10.0, 40.0)).get_up()
     elif kind == "sit_hard":
         tl.sit_hard().rest(rng.uniform(5.0, 30.0)).stand_up()
+    elif kind == "stumble":
+        tl.walk(rng.uniform(2.0, 10.0)).stumble()
 
 
 def run_detector(

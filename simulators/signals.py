@@ -26,7 +26,7 @@ Sample = tuple[float, float, float, float]
 """t (s), sensor ax, ay, az (g)."""
 
 FALL_KINDS = ("forward", "backward", "sideways", "slide", "recovery")
-ADL_KINDS = ("walk", "sit", "stand_up", "lie_bed", "flop_bed", "stairs", "sit_hard")
+ADL_KINDS = ("walk", "sit", "stand_up", "lie_bed", "flop_bed", "stairs", "sit_hard", "stumble")
 SMOKE_KINDS = ("toast", "steam", "smouldering", "flaming")
 UPRIGHT = 0.08
 
@@ -205,6 +205,13 @@ class Timeline:
         )
         return self
 
+    def stumble(self) -> Timeline:
+        """Trip and catch oneself: a short drop and a hard step (2-3.5 g), then walk on."""
+        r = self.rng
+        impacts = [(r.uniform(2.0, 3.5), r.uniform(0.05, 0.1), 0.0)]
+        self._drop(0.2, r.uniform(0.12, 0.3), r.uniform(0.5, 0.8), impacts, 0.3, 0.0, 0.0)
+        return self.walk(r.uniform(3.0, 10.0))
+
     def lie_down(self, *, flop: bool = False) -> Timeline:
         """Lie down on a bed: sit on its edge and recline, or flop onto it from standing."""
         r = self.rng
@@ -353,6 +360,7 @@ def activity(kind: str, seed: int = 0) -> Timeline:
         "flop_bed": lambda: tl.lie_down(flop=True).rest(10.0).get_up(),
         "stairs": lambda: tl.walk(15.0, stairs_down=True),
         "sit_hard": lambda: tl.walk(3.0).sit_hard().rest(8.0).stand_up(),
+        "stumble": lambda: tl.walk(4.0).stumble(),
     }
     if kind not in actions:
         raise ValueError(

@@ -104,3 +104,16 @@ def test_gap_in_data_resets() -> None:
     t += 0.6  # gap longer than MAX_GAP_S, still within impact_window_s
     assert detector.update(t, 0.0, 0.0, 3.0) is None
     assert detector.phase == "idle"
+
+
+def test_stumble_reaches_impact_but_not_stillness() -> None:
+    """Tripping and catching oneself has free fall and impact; walking on must cancel it."""
+    reached_impact = 0
+    for seed in range(10):
+        detector = FallDetector(FallConfig())
+        phases = set()
+        for sample in activity("stumble", seed).samples(50):
+            assert detector.update(*sample) is None
+            phases.add(detector.phase)
+        reached_impact += "settling" in phases
+    assert reached_impact >= 5
