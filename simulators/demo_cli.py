@@ -1,0 +1,64 @@
+"""`watchpost demo` and `watchpost bench`: the whole system end to end, and its figures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def demo(
+    seconds: Annotated[
+        float, typer.Option(help="How long to run the scenario (at least its length)")
+    ] = 90.0,
+    report: Annotated[Path, typer.Option(help="Where to write the JSON report")] = Path(
+        "reports/demo.json"
+    ),
+    homes: Annotated[int, typer.Option(help="Virtual homes in the community")] = 50,
+    grids: Annotated[int, typer.Option(help="Grids (one grid worker each)")] = 3,
+    scenario: Annotated[Path | None, typer.Option(help="Scenario YAML (default: the demo)")] = None,
+    broker: Annotated[
+        str | None, typer.Option(help="Use this broker instead of starting one")
+    ] = None,
+    influx: Annotated[
+        str | None, typer.Option(help="Use this InfluxDB instead of starting one")
+    ] = None,
+    workdir: Annotated[
+        Path | None, typer.Option(help="Keep state here (default: a temp dir)")
+    ] = None,
+) -> None:
+    """Run broker, InfluxDB, hub, a simulated community and workers; print a live table."""
+    from simulators.demo import DemoOptions, main
+
+    raise typer.Exit(
+        main(
+            DemoOptions(
+                seconds=seconds,
+                report=report,
+                homes=homes,
+                grids=grids,
+                scenario=scenario,
+                broker_url=broker,
+                influx_url=influx,
+                workdir=workdir,
+            )
+        )
+    )
+
+
+def bench(
+    only: Annotated[list[str] | None, typer.Option(help="Run only these benchmarks")] = None,
+    quick: Annotated[bool, typer.Option(help="Smaller sizes, for a smoke run")] = False,
+    report: Annotated[Path | None, typer.Option(help="Also write the figures as JSON")] = None,
+) -> None:
+    """Measure throughput, latency and memory; print readable tables."""
+    from simulators.bench import main
+
+    raise typer.Exit(main(only=only or [], quick=quick, report=report))
+
+
+def register(app: typer.Typer) -> None:
+    """Add `demo` and `bench` to the `watchpost` command."""
+    app.command("demo")(demo)
+    app.command("bench")(bench)
