@@ -57,6 +57,7 @@ class InfluxWriter:
         self._wake = asyncio.Event()
         self._spilled = asyncio.Event()
         self._stop = asyncio.Event()
+        self._give_up = asyncio.Event()  # stop, or too many points in memory: spill now
         self._reachable = False
         self._transport: Transport | None = None
         self._spill = SpillStore(Path(settings.spill_dir))
@@ -99,6 +100,7 @@ class InfluxWriter:
         if self._tg is None or self._transport is None:
             return
         self._stop.set()
+        self._give_up.set()
         self._wake.set()
         self._spilled.set()
         _, pending = await asyncio.wait(self._tasks, timeout=self.settings.close_timeout_s)
@@ -151,6 +153,8 @@ class InfluxWriter:
             self._wake.set()
         if len(self._buffer) >= self.settings.batch_size:
             self._wake.set()
+        if len(self._buffer) > self.settings.max_buffer_points:
+            self._give_up.set()
 
     def stats(self) -> dict[str, int | str]:
         """Return counters (points written, spilled, failed batches...) for /metrics."""
@@ -173,11 +177,11 @@ class InfluxWriter:
             else:
                 return
 
-    async def _pause(self, seconds: float) -> None:
-        """Sleep, but wake up at once when the writer is closing."""
+    async def _pause(self, seconds: float, until: asyncio.Event | None = None) -> None:
+        """Sleep, but wake up at once when the writer is closing (or `until` is set)."""
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(seconds):
-                await self._stop.wait()
+                await (until or self._stop).wait()
 
     def _backoff(self, attempt: int) -> float:
         cap = min(self.settings.backoff_max_s, self.settings.backoff_initial_s * 2**attempt)
@@ -222,16 +226,24 @@ class InfluxWriter:
                 self._counts["batches_failed"] += 1
                 attempt += 1
                 log.warning("InfluxDB write failed (try %d): %s", attempt, exc)
-                overfull = len(self._buffer) > self.settings.max_buffer_points
-                if attempt > self.settings.retries_before_spill or overfull:
+                if attempt > self.settings.retries_before_spill or self._overfull():
                     self._reachable = False
                 elif self._stop.is_set():
                     break
                 else:
-                    await self._pause(self._backoff(attempt))
+                    await self._pause(self._backoff(attempt), until=self._give_up)
+                    if self._overfull():
+                        self._reachable = False
             else:
                 return
         await self._spill_batch(batch)
+
+    def _overfull(self) -> bool:
+        if len(self._buffer) > self.settings.max_buffer_points:
+            return True
+        if not self._stop.is_set():
+            self._give_up.clear()
+        return False
 
     async def _spill_batch(self, batch: list[str]) -> None:
         limit = int(self.settings.max_spill_mb * 1024 * 1024)

@@ -198,3 +198,24 @@ async def test_full_spill_keeps_the_newest_points(
     kept = influxd.query('SELECT "v" FROM telemetry', db=influx_db)
     values = [row[1] for row in kept["results"][0]["series"][0]["values"]]  # type: ignore[index]
     assert values == list(range(10)) + list(range(10 + dropped, 200))
+
+
+async def test_full_memory_buffer_spills_without_waiting_for_retries(
+    own_influxd: Influxd, tmp_path: Path
+) -> None:
+    patient = {"retries_before_spill": 1000, "backoff_initial_s": 30.0, "backoff_max_s": 60.0}
+    cfg = settings_for(
+        own_influxd.url, "full", tmp_path, batch_size=50, max_buffer_points=100, **patient
+    )
+    async with InfluxWriter(cfg) as writer:
+        writer.submit(points(10))
+        await eventually(lambda: writer.stats()["points_written"] == 10)
+        await asyncio.to_thread(own_influxd.stop)
+        writer.submit(points(50, start=10))
+        await eventually(lambda: writer.stats()["batches_failed"] == 1)  # now in a 30 s backoff
+        writer.submit(points(150, start=60))  # past max_buffer_points: spill at once
+        await eventually(lambda: writer.stats()["points_spilled"] == 200, within_s=10)
+    await asyncio.to_thread(own_influxd.start)
+    async with InfluxWriter(settings_for(own_influxd.url, "full", tmp_path)) as restarted:
+        await eventually(lambda: restarted.stats()["spill_files"] == 0)
+    assert count(own_influxd, "full") == 210
