@@ -18,6 +18,7 @@ import httpx
 import uvicorn
 from sqlalchemy import text
 
+from hub.alarms.engine import Engine
 from hub.alarms.service import AlarmService
 from hub.api import ApiContext, create_app
 from hub.bus import BrokerAddress, Bus
@@ -25,6 +26,7 @@ from hub.dispatch import AppriseNotifier, Dispatcher, WebhookSender
 from hub.influx import InfluxSettings, InfluxWriter
 from hub.ingest import Ingest
 from hub.metrics import HubMetrics
+from hub.policy import Policy, load_policy
 from hub.settings import HubSettings
 from hub.store import Store
 from protocol.messages import utcnow
@@ -85,9 +87,6 @@ class _Server(uvicorn.Server):
 
 def build_engine(settings: HubSettings, store: Store) -> AlarmService:
     """Build the alarm engine with the configured (or built-in) policy and the UTC clock."""
-    from hub.alarms.engine import Engine
-    from hub.policy import Policy, load_policy
-
     policy = load_policy(settings.policy) if settings.policy else Policy()
     engine: AlarmService = Engine(store, policy, utcnow)
     return engine
