@@ -7,7 +7,9 @@ which extra to install, so `watchpost edge` works on a Pi without FastAPI or Inf
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -65,37 +67,54 @@ def config_validate(
         raise typer.Exit(1)
 
 
-def _mount(module: str, parent: typer.Typer, names: tuple[str, ...], extra: str) -> None:
-    """Let a package register its commands on `parent`, or stubs naming the missing extra."""
+def _missing_extra(name: str, extra: str, missing: str) -> Callable[[], None]:
+    """Return a command that explains which extra to install for `name`."""
+
+    def stub() -> None:
+        typer.echo(
+            f"'watchpost {name}' needs the '{extra}' extra ({missing} is missing): "
+            f"pip install 'watchpost[{extra}]'",
+            err=True,
+        )
+        raise typer.Exit(2)
+
+    return stub
+
+
+def _mount(
+    module: str, parent: typer.Typer, names: tuple[str, ...], extra: str, requires: tuple[str, ...]
+) -> None:
+    """Let a package register its commands on `parent`, or stubs naming the missing extra.
+
+    `requires` lists the extra's third-party modules: they are checked up front because a
+    package may import them lazily, only when its command runs.
+    """
+    absent = [m for m in requires if importlib.util.find_spec(m) is None]
     try:
-        register = importlib.import_module(module).register
+        register = None if absent else importlib.import_module(module).register
     except ImportError as exc:
-        missing = exc.name or str(exc)
+        absent = [exc.name or str(exc)]
+        register = None
+    if register is None:
         for name in names:
-
-            def stub(name: str = name) -> None:
-                typer.echo(
-                    f"'watchpost {name}' needs the '{extra}' extra ({missing} is missing): "
-                    f"pip install 'watchpost[{extra}]'",
-                    err=True,
-                )
-                raise typer.Exit(2)
-
             parent.command(
                 name,
                 help=f"(needs the {extra} extra: pip install watchpost[{extra}])",
                 rich_help_panel="Not installed",
-            )(stub)
+                context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+            )(_missing_extra(name, extra, absent[0]))
         return
     register(parent)
 
 
 # Each package's `cli.register(app)` adds the commands named here.
-_mount("edge.cli", app, ("edge",), "edge")
-_mount("hub.cli", app, ("hub",), "hub")
-_mount("simulators.cli", app, ("simulate",), "sim")
-_mount("simulators.demo_cli", app, ("demo", "bench"), "sim")
-_mount("provision.cli", config_app, ("acl", "device"), "edge")
+_EDGE = ("aiomqtt", "paho", "gpiozero")
+_HUB = ("aiomqtt", "fastapi", "uvicorn", "sqlalchemy", "alembic", "httpx", "influxdb_client")
+_mount("edge.cli", app, ("edge",), "edge", _EDGE)
+_mount("hub.cli", app, ("hub",), "hub", _HUB)
+_mount("simulators.cli", app, ("simulate",), "sim", _EDGE + _HUB)
+_mount("simulators.demo_cli", app, ("demo", "bench"), "sim", _EDGE + _HUB)
+_mount("provision.cli", config_app, ("acl", "device"), "edge", ())
 
 
 def main() -> None:
