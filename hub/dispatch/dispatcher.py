@@ -101,6 +101,7 @@ class Dispatcher:
         channels: Mapping[tuple[str, str], Sequence[str]] | None = None,
         queue_size: int = 10_000,
         attempts: int = 4,
+        mqtt_attempts: int = 12,
     ) -> None:
         self.bus = bus
         self.series = series
@@ -112,6 +113,7 @@ class Dispatcher:
             k: tuple(v) for k, v in (channels or {}).items()
         }
         self.attempts = attempts
+        self.mqtt_attempts = mqtt_attempts
         self.fast: asyncio.Queue[Action] = asyncio.Queue(queue_size)
         self.slow: asyncio.Queue[_External] = asyncio.Queue(queue_size)
 
@@ -174,15 +176,19 @@ class Dispatcher:
 
     async def _command(self, action: SendCommand) -> None:
         topic = device_topic(action.site, action.device, "cmd")
-        ok, _, _ = await self._retry(lambda: self.bus.publish(topic, encode(action.command)))
+        ok, _, _ = await self._retry(
+            lambda: self.bus.publish(topic, encode(action.command)), self.mqtt_attempts
+        )
         self.metrics.commands.labels("ok" if ok else "failed").inc()
         if not ok:
             log.warning("command %s to %s not published", action.command.cmd, action.device)
 
     async def _notify(self, action: Notify) -> None:
         topic = worker_topic(action.site, action.worker, "alert")
+        # The local broker is worth waiting for (about two minutes): once it has the alert, the
+        # worker's persistent session holds it until the phone is back.
         ok, attempts, detail = await self._retry(
-            lambda: self.bus.publish(topic, encode(action.alert))
+            lambda: self.bus.publish(topic, encode(action.alert)), self.mqtt_attempts
         )
         await self._record(action, "mqtt", ok, detail, attempts)
         extra = [c for c in action.channels if c != "mqtt"]
@@ -200,9 +206,13 @@ class Dispatcher:
                 "tier": notify.tier,
                 "alert": notify.alert.model_dump(mode="json", by_alias=True),
             }
-            ok, attempts, detail = await self._retry(lambda: self.webhooks.send(url, document))
+            ok, attempts, detail = await self._retry(
+                lambda: self.webhooks.send(url, document), self.attempts
+            )
         else:
-            ok, attempts, detail = await self._retry(lambda: self.notifier.send(url, notify.alert))
+            ok, attempts, detail = await self._retry(
+                lambda: self.notifier.send(url, notify.alert), self.attempts
+            )
         if not ok:
             log.warning(
                 "%s delivery of alarm %s to %s failed: %s",
@@ -221,16 +231,16 @@ class Dispatcher:
         channel = f"{kind}:{where}" if where else kind
         await self.deliveries.record(n.alarm_id, n.worker, channel, n.tier, ok, note[:500])
 
-    async def _retry(self, attempt: _Attempt) -> tuple[bool, int, str]:
-        """Run `attempt` up to `self.attempts` times with jittered backoff: (ok, tries, detail)."""
+    async def _retry(self, attempt: _Attempt, attempts: int) -> tuple[bool, int, str]:
+        """Run `attempt` up to `attempts` times with jittered backoff: (ok, tries, detail)."""
         detail = ""
-        for n in range(1, self.attempts + 1):
+        for n in range(1, attempts + 1):
             try:
                 await attempt()
             except (BusError, DeliveryError) as exc:
                 detail = str(exc)
-                if n < self.attempts:
+                if n < attempts:
                     await asyncio.sleep(min(10.0, 0.25 * 2**n) * random.uniform(0.5, 1.0))
             else:
                 return True, n, ""
-        return False, self.attempts, detail
+        return False, attempts, detail
