@@ -8,13 +8,14 @@ Public API used by the rest of the hub::
         writer.stats()                                          # counters for /metrics
 """
 
-from hub.influx.lines import alarm_line, event_line, status_line, telemetry_line
+from hub.influx.lines import LineError, alarm_line, event_line, status_line, telemetry_line
 from hub.influx.settings import InfluxSettings
 from hub.influx.writer import InfluxWriter
 
 __all__ = [
     "InfluxSettings",
     "InfluxWriter",
+    "LineError",
     "alarm_line",
     "event_line",
     "status_line",

@@ -3,8 +3,9 @@
 ::
 
     InfluxError
-     +-- InfluxUnavailableError  connection failed, 5xx, auth, no database: retry, then spill
-     +-- BatchRefusedError       whole batch refused (4xx), nothing written: split it
+     +-- InfluxUnavailableError   connection failed, 5xx, auth, no database: retry, then spill
+     |    +-- QueryRefusedError   an InfluxQL statement was refused (rights, syntax)
+     +-- BatchRefusedError        whole batch refused (4xx), nothing written: split it
 
 None of them leaves `InfluxWriter.submit()`; they steer retries, spilling and counters.
 """
@@ -18,6 +19,10 @@ class InfluxError(Exception):
 
 class InfluxUnavailableError(InfluxError):
     """InfluxDB cannot take the batch now; the same batch may succeed later."""
+
+
+class QueryRefusedError(InfluxUnavailableError):
+    """InfluxDB answered but refused an InfluxQL statement (e.g. no admin rights)."""
 
 
 class BatchRefusedError(InfluxError):

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 import httpx
 
-from hub.influx.errors import BatchRefusedError, InfluxUnavailableError
+from hub.influx.errors import BatchRefusedError, InfluxUnavailableError, QueryRefusedError
 from hub.influx.schema import rollup_statements, setup_statements
 from hub.influx.settings import InfluxSettings
 
@@ -93,22 +93,27 @@ class Transport:
         if self.major >= 2:
             self._v2 = self._v2 or await asyncio.to_thread(self._open_v2)
         elif self.settings.setup_schema:
-            for statement in setup_statements(self.settings):
-                await self.query(statement)
+            try:
+                for statement in setup_statements(self.settings):
+                    await self.query(statement)
+            except QueryRefusedError as exc:  # e.g. a user without admin rights: write anyway
+                log.warning("InfluxDB set-up incomplete, writing anyway: %s", exc)
         self.connected = True
         log.info("InfluxDB %s at %s", self.version, self.settings.url)
 
     async def query(self, statement: str) -> dict[str, Any]:
-        """Run one InfluxQL statement on 1.x; raise InfluxUnavailableError if it fails."""
+        """Run one InfluxQL statement on 1.x; raise QueryRefusedError if it is refused."""
         resp = await self._request(
             "POST", "/query", data={"q": statement, "db": self.settings.database}
         )
-        if resp.status_code >= 300:
+        if resp.status_code >= 500:
             raise InfluxUnavailableError(f"query answered {resp.status_code}: {_error_text(resp)}")
+        if resp.status_code >= 300:
+            raise QueryRefusedError(f"query answered {resp.status_code}: {_error_text(resp)}")
         answer: dict[str, Any] = resp.json()
         errors = [r["error"] for r in answer.get("results", []) if "error" in r]
         if errors:
-            raise InfluxUnavailableError(f"{statement[:80]}…: {errors[0]}")
+            raise QueryRefusedError(f"{statement[:80]}…: {errors[0]}")
         return answer
 
     async def rollup(self, start_ms: int, end_ms: int) -> None:

@@ -6,7 +6,9 @@ import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from hub.influx import InfluxSettings, InfluxWriter, telemetry_line
@@ -153,3 +155,48 @@ def test_bench_writes_every_point(influxd: Influxd) -> None:
     assert result["batches"] == 3
     assert result["points_spilled"] == 0
     assert result["batch_p99_ms"] >= result["batch_p50_ms"] > 0
+
+
+class AuthInfluxd(Influxd):
+    """An influxd with authentication on (the shared fixture's has none)."""
+
+    def write_config(self) -> Path:
+        """Write the base config with `auth-enabled = true` in [http]."""
+        conf = super().write_config()
+        text = conf.read_text(encoding="utf-8")
+        conf.write_text(text.replace("[http]\n", "[http]\n  auth-enabled = true\n"), "utf-8")
+        return conf
+
+
+def _admin_query(server: Influxd, q: str, db: str = "") -> Any:
+    resp = httpx.post(f"{server.url}/query", data={"q": q, "db": db}, auth=("admin", "pw"))
+    assert resp.status_code == 200 and "error" not in resp.text, resp.text
+    return resp.json()
+
+
+async def test_user_without_admin_rights_still_writes(tmp_path: Path) -> None:
+    server = AuthInfluxd(tmp_path / "influxd")
+    await asyncio.to_thread(server.start)
+    try:
+        # The first user may be created without credentials; everything after needs them.
+        for q in (
+            "CREATE USER admin WITH PASSWORD 'pw' WITH ALL PRIVILEGES",
+            'CREATE DATABASE "wp"',
+            "CREATE USER hub WITH PASSWORD 'hub-pw'",
+            'GRANT WRITE ON "wp" TO hub',
+        ):
+            await asyncio.to_thread(_admin_query, server, q)
+        cfg = settings_for(server.url, "wp", tmp_path, username="hub", password="hub-pw")
+        async with InfluxWriter(cfg) as writer:  # set-up refused (no admin): logged, goes on
+            writer.submit(points(20))
+            await eventually(lambda: writer.stats()["points_written"] == 20)
+        cfg = settings_for(server.url, "wp", tmp_path, username="hub", password="wrong")
+        async with InfluxWriter(cfg) as writer:  # 401: kept on disk, never dropped
+            writer.submit(points(5, start=20))
+            await eventually(lambda: writer.stats()["points_spilled"] == 5)
+        answer = await asyncio.to_thread(
+            _admin_query, server, 'SELECT count("v") FROM telemetry', "wp"
+        )
+        assert answer["results"][0]["series"][0]["values"][0][1] == 20
+    finally:
+        await asyncio.to_thread(server.stop)
