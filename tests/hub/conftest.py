@@ -12,6 +12,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine as Engine_
+from sqlalchemy import create_engine, text
 
 from hub.alarms.actions import Notify, Outcome, SendCommand, Transition
 from hub.alarms.engine import Engine
@@ -57,15 +59,32 @@ def pg_server() -> Iterator[Postgres]:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def pg_admin(pg_server: Postgres) -> Iterator[Engine_]:
+    """Return an SQLAlchemy engine on the session server's default database."""
+    admin = create_engine(pg_server.url, isolation_level="AUTOCOMMIT")
+    yield admin
+    admin.dispose()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Return a SQLAlchemy URL of an empty database, once on SQLite and once on PostgreSQL."""
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Return a SQLAlchemy URL of an empty database, once on SQLite and once on PostgreSQL.
+
+    On PostgreSQL each test gets its own schema (first on the search path): creating one is
+    instant, where CREATE DATABASE costs about half a second.
+    """
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'hub.db'}"
+        yield f"sqlite:///{tmp_path / 'hub.db'}"
+        return
     server: Postgres = request.getfixturevalue("pg_server")
-    name = f"t_{uuid.uuid4().hex[:16]}"
-    server.create_database(name)
-    return server.url_for(name)
+    admin: Engine_ = request.getfixturevalue("pg_admin")
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    yield f"{server.url}?options=-csearch_path%3D{schema}"
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
 
 
 @pytest.fixture(scope="session")
