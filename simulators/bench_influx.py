@@ -16,6 +16,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from hub.influx import InfluxSettings, InfluxWriter, telemetry_line
 from simulators.services import Influxd
 
@@ -64,6 +66,8 @@ async def bench_influx_async(
     elapsed = time.monotonic() - started
     stats = writer.stats()
     latencies = writer.batch_latencies()
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:  # leave no bench data
+        await client.post("/query", data={"q": f'DROP DATABASE "{settings.database}"'})
     if stats["points_written"] != points:
         raise RuntimeError(f"bench wrote {stats['points_written']} of {points} points: {stats}")
     return {
