@@ -79,11 +79,19 @@ def channel_kind(url: str) -> str:
     return "webhook" if scheme in ("http", "https") else scheme
 
 
+_HOSTED = frozenset({"http", "https", "json", "jsons", "form", "forms", "xml", "xmls"})
+
+
 def redact(url: str) -> str:
-    """Return `url` without its secrets (tokens live in paths and queries of most services)."""
-    scheme, _, rest = url.partition("://")
+    """Return `url` without secrets: only the host of web targets, only the scheme of others."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    if scheme.lower() not in _HOSTED:
+        # wecom://, dingtalk://, ntfy://... carry tokens and keys where a host would be.
+        return f"{scheme}://…"
     host = rest.split("/", 1)[0].rsplit("@", 1)[-1]
-    return f"{scheme}://{host}/…" if rest else url
+    return f"{scheme}://{host}/…"
 
 
 class Dispatcher:

@@ -14,6 +14,7 @@ from pathlib import Path
 import aiomqtt
 import pytest
 
+from hub.dispatch import channel_kind, redact
 from protocol.codec import decode_command, encode, new_event_id
 from protocol.messages import Event, IndicateCmd, utcnow
 from protocol.topics import device_topic
@@ -190,3 +191,18 @@ async def test_failing_webhook_is_retried_then_recorded_failed(
                     await asyncio.sleep(0.05)
     assert failed[0]["channel"].startswith("webhook")
     assert "HTTP 500" in failed[0]["detail"]
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://user:pw@hooks.example.org/t/abc?key=1", "https://hooks.example.org/…"),
+        ("json://127.0.0.1:8080/apprise", "json://127.0.0.1:8080/…"),
+        ("dingtalk://SECRETTOKEN/", "dingtalk://…"),
+        ("wecom://corp/secret/agent", "wecom://…"),
+        ("mqtt", "mqtt"),
+    ],
+)
+def test_channel_urls_are_redacted_before_logging_or_storing(url: str, shown: str) -> None:
+    assert redact(url) == shown
+    assert channel_kind(url) in ("webhook", "json", "dingtalk", "wecom", "mqtt")
