@@ -126,3 +126,24 @@ def build_alert(
         body_en=body_en,
         resident=ctx if ctx.resident else None,
     )
+
+
+def minimal_alert(alarm: AlarmRow, state: AlarmState, now: datetime) -> WorkerAlert:
+    """Return a bare alert (class and device only) for when the full one cannot be built."""
+    cls_zh, cls_en = CLASS_LABELS.get(alarm.cls, ("报警", "Alarm"))
+    return WorkerAlert(
+        alarm=alarm.id,
+        cls=alarm.cls,
+        state=state,
+        ts=now,
+        raised_at=alarm.raised_at,
+        site=alarm.site,
+        grid=alarm.grid,
+        building=alarm.building,
+        device=alarm.device,
+        tier=alarm.tier,
+        title_zh=f"【{cls_zh}】{alarm.device or ''}".rstrip(),
+        title_en=f"[{cls_en}] {alarm.device or ''}".rstrip(),
+        body_zh="详情暂不可用，请查看值班看板。",
+        body_en="Details unavailable; see the duty board.",
+    )

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.alarms.actions import Action, Notify, SendCommand, Transition
-from hub.alarms.alerts import build_alert
+from hub.alarms.alerts import build_alert, minimal_alert
 from hub.alarms.routing import tier_workers
 from hub.policy import Policy
 from hub.store.residents import resident_context
@@ -204,8 +204,13 @@ class Ledger:
             if device.household
             else None
         )
-        ctx = resident_context(self.session, device)
-        alert = build_alert(alarm, device, household, ctx, state, self.now)  # type: ignore[arg-type]
+        try:
+            ctx = resident_context(self.session, device)
+            alert = build_alert(alarm, device, household, ctx, state, self.now)  # type: ignore[arg-type]
+        except ValueError:
+            # Bad registry data must never stop a page: send what is certain.
+            log.exception("alarm %s: cannot build the full alert; paging a minimal one", alarm.id)
+            alert = minimal_alert(alarm, state, self.now)  # type: ignore[arg-type]
         for w in workers:
             self.actions.append(
                 Notify(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from hub.alarms.actions import Notify
+from hub.store.schema import ResidentRow
 
 SITE = "sunflower"
 HOME = "home-b1-101"  # 王秀英, grid-1: grid worker w-zhang-wei
@@ -97,3 +100,15 @@ async def test_a_new_call_after_cancel_raises_a_new_alarm(engine, events, pick, 
     out = await engine.on_event(SITE, events(HOME, "call"))
     assert pick.notified(out) == ["w-zhang-wei"]
     assert len(store.list_alarms(site=SITE)) == 2
+
+
+@pytest.mark.allow_logged_errors
+async def test_corrupt_resident_data_still_pages(engine, events, pick, store):
+    with store.session(write=True) as s:
+        row = s.get(ResidentRow, (SITE, "r-wang-xiuying"))
+        assert row is not None
+        row.contacts = [{"name": "李明"}]  # phone lost by a bad manual edit
+    out = await engine.on_event(SITE, events(HOME, "call"))
+    assert pick.notified(out) == ["w-zhang-wei"]
+    alert = next(a for a in out.actions if isinstance(a, Notify)).alert
+    assert alert.title_en == f"[SOS call] {HOME}" and alert.resident is None
