@@ -83,7 +83,11 @@ class Ingest:
             return None
         grid = ""
         if topic.role == "dev":
-            found = await self.directory.device_grid(topic.site, topic.ident)
+            try:
+                found = await self.directory.device_grid(topic.site, topic.ident)
+            except Exception as exc:
+                log.exception("device lookup failed for %s; leaving it un-acked", msg.topic)
+                raise Redeliver(f"device lookup failed for {msg.topic}") from exc
             if found is None:
                 self._reject("unknown_device", msg, f"device {topic.ident!r} is not registered")
                 return None
@@ -136,7 +140,12 @@ class Ingest:
                 self.metrics.event_to_store.observe(_since(payload.ts))
                 self._write(
                     lambda: event_line(
-                        topic.site, grid, payload.device, payload.kind, payload.id, payload.seq,
+                        topic.site,
+                        grid,
+                        payload.device,
+                        payload.kind,
+                        payload.id,
+                        payload.seq,
                         payload.ts,
                     )
                 )
@@ -165,7 +174,9 @@ class Ingest:
         topic, payload, grid = decoded
         if isinstance(payload, Telemetry):
             self._write(
-                lambda: telemetry_line(topic.site, grid, payload.device, payload.ts, payload.readings)
+                lambda: telemetry_line(
+                    topic.site, grid, payload.device, payload.ts, payload.readings
+                )
             )
         else:
             self._reject("bad_topic", msg, "only telemetry belongs on the telemetry path")
