@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from dashboards import queries as q
-from dashboards.panels import JSON, Layout, dashboard, site_variables, target
+from dashboards.panels import JSON, Layout, annotation, dashboard, site_variables, target
 
 OUT_DIR = Path(__file__).resolve().parent / "watchpost"
 ONLINE_MAP = [
@@ -25,6 +25,13 @@ ONLINE_MAP = [
 ]
 BARS: JSON = {"drawStyle": "bars", "fillOpacity": 60, "stacking": {"mode": "normal"}}
 NAMED_VALUE: JSON = {"graphMode": "none", "textMode": "value_and_name"}
+LIFE_SAFETY_MARKERS = annotation(
+    "生命安全告警 / Life-safety alarms raised",
+    q.LIFE_SAFETY_RAISED,
+    color="red",
+    tags="class",
+    text="alarm_id",
+)
 
 
 def _overview_counts(lay: Layout) -> None:
@@ -101,6 +108,13 @@ def _overview_devices(lay: Layout) -> None:
         description="A: devices that sent low_battery events; B: last battery reading < 20 %.",
     )
     lay.add("table", "离线设备 / Offline devices", [target(q.OFFLINE_DEVICES, table=True)])
+    lay.add(
+        "table",
+        "最近告警变化 / Recent alarm transitions",
+        [target(q.RECENT_TRANSITIONS, table=True)],
+        size=(24, 10),
+        unit="s",
+    )
 
 
 def community_overview() -> JSON:
@@ -115,6 +129,7 @@ def community_overview() -> JSON:
         "Alarms, acknowledgement times, devices and events of one community.",
         lay,
         site_variables(),
+        [LIFE_SAFETY_MARKERS],
     )
 
 
@@ -180,6 +195,7 @@ def device_health() -> JSON:
         "Availability, battery, backlog and lost events of every device.",
         lay,
         site_variables(device=True),
+        [LIFE_SAFETY_MARKERS],
     )
 
 

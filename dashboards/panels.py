@@ -134,8 +134,28 @@ class Layout:
         return panel
 
 
+def annotation(name: str, query: str, color: str, tags: str, text: str) -> JSON:
+    """Return an InfluxQL annotation (markers on every time series panel)."""
+    columns = {"tagsColumn": tags, "textColumn": text, "titleColumn": ""}
+    return {
+        "name": name,
+        "datasource": DATASOURCE,
+        "enable": True,
+        "iconColor": color,
+        "query": query,
+        **columns,
+        # Grafana ≥ 9 reads `target`; older versions the legacy fields above.
+        "target": {"refId": "Anno", "query": query, "rawQuery": True, **columns},
+    }
+
+
 def dashboard(
-    uid: str, title: str, description: str, layout: Layout, variables: list[JSON]
+    uid: str,
+    title: str,
+    description: str,
+    layout: Layout,
+    variables: list[JSON],
+    annotations: list[JSON] | None = None,
 ) -> JSON:
     """Return a complete dashboard document."""
     return {
@@ -151,7 +171,7 @@ def dashboard(
         "refresh": "30s",
         "time": {"from": "now-24h", "to": "now"},
         "timepicker": {},
-        "annotations": {"list": []},
+        "annotations": {"list": annotations or []},
         "links": [],
         "templating": {"list": variables},
         "panels": layout.panels,

@@ -17,6 +17,7 @@ TROUBLE_CLASS = "\"class\" = 'trouble'"
 LOW_BATTERY = "\"kind\" = 'low_battery'"
 OFFLINE = '"online" = 0'
 BY_DEVICE = 'GROUP BY "grid", "device"'
+LIFE_SAFETY = '"class" =~ /^(fire|call|fall)$/'
 
 # InfluxQL cannot follow one alarm by its alarm_id field: open = raised − closed in the window.
 OPEN_ALARMS = (
@@ -26,6 +27,11 @@ OPEN_ALARMS = (
     'WHERE $timeFilter GROUP BY "class"'
 )
 ALARMS_RAISED = f'SELECT count("alarm_id") FROM "alarm" {where(RAISED)} GROUP BY "class"'
+RECENT_TRANSITIONS = (
+    'SELECT "grid", "class", "state", "alarm_id", "seconds_since_raised" FROM "alarm" '
+    f"{where()} ORDER BY time DESC LIMIT 100"
+)
+LIFE_SAFETY_RAISED = f'SELECT "alarm_id", "class", "grid" FROM "alarm" {where(RAISED, LIFE_SAFETY)}'
 ALARM_TRANSITIONS = (
     f'SELECT count("alarm_id") FROM "alarm" {where()} '
     'GROUP BY time($__interval), "class", "state" fill(none)'

@@ -38,10 +38,14 @@ def _load(path: Path) -> dict[str, Any]:
 def _queries() -> list[Any]:
     params = []
     for path in FILES:
-        for panel in _load(path)["panels"]:
+        dash = _load(path)
+        for panel in dash["panels"]:
             for t in panel["targets"]:
                 label = f"{path.stem}:{panel['id']}{t['refId']}"
                 params.append(pytest.param(panel["title"], t["query"], id=label))
+        for i, note in enumerate(dash["annotations"]["list"]):
+            label = f"{path.stem}:annotation{i}"
+            params.append(pytest.param(note["name"], note["target"]["query"], id=label))
     return params
 
 
@@ -90,6 +94,10 @@ def test_valid_grafana_dashboard(path: Path) -> None:
     assert len(ids) == len(set(ids))
     names = {v["name"] for v in dash["templating"]["list"]}
     assert {"site", "grid"} <= names
+    for note in dash["annotations"]["list"]:
+        assert note["datasource"] == DATASOURCE and note["enable"] is True
+        assert note["query"] == note["target"]["query"]
+        assert "$timeFilter" in note["query"]
     for panel in dash["panels"]:
         assert panel["type"] in {"stat", "timeseries", "table", "bargauge", "state-timeline"}
         assert panel["title"] and set(panel["gridPos"]) == {"x", "y", "w", "h"}
