@@ -10,6 +10,7 @@ from hub.store.records import (
     DeviceContext,
     DeviceStateRecord,
     TransitionRecord,
+    WorkerRecord,
 )
 from hub.store.store import Store
 
@@ -20,4 +21,5 @@ __all__ = [
     "DeviceStateRecord",
     "Store",
     "TransitionRecord",
+    "WorkerRecord",
 ]

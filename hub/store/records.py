@@ -85,3 +85,17 @@ class DeviceStateRecord(Record):
     last_seen: datetime | None
     online: bool
     heartbeat_s: float | None
+
+
+class WorkerRecord(Record):
+    """Someone who receives alarms, and whether they are on the roster now."""
+
+    site: str
+    id: str
+    name: str
+    role: str
+    phone: str
+    grids: list[str]
+    backup_for: list[str]
+    notify: list[str]
+    on_duty: bool

@@ -23,6 +23,7 @@ from hub.store.records import (
     DeviceContext,
     DeviceStateRecord,
     TransitionRecord,
+    WorkerRecord,
 )
 from hub.store.registry import import_registry
 from hub.store.residents import resident_context
@@ -32,6 +33,7 @@ from hub.store.schema import (
     DeviceRow,
     DeviceStateRow,
     TransitionRow,
+    WorkerRow,
 )
 from protocol.messages import AlarmClass, AlarmState, utcnow
 from protocol.site_config import Registry
@@ -114,6 +116,21 @@ class Store:
                 has_siren=row.has_siren,
                 resident=resident_context(s, row),
             )
+
+    def workers(self, site: str) -> list[WorkerRecord]:
+        """Return a site's workers, by id."""
+        query = select(WorkerRow).where(WorkerRow.site == site).order_by(WorkerRow.id)
+        with self.session() as s:
+            return [WorkerRecord.model_validate(r) for r in s.scalars(query)]
+
+    def set_on_duty(self, site: str, worker: str, on_duty: bool) -> bool:
+        """Put a worker on or off the roster (shift change); False if there is no such worker."""
+        with self.session(write=True) as s:
+            row = s.get(WorkerRow, (site, worker))
+            if row is None:
+                return False
+            row.on_duty = on_duty
+            return True
 
     def device_state(self, site: str, device: str) -> DeviceStateRecord | None:
         """Return a device's liveness, or None if it never reported."""

@@ -103,3 +103,14 @@ async def test_a_worker_dropped_from_the_registry_is_paged_no_more(
     # Nobody else covers grid-1 as tier 0, so the call goes straight to the backup.
     out = await engine.on_event(SITE, events("home-b1-101", "call"))
     assert pick.notified(out) == ["w-wang-fang"]
+
+
+async def test_roster_changes_take_effect_on_the_next_page(store: Store, engine, events, pick):
+    assert [w.id for w in store.workers(SITE) if w.role == "fire_station"] == ["w-fire-1"]
+    assert store.set_on_duty(SITE, "w-zhang-wei", False)
+    assert not store.set_on_duty(SITE, "w-nobody", False)
+    out = await engine.on_event(SITE, events("home-b1-101", "call"))
+    assert pick.notified(out) == ["w-wang-fang"]
+    assert store.set_on_duty(SITE, "w-zhang-wei", True)
+    out = await engine.on_event(SITE, events("home-b1-302", "call"))
+    assert pick.notified(out) == ["w-zhang-wei"]
