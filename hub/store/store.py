@@ -124,7 +124,7 @@ class Store:
             return [WorkerRecord.model_validate(r) for r in s.scalars(query)]
 
     def set_on_duty(self, site: str, worker: str, on_duty: bool) -> bool:
-        """Put a worker on or off the roster (shift change); False if there is no such worker."""
+        """Put a worker on or off the roster until the next registry import; False if unknown."""
         with self.session(write=True) as s:
             row = s.get(WorkerRow, (site, worker))
             if row is None:
