@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from hub.api import errors
 from hub.api.context import ApiContext
-from hub.api.routes import alarms, public
+from hub.api.routes import alarms, events, public
 
 
 def create_app(ctx: ApiContext) -> FastAPI:
@@ -16,6 +16,7 @@ def create_app(ctx: ApiContext) -> FastAPI:
     errors.install(app)
     app.include_router(public)
     app.include_router(alarms)
+    app.include_router(events)
     return app
 
 

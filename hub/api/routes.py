@@ -1,4 +1,4 @@
-"""Routes: health, metrics, alarms (list, one, ack/arrived/resolve)."""
+"""Routes: health, metrics, alarms (list, one, ack/arrived/resolve), events (list)."""
 
 from __future__ import annotations
 
@@ -7,17 +7,18 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from hub.api.deps import Authorized, Context
 from hub.api.errors import NotFoundError
 from hub.metrics import CONTENT_TYPE
-from hub.store import AlarmRecord
+from hub.store import AlarmRecord, EventRecord
 from protocol.messages import Outcome, ReplyAction
 from protocol.topics import ID_PATTERN
 
 public = APIRouter()
 alarms = APIRouter(prefix="/api/v1/alarms", dependencies=[Authorized])
+events = APIRouter(prefix="/api/v1/events", dependencies=[Authorized])
 
 Verb = Literal["ack", "arrived", "resolve"]
 _ACTION: dict[str, ReplyAction] = {"ack": "ack", "arrived": "arrived", "resolve": "resolve"}
@@ -61,6 +62,20 @@ async def list_alarms(
     """List alarms, newest first."""
     return await asyncio.to_thread(
         ctx.store.list_alarms, site=site, state=state, cls=cls, active_only=active, limit=limit
+    )
+
+
+@events.get("")
+async def list_events(
+    ctx: Context,
+    site: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
+    device: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
+    since: AwareDatetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=100_000)] = 1000,
+) -> list[EventRecord]:
+    """List stored events, oldest first (edge timestamp and hub receipt time)."""
+    return await asyncio.to_thread(
+        ctx.store.list_events, site=site, device=device, since=since, limit=limit
     )
 
 

@@ -9,6 +9,7 @@ from hub.store.records import (
     DeliveryRecord,
     DeviceContext,
     DeviceStateRecord,
+    EventRecord,
     TransitionRecord,
     WorkerRecord,
 )
@@ -19,6 +20,7 @@ __all__ = [
     "DeliveryRecord",
     "DeviceContext",
     "DeviceStateRecord",
+    "EventRecord",
     "Store",
     "TransitionRecord",
     "WorkerRecord",

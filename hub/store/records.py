@@ -40,6 +40,20 @@ class AlarmRecord(Record):
     event_ids: list[str]
 
 
+class EventRecord(Record):
+    """An event as stored: when the edge saw it and when the hub committed it."""
+
+    id: str
+    site: str
+    device: str
+    seq: int
+    ts: datetime
+    received_at: datetime
+    kind: str
+    source: str
+    alarm_id: str | None
+
+
 class TransitionRecord(Record):
     """One step in an alarm's history; a note when from_state equals to_state."""
 

@@ -22,6 +22,7 @@ from hub.store.records import (
     DeliveryRecord,
     DeviceContext,
     DeviceStateRecord,
+    EventRecord,
     TransitionRecord,
     WorkerRecord,
 )
@@ -32,6 +33,7 @@ from hub.store.schema import (
     DeliveryRow,
     DeviceRow,
     DeviceStateRow,
+    EventRow,
     TransitionRow,
     WorkerRow,
 )
@@ -159,6 +161,25 @@ class Store:
         query = query.order_by(AlarmRow.raised_at.desc(), AlarmRow.id).limit(limit)
         with self.session() as s:
             return [AlarmRecord.model_validate(r) for r in s.scalars(query)]
+
+    def list_events(
+        self,
+        site: str | None = None,
+        device: str | None = None,
+        since: datetime | None = None,
+        limit: int = 1000,
+    ) -> list[EventRecord]:
+        """Return stored events, oldest first, filtered by site, device and receipt time."""
+        query: Select[tuple[EventRow]] = select(EventRow)
+        if site is not None:
+            query = query.where(EventRow.site == site)
+        if device is not None:
+            query = query.where(EventRow.device == device)
+        if since is not None:
+            query = query.where(EventRow.received_at >= since)
+        query = query.order_by(EventRow.received_at, EventRow.id).limit(limit)
+        with self.session() as s:
+            return [EventRecord.model_validate(r) for r in s.scalars(query)]
 
     def get_alarm(self, alarm_id: str) -> AlarmRecord | None:
         """Return one alarm, or None."""

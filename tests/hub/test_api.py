@@ -180,3 +180,17 @@ def test_alarm_list_filters(api: Api) -> None:
     assert len(api.client.get("/api/v1/alarms?active=true", headers=AUTH).json()) == 1
     assert api.client.get("/api/v1/alarms?site=other-site", headers=AUTH).json() == []
     assert api.client.get("/api/v1/alarms?limit=0", headers=AUTH).status_code == 422
+
+
+def test_events_list_shows_stored_events_with_receipt_time(api: Api) -> None:
+    assert api.client.get("/api/v1/events").status_code == 401
+    alarm = api.raise_sos()
+    events = api.client.get(f"/api/v1/events?site={api.site}", headers=AUTH).json()
+    assert [(e["device"], e["kind"], e["alarm_id"]) for e in events] == [
+        ("home-b1-101", "call", alarm)
+    ]
+    assert events[0]["received_at"] >= events[0]["ts"]
+    assert api.client.get("/api/v1/events?device=home-b2-201", headers=AUTH).json() == []
+    later = "2999-01-01T00:00:00Z"
+    assert api.client.get(f"/api/v1/events?since={later}", headers=AUTH).json() == []
+    assert api.client.get("/api/v1/events?since=yesterday", headers=AUTH).status_code == 422
