@@ -22,7 +22,7 @@ demo: venv
 
 lint: venv
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check protocol edge hub simulators provision tests watchpost_cli.py
+	$(BIN)/ruff format --check protocol edge hub simulators provision tests watchpost_cli
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
