@@ -58,7 +58,7 @@ async def watching(broker: Mosquitto, site: str) -> AsyncIterator[Seen]:
     async def listen(client: aiomqtt.Client) -> None:
         async for message in client.messages:
             channel = str(message.topic).rsplit("/", 1)[1]
-            msg = decode(channel, bytes(message.payload))  # type: ignore[arg-type]
+            msg = decode(channel, bytes(message.payload))
             if isinstance(msg, Event):
                 seen.events.append(msg)
             elif isinstance(msg, Status):
