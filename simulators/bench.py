@@ -58,14 +58,24 @@ def bench_influx_writer(quick: bool, note: Note) -> Result:
     points, batch = (20_000, 2_000) if quick else (200_000, 5_000)
     note(f"influx: writing {points:,} points in batches of {batch:,}")
     figures: dict[str, Any] = run(points, batch)
-    units = {"points_per_s": "points/s", "batch_p50_ms": "ms", "batch_p99_ms": "ms"}
-    units |= {"seconds": "s", "build_lines_per_s": "lines/s"}
+    labels = {
+        "points": ("points written", ""),
+        "batch": ("batch size", "points"),
+        "seconds": ("write time", "s"),
+        "points_per_s": ("write rate", "points/s"),
+        "batches": ("batches", ""),
+        "batch_p50_ms": ("batch latency p50", "ms"),
+        "batch_p99_ms": ("batch latency p99", "ms"),
+        "build_lines_per_s": ("line protocol built", "lines/s"),
+        "points_spilled": ("points spilled to disk", ""),
+    }
     for key, value in figures.items():
         if isinstance(value, bool) or not isinstance(value, int | float):
             if value is not None:
                 result.notes.append(f"{key}: {value}")
             continue
-        result.add(key, key.replace("_", " "), value, units.get(key, ""))
+        label, unit = labels.get(key, (key.replace("_", " "), ""))
+        result.add(key, label, value, unit)
     return result
 
 
