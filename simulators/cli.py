@@ -48,6 +48,18 @@ class Settings:
     seconds: float | None
     config_out: Path | None
     outbox_dir: Path
+    secrets: Path | None = None
+    watch_user: str | None = None
+
+    def password(self, user: str) -> str | None:
+        """Return a user's MQTT password from `secrets/<user>.pw`, None without --secrets."""
+        if self.secrets is None:
+            return None
+        path = self.secrets / f"{user}.pw"
+        try:
+            return path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(str(path), [f"cannot read the password of {user}: {exc}"]) from exc
 
 
 @dataclass
@@ -118,7 +130,7 @@ def build_stage(settings: Settings) -> Stage:
     homes: list[VirtualHome] = []
     stairs: dict[str, VirtualHome] = {}
     for index, cfg in enumerate(registry.devices):
-        home = VirtualHome(cfg, seed=index)
+        home = VirtualHome(cfg, seed=index, password=settings.password(cfg.device))
         if cfg.resident is None:
             stairs[cfg.building] = home
         else:
@@ -126,12 +138,17 @@ def build_stage(settings: Settings) -> Stage:
     return Stage(homes, stairs)
 
 
-async def watch_events(url: str, site: str, board: Board) -> None:
+async def watch_events(settings: Settings, board: Board) -> None:
     """Subscribe to the site's events and list them on the board (reconnecting)."""
-    endpoint = parse_url(url)
+    endpoint = parse_url(settings.broker)
+    user = settings.watch_user
+    password = settings.password(user) if user else None
+    site = settings.site
     while True:
         try:
-            async with aiomqtt.Client(endpoint.host, endpoint.port) as client:
+            async with aiomqtt.Client(
+                endpoint.host, endpoint.port, username=user, password=password
+            ) as client:
                 await client.subscribe(device_filter(site, "event"), qos=1)
                 async for message in client.messages:
                     device = parse_topic(str(message.topic)).ident
@@ -169,7 +186,7 @@ async def run_simulation(settings: Settings, console: Console) -> None:
         async with asyncio.timeout(seconds), asyncio.TaskGroup() as tg:
             for home in [*stage.homes, *stage.stairwells.values()]:
                 tg.create_task(home.run(), name=f"home:{home.device}")
-            tg.create_task(watch_events(settings.broker, settings.site, board), name="events")
+            tg.create_task(watch_events(settings, board), name="events")
             tg.create_task(show(board, console), name="table")
             if settings.scenario is not None:
                 await _wait_online(stage)
@@ -200,6 +217,12 @@ def simulate(
     config_out: Annotated[
         Path | None, typer.Option(help="Write the generated site folder here (for the hub)")
     ] = None,
+    secrets: Annotated[
+        Path | None, typer.Option(help="Folder of <user>.pw MQTT passwords (secured brokers)")
+    ] = None,
+    watch_user: Annotated[
+        str | None, typer.Option(help="MQTT user allowed to read every event (with --secrets)")
+    ] = None,
 ) -> None:
     """Run N virtual homes (real edge agents on mock pins) and play a scenario."""
     try:
@@ -214,8 +237,25 @@ def simulate(
         typer.echo("nothing to do: give --scenario and/or --seconds", err=True)
         raise typer.Exit(2)
     with tempfile.TemporaryDirectory(prefix="watchpost-sim-") as tmp:
-        settings = Settings(broker, devices, grids, site, chosen, seconds, config_out, Path(tmp))
-        asyncio.run(run_simulation(settings, Console()))
+        settings = Settings(
+            broker,
+            devices,
+            grids,
+            site,
+            chosen,
+            seconds,
+            config_out,
+            Path(tmp),
+            secrets,
+            watch_user,
+        )
+        try:
+            if watch_user is not None:
+                settings.password(watch_user)  # fail early, not inside the task group
+            asyncio.run(run_simulation(settings, Console()))
+        except ConfigError as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(2) from exc
 
 
 def fall_eval(
