@@ -60,22 +60,24 @@ async def _until(check: Callable[[], bool], within: float, step: float = 0.005) 
 
 
 async def _outbox_run(events: int, work: Path, note: Note, result: Result) -> None:
-    broker = Mosquitto(work / "broker").start()
+    broker = Mosquitto(work / "broker")
     device = "bench-outbox"
     ids = _Ids()
-    # A persistent session subscribed before the outage: the broker queues for it while the
-    # agent replays, so the subscriber cannot miss the first messages by connecting late.
-    recorder = Recorder(
-        broker.url, "bench-outbox-sub", [device_topic(SITE, device, "event")], ids.add, clean=False
-    )
-    recorder.start()
-    broker.stop()
     config = DeviceConfig.model_validate({
         "device": device, "site": SITE, "grid": "grid-1", "building": "b1",
         "broker": {"url": broker.url}, "outbox": {"path": str(work / "outbox.db")},
     })  # fmt: skip
     agent = Agent(config, backoff=(0.05, 0.2), shutdown_timeout=5.0)
-    try:
+    with contextlib.ExitStack() as stack:
+        stack.callback(broker.stop)
+        broker.start()
+        # A persistent session subscribed before the outage: the broker queues for it while
+        # the agent replays, so the subscriber cannot miss the first messages by connecting late.
+        topic = device_topic(SITE, device, "event")
+        recorder = Recorder(broker.url, "bench-outbox-sub", [topic], ids.add, clean=False)
+        recorder.start()
+        stack.callback(recorder.stop)
+        broker.stop()
         async with asyncio.TaskGroup() as tg:
             tg.create_task(agent.run(), name=f"{device}:agent")
             await asyncio.sleep(0.1)  # let the agent find the broker down
@@ -92,9 +94,6 @@ async def _outbox_run(events: int, work: Path, note: Note, result: Result) -> No
             await _until(lambda: ids.count() >= events and agent.outbox_pending == 0, 120)
             finished = time.monotonic()
             agent.stop()
-    finally:
-        recorder.stop()
-        broker.stop()
     replay_s = max(1e-6, finished - connected)
     result.add("emit_per_s", "emit (SQLite WAL, synchronous=FULL)", events / emit_s, "events/s")
     result.add("emit_ms", "emit: time per event", emit_s / events * 1000, "ms")

@@ -88,9 +88,7 @@ def _ingest(hub: HubProcess, url: str, devices: list[str], n: int, result: Resul
         _event(devices[i % len(devices)], i // len(devices), "call" if i % 10 == 0 else "test")
         for i in range(n)
     ]
-    publisher = Publisher(url, "bench-ingest", inflight=100)
-    publisher.start()
-    try:
+    with Publisher(url, "bench-ingest", inflight=100) as publisher:
         started = time.monotonic()
         for topic, payload, _ in events:
             publisher.publish(topic, payload, qos=1)
@@ -103,8 +101,6 @@ def _ingest(hub: HubProcess, url: str, devices: list[str], n: int, result: Resul
                 seen, last_change = stored, time.monotonic()
             time.sleep(0.05)
         done = last_change
-    finally:
-        publisher.stop()
     result.add("ingest_per_s", "(a) ingest: published → committed", n / (done - started),
                "events/s")  # fmt: skip
     result.add("publish_per_s", "(a) broker PUBACKs to the publisher", n / (acked - started),
@@ -205,14 +201,13 @@ def _latency(
     """Send one SOS per device under a telemetry flood; measure event ts → worker alert."""
     sos_devices, flood_devices = devices
     alerts = _Alerts()
-    recorder = Recorder(url, f"bench-worker-{per_s}", [worker_topic(SITE, worker, "alert")],
-                        alerts.on_message)  # fmt: skip
-    recorder.start()
-    sos = Publisher(url, f"bench-sos-{per_s}", inflight=10)
-    sos.start()
-    base = metric(hub, "watchpost_ingest_messages_total", 'channel="telemetry"')
+    inbox = worker_topic(SITE, worker, "alert")
     sent: dict[str, float] = {}
-    try:
+    with (
+        Recorder(url, f"bench-worker-{per_s}", [inbox], alerts.on_message),
+        Publisher(url, f"bench-sos-{per_s}", inflight=10) as sos,
+    ):
+        base = metric(hub, "watchpost_ingest_messages_total", 'channel="telemetry"')
         with _Flood(url, flood_devices, per_s) as flood:
             time.sleep(1.0)  # let the flood reach its pace
             for device in sos_devices:
@@ -226,9 +221,6 @@ def _latency(
                 time.sleep(0.05)
         note("hub: waiting for the telemetry backlog to drain")
         telemetry, drain_s = _settled(hub, base, 20.0)
-    finally:
-        sos.stop()
-        recorder.stop()
     with alerts.lock:
         ms = [(alerts.first[d] - sent[d]) * 1000 for d in sent if d in alerts.first]
     k, at = f"flood_{per_s}", f"flood {per_s:,}/s"

@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from typing import Self
 from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
@@ -74,6 +75,13 @@ class _Client:
         """Disconnect and stop the network thread."""
         self.client.disconnect()
         self.client.loop_stop()
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
 
 class Recorder(_Client):
