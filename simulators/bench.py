@@ -44,16 +44,19 @@ log = logging.getLogger(__name__)
 
 Benchmark = Callable[[bool, Note], Result]
 
+INFLUX_MODULE = "simulators.bench_influx"
+"""The module providing `bench_influx(points, batch) -> dict`; optional, owned elsewhere."""
+
 
 def bench_influx_writer(quick: bool, note: Note) -> Result:
     """Run `simulators.bench_influx.bench_influx` if that module exists; else skip."""
     result = Result("influx", "hub InfluxDB writer against a real influxd 1.x")
     try:
         # Imported by name at run time: the module is optional and is owned elsewhere.
-        module = importlib.import_module("simulators.bench_influx")
+        module = importlib.import_module(INFLUX_MODULE)
         run = module.bench_influx
     except (ImportError, AttributeError) as exc:
-        result.skipped = f"simulators.bench_influx.bench_influx is not available ({exc})"
+        result.skipped = f"{INFLUX_MODULE}.bench_influx is not available ({exc})"
         return result
     points, batch = (20_000, 2_000) if quick else (200_000, 5_000)
     note(f"influx: writing {points:,} points in batches of {batch:,}")

@@ -61,3 +61,16 @@ def test_percentile_interpolates_and_copes_with_few_values() -> None:
     assert percentile([], 50) == 0.0
     assert percentile([7.0], 99) == 7.0
     assert percentile([float(v) for v in range(1, 101)], 50) == pytest.approx(50.5)
+
+
+def test_influx_is_skipped_with_a_note_when_its_module_is_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bench, "INFLUX_MODULE", "simulators.no_such_bench_module")
+    report = tmp_path / "bench.json"
+
+    assert bench.main(only=["influx"], quick=True, report=report) == 0
+
+    entry = json.loads(report.read_text(encoding="utf-8"))["benchmarks"]["influx"]
+    assert "not available" in entry["skipped"]
+    assert entry["figures"] == {}
