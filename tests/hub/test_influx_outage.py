@@ -90,6 +90,15 @@ async def test_spilled_files_are_backfilled_on_start(
     assert list((tmp_path / "spill").iterdir()) == []
 
 
+def stopped(pid: int) -> bool:
+    """Return whether every thread of a process has stopped (SIGSTOP is delivered lazily)."""
+    states = [
+        stat.read_text().rsplit(")", 1)[1].split()[0]
+        for stat in Path(f"/proc/{pid}/task").glob("*/stat")
+    ]
+    return bool(states) and all(state == "T" for state in states)
+
+
 async def test_exit_is_bounded_when_influxd_hangs(own_influxd: Influxd, tmp_path: Path) -> None:
     assert own_influxd.proc is not None
     pid = own_influxd.proc.pid
@@ -101,6 +110,7 @@ async def test_exit_is_bounded_when_influxd_hangs(own_influxd: Influxd, tmp_path
                 writer.submit(points(10))
                 await eventually(lambda: writer.stats()["points_written"] == 10)
                 os.kill(pid, signal.SIGSTOP)  # alive but silent, like a wedged server
+                await eventually(lambda: stopped(pid))
                 writer.submit(points(90, start=10))
                 await eventually(lambda: writer.stats()["buffer_size"] == 90)
     finally:
