@@ -14,7 +14,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(300
 
 def test_demo_raises_dispatches_and_resolves_every_class_and_loses_nothing(tmp_path: Path) -> None:
     report_path = tmp_path / "demo.json"
-    code = main(DemoOptions(seconds=0, homes=9, grids=3, report=report_path, workdir=tmp_path / "w"))
+    code = main(
+        DemoOptions(seconds=0, homes=9, grids=3, report=report_path, workdir=tmp_path / "w")
+    )
     report = json.loads(report_path.read_text())
     assert code == 0
     events = report["events"]
