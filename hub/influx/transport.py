@@ -99,7 +99,8 @@ class Transport:
             except QueryRefusedError as exc:  # e.g. a user without admin rights: write anyway
                 log.warning("InfluxDB set-up incomplete, writing anyway: %s", exc)
         self.connected = True
-        log.info("InfluxDB %s at %s", self.version, self.settings.url)
+        where = self._http.base_url.copy_with(username=None, password=None)  # no secrets in logs
+        log.info("InfluxDB %s at %s", self.version, where)
 
     async def query(self, statement: str) -> dict[str, Any]:
         """Run one InfluxQL statement on 1.x; raise QueryRefusedError if it is refused."""
