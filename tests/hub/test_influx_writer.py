@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -200,3 +200,19 @@ async def test_user_without_admin_rights_still_writes(tmp_path: Path) -> None:
         assert answer["results"][0]["series"][0]["values"][0][1] == 20
     finally:
         await asyncio.to_thread(server.stop)
+
+
+async def test_submit_never_raises(influxd: Influxd, influx_db: str, tmp_path: Path) -> None:
+    def broken() -> Iterator[str]:
+        yield points(1)[0]
+        raise RuntimeError("a generator that fails half way")
+
+    async with InfluxWriter(settings_for(influxd.url, influx_db, tmp_path)) as writer:
+        writer.submit(None)  # type: ignore[arg-type]
+        writer.submit(broken())
+        writer.submit(points(1, start=1)[0])  # one line as a bare string, not its characters
+        writer.submit([b"bytes"])  # type: ignore[list-item]
+        await eventually(lambda: writer.stats()["points_written"] == 2)
+        stats = writer.stats()
+    assert (stats["points_submitted"], stats["points_dropped_invalid"]) == (3, 1)
+    assert count(influxd, influx_db) == 2
