@@ -22,7 +22,7 @@ demo: venv
 
 lint: venv
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check protocol edge hub simulators provision tests watchpost_cli
+	$(BIN)/ruff format --check protocol edge hub simulators provision dashboards tests watchpost_cli
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
