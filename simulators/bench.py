@@ -102,7 +102,7 @@ def table(result: Result) -> Table:
     if result.skipped:
         out.add_row("[yellow]skipped[/]", "", "")
     for fig in result.figures:
-        value = f"{fig.value:,}" if isinstance(fig.value, int) else f"{fig.value:,.4g}"
+        value = f"{fig.value:,.0f}" if abs(fig.value) >= 1000 else f"{fig.value:.4g}"
         out.add_row(fig.label, value, fig.unit)
     notes = ([result.skipped] if result.skipped else []) + result.notes
     if notes:

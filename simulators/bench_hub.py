@@ -14,6 +14,7 @@ stopped by PID.
 from __future__ import annotations
 
 import contextlib
+import json
 import tempfile
 import threading
 import time
@@ -74,6 +75,17 @@ def metric(hub: HubProcess, name: str, label: str = "") -> float:
     return total
 
 
+def stored_ids(hub: HubProcess) -> set[str] | None:
+    """Return the ids of the events the hub stored for the bench site (None: no events API)."""
+    try:
+        records = hub.get(f"/api/v1/events?site={SITE}&limit=100000")
+    except (OSError, ValueError):
+        return None
+    if not isinstance(records, list):
+        return None
+    return {str(r["id"]) for r in records if isinstance(r, dict) and "id" in r}
+
+
 def _event(device: str, seq: int, kind: EventKind) -> tuple[str, bytes, datetime]:
     ts = utcnow()
     event = Event(id=new_event_id(), device=device, seq=seq, ts=ts, kind=kind, source="bench")
@@ -106,6 +118,11 @@ def _ingest(hub: HubProcess, url: str, devices: list[str], n: int, result: Resul
     result.add("publish_per_s", "(a) broker PUBACKs to the publisher", n / (acked - started),
                "events/s")  # fmt: skip
     result.add("ingest_lost", "(a) lost (published - committed)", int(n - stored), "events")
+    found = stored_ids(hub)
+    if found is not None:
+        missing = {json.loads(payload)["id"] for _, payload, _ in events} - found
+        result.add("ingest_missing_ids", "(a) ids missing from GET /api/v1/events", len(missing),
+                   "events")  # fmt: skip
     result.add("ingest_duplicates", "(a) duplicates seen by the hub",
                int(metric(hub, "watchpost_ingest_duplicates_total")), "events")  # fmt: skip
     result.notes.append(
