@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from protocol.config_file import URL_PATTERN
 from protocol.topics import ID_PATTERN
 
 Ident = Annotated[str, Field(pattern=ID_PATTERN)]
@@ -34,13 +35,30 @@ class LocalBrokerConfig(Strict):
 
     url: str = Field(
         "mqtt://127.0.0.1:1883",
-        pattern=r"^mqtt://[^/\s:]+(:\d{1,5})?/?$",
-        description="mqtt://host:port of the local broker (plain; keep it on loopback/LAN)",
+        pattern=URL_PATTERN,
+        description=(
+            "mqtt://host:port of the local broker (plain: keep it on loopback), "
+            "or mqtts://host:port (TLS, default port 8883) for a broker shared on the LAN"
+        ),
     )
     username: str | None = Field(None, description="User name on the local broker, if any")
     password_file: str | None = Field(
         None, description="Path to a file holding the local broker password (never inline)"
     )
+    ca_file: str | None = Field(
+        None,
+        description=(
+            "CA certificate (PEM) that signed the local broker's certificate, for mqtts:// "
+            "only; None = the system CAs"
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _ca_needs_tls(self) -> LocalBrokerConfig:
+        # A CA with mqtt:// would look like TLS in the YAML while the password goes in clear.
+        if self.ca_file is not None and not self.url.startswith("mqtts://"):
+            raise ValueError(f"ca_file is only used with mqtts://; url is {self.url!r}")
+        return self
 
 
 class Placement(Strict):

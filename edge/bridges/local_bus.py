@@ -2,6 +2,8 @@
 
 The only module of `edge.bridges` that imports aiomqtt. Messages are handed to the bridges in
 arrival order on the event loop; a lost connection is retried with capped, jittered backoff.
+`mqtts://` URLs use TLS verified against `ca_file` (or the system CAs); a failed handshake is
+retried like any other failed connect, so the rest of the agent keeps working.
 """
 
 from __future__ import annotations
@@ -11,11 +13,11 @@ import logging
 import random
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import aiomqtt
 
 from edge.bridges.effect import Bridge, Effect, deliver
+from edge.bus import NO_DELAY, parse_url
 from edge.sink import EventSink
 from protocol.bridge_config import LocalBrokerConfig
 
@@ -57,18 +59,27 @@ class LocalBus:
         """Set while subscribed to every bridge's topics."""
 
     def _client(self) -> aiomqtt.Client:
-        url = urlsplit(self.broker.url)
+        endpoint = parse_url(self.broker.url)
         password = None
         if self.broker.password_file:
             password = Path(self.broker.password_file).read_text(encoding="utf-8").strip()
+        tls = None
+        if endpoint.tls:
+            # ca_file None = the system CAs. A CA file that is missing or unreadable fails in
+            # the connect attempt (as MqttError), so it is retried like an unreachable broker.
+            tls = aiomqtt.TLSParameters(ca_certs=self.broker.ca_file)
         return aiomqtt.Client(
-            url.hostname or "127.0.0.1",
-            url.port or 1883,
+            endpoint.host,
+            endpoint.port,
             username=self.broker.username,
             password=password,
             identifier=self.client_id,
             clean_session=False,
             keepalive=30,
+            tls_params=tls,
+            # Nagle off, as on the agent's own connection: zigbee2mqtt's small messages and
+            # our PUBACKs must not wait for the peer's delayed ACK.
+            socket_options=NO_DELAY,
         )
 
     async def run(self) -> None:

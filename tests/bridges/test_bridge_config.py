@@ -69,3 +69,27 @@ def test_esp_bridges_count_what_they_drop() -> None:
     assert esphome.handle("esp-1/binary_sensor/sos_button/state", b"MAYBE", False, 0) == []
     assert esphome.handle("esp-1/binary_sensor/sos_button/state", b"\xff", False, 0) == []
     assert esphome.counters == {"bad_value": 1, "not_text": 1}
+
+
+def test_local_broker_may_use_tls_with_a_ca_file(tmp_path: Path) -> None:
+    tls = write(
+        tmp_path, "bridges:\n  broker: {url: 'mqtts://mqtt.home.lan', ca_file: /etc/ca.pem}\n"
+    )
+    broker = load_device_config(tls).bridges.broker
+    assert (broker.url, broker.ca_file) == ("mqtts://mqtt.home.lan", "/etc/ca.pem")
+    plain_with_ca = write(
+        tmp_path, "bridges:\n  broker: {url: 'mqtt://127.0.0.1:1883', ca_file: /etc/ca.pem}\n"
+    )
+    with pytest.raises(ConfigError) as err:
+        load_device_config(plain_with_ca)
+    assert err.value.problems == [
+        "bridges.broker: Value error, ca_file is only used with mqtts://; "
+        "url is 'mqtt://127.0.0.1:1883'"
+    ]
+    web = write(tmp_path, "bridges:\n  broker: {url: 'https://mqtt.home.lan'}\n")
+    with pytest.raises(ConfigError) as err:
+        load_device_config(web)
+    assert err.value.problems == [
+        "bridges.broker.url: must look like mqtt://host:port or mqtts://host:port; "
+        "got 'https://mqtt.home.lan'"
+    ]
