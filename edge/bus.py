@@ -1,4 +1,4 @@
-"""The agent's MQTT connection: the only module of `edge` that imports aiomqtt or paho.
+"""The agent's MQTT connection to the hub; with `edge.bridges.local_bus`, all `edge` MQTT code.
 
 One `Bus` keeps one connection alive forever (capped, jittered exponential backoff), sets the
 retained `offline` Status as last will, publishes `online` on every connect, subscribes the

@@ -77,8 +77,9 @@ class LocalBus:
             clean_session=False,
             keepalive=30,
             tls_params=tls,
-            # Nagle off, as on the agent's own connection: zigbee2mqtt's small messages and
-            # our PUBACKs must not wait for the peer's delayed ACK.
+            # Nagle off, as on the agent's own connection: our PUBACKs (which free the broker's
+            # QoS 1 in-flight window) must not wait for its delayed ACK. What the broker sends
+            # us is governed by its own `set_tcp_nodelay` option.
             socket_options=NO_DELAY,
         )
 
