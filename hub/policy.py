@@ -1,5 +1,6 @@
-"""The alarm policy: escalation tiers and timeouts, cancel and smoke-verification windows,
-heartbeat supervision. A pydantic model (extra="forbid"), loadable from YAML like every config.
+"""The alarm policy: escalation tiers and timeouts, arrival timeouts, cancel and
+smoke-verification windows, heartbeat supervision. A pydantic model (extra="forbid"), loadable
+from YAML like every config.
 """
 
 from __future__ import annotations
@@ -71,12 +72,32 @@ def _default_escalation() -> dict[AlarmClass, Escalation]:
     }
 
 
+def _default_arrival() -> dict[AlarmClass, float | None]:
+    # Fire: responders on scene within 3 minutes (Chinese mini fire station practice).
+    return {
+        "fire": 180.0,
+        "call": 600.0,
+        "fall": 600.0,
+        "inactivity": 1800.0,
+        "pre_alarm": None,
+        "trouble": None,
+    }
+
+
 class Policy(Strict):
     """Alarm rules' parameters; defaults follow ARCHITECTURE.md."""
 
     escalation: dict[AlarmClass, Escalation] = Field(
         default_factory=_default_escalation,
         description="Escalation per alarm class; a class left out uses its default",
+    )
+    arrival_timeout_s: dict[AlarmClass, float | None] = Field(
+        default_factory=_default_arrival,
+        description=(
+            "Seconds after an acknowledgement by which someone must report `arrived`; past it "
+            "the duty officer (for fire also the supervisor) is told, once. null: no timer. "
+            "A class left out uses its default (fire 180, call/fall 600, inactivity 1800)"
+        ),
     )
     cancel_window_s: float = Field(
         60.0,
@@ -120,6 +141,11 @@ class Policy(Strict):
         missing = {k: v for k, v in defaults.items() if k not in self.escalation}
         if missing:
             object.__setattr__(self, "escalation", {**missing, **self.escalation})
+        arrival = _default_arrival()
+        if any(k not in self.arrival_timeout_s for k in arrival):
+            object.__setattr__(self, "arrival_timeout_s", {**arrival, **self.arrival_timeout_s})
+        if any(t is not None and t <= 0 for t in self.arrival_timeout_s.values()):
+            raise ValueError("arrival_timeout_s: a timeout must be > 0 seconds (or null: none)")
         esc = self.escalation
         # Rails from ARCHITECTURE.md that no policy file may bend.
         if "fire_station" not in esc["fire"].tiers[0]:
@@ -136,6 +162,10 @@ class Policy(Strict):
     def escalation_for(self, cls: str) -> Escalation:
         """Return the escalation of an alarm class."""
         return self.escalation[cls]  # type: ignore[index]
+
+    def arrival_timeout(self, cls: str) -> float | None:
+        """Return the seconds an acknowledged alarm of `cls` may wait for `arrived`, or None."""
+        return next((t for c, t in self.arrival_timeout_s.items() if c == cls), None)
 
 
 def load_policy(path: str | Path) -> Policy:

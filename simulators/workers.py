@@ -106,7 +106,9 @@ class VirtualWorker:
                 assert isinstance(alert, WorkerAlert)
                 self.inbox.append(ReceivedAlert(alert, utcnow(), time.monotonic()))
                 self._arrived.set()
-                if self.respond and alert.alarm not in self._answered:
+                # Only a page asks for an answer; acknowledged/resolved/... are news.
+                page = alert.state in ("raised", "notified")
+                if self.respond and page and alert.alarm not in self._answered:
                     self._answered.add(alert.alarm)
                     tg.create_task(self._answer(client, alert.alarm), name=f"answer-{alert.alarm}")
 

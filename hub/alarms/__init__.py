@@ -4,8 +4,8 @@
 `Outcome`s of `Action`s (actions.py) for the rest of the hub to carry out.
 
 Modules: `ledger` (every lifecycle write), `routing` (tiers → workers), `alerts` (bilingual
-text), `replies` (ack/decline/arrived/resolve), `escalation` (timers), `rules/` (person,
-smoke, trouble, checkin).
+text), `replies` (ack/decline/arrived/resolve), `updates` (tell the others paged who took it),
+`escalation` and `arrival` (timers), `rules/` (person, smoke, trouble, checkin).
 
 `Outcome.rejected` codes: unknown_device, unknown_worker, unknown_alarm, not_on_alarm,
 invalid_transition, alarm_closed, outcome_required, unknown_action.

@@ -30,14 +30,19 @@ class Transition:
 
 @dataclass(frozen=True, slots=True)
 class Notify:
-    """Push `alert` to one worker on every channel they have (MQTT first)."""
+    """Push `alert` to one worker (MQTT first), on `channels`.
+
+    A page lists every channel the worker has; a state update (someone else acknowledged,
+    arrived, resolved, cancelled) lists ("mqtt",) alone. None: MQTT plus whatever channels
+    the dispatcher was configured with for the worker.
+    """
 
     alarm_id: str
     site: str
     worker: str
     tier: int
     alert: WorkerAlert
-    channels: tuple[str, ...] = ("mqtt",)
+    channels: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,8 @@
 """Build the bilingual `WorkerAlert` a worker's phone shows, e.g.
 "【一键呼叫】1号楼101 王秀英（84岁）" / "[SOS call] Bldg 1 #101 Wang Xiuying (84)".
+
+An update (someone else took the alarm, arrived, resolved it) leads with a headline:
+"【一键呼叫】张伟已接单：1号楼101 王秀英（84岁）" / "[SOS call] Zhang Wei has acknowledged: …".
 """
 
 from __future__ import annotations
@@ -7,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from hub.store.schema import AlarmRow, DeviceRow, HouseholdRow
+from hub.store.schema import AlarmRow, DeviceRow, HouseholdRow, WorkerRow
 from protocol.messages import AlarmState, ResidentContext, WorkerAlert
 
 CLASS_LABELS: dict[str, tuple[str, str]] = {
@@ -29,19 +32,62 @@ STATE_LABELS: dict[str, tuple[str, str]] = {
     "cancelled": ("已取消", "cancelled"),
     "resolved": ("已解除", "resolved"),
     "acknowledged": ("已接单", "acknowledged"),
+    "on_scene": ("已到场", "on scene"),
 }
+UPDATE_VERBS: dict[str, tuple[str, str]] = {
+    "acknowledged": ("已接单", "has acknowledged"),
+    "on_scene": ("已到场", "is on scene"),
+    "resolved": ("已解除", "has resolved it"),
+    "cancelled": ("已取消", "has cancelled it"),
+}
+OUTCOME_LABELS: dict[str, tuple[str, str]] = {
+    "handled": ("已处置", "handled"),
+    "false_alarm": ("误报", "false alarm"),
+    "transported": ("已送医", "taken to hospital"),
+    "fire_extinguished": ("已灭火", "fire extinguished"),
+    "test": ("测试", "test"),
+    "other": ("其他", "other"),
+    "cleared": ("烟雾已消散", "smoke cleared"),
+    "recovered": ("设备已恢复", "device recovered"),
+}
+ACTOR_NAMES: dict[str, tuple[str, str]] = {
+    "resident": ("居民", "The resident"),
+    "system": ("系统", "The system"),
+}
+Headline = tuple[str, str]
 _UNIT = re.compile(r"^(\d+)-(\w+)$")
 
 
 def english_name(resident_id: str | None, name: str) -> str:
-    """Return a Latin-script name: the name if ASCII, else romanised from an id like r-wang-li."""
+    """Return a Latin-script name: the name if ASCII, else romanised from an id like r-wang-li
+    (residents) or w-zhang-wei (workers)."""
     if name.isascii():
         return name
-    if resident_id and resident_id.startswith("r-"):
+    if resident_id and resident_id[:2] in ("r-", "w-"):
         parts = resident_id[2:].split("-")
         if len(parts) >= 2 and all(p.isalpha() for p in parts):
             return " ".join(p.capitalize() for p in parts)
     return name
+
+
+def actor_names(actor: str, worker: WorkerRow | None) -> tuple[str, str]:
+    """Return (zh, en) of who did something: a worker's name, the resident, the system."""
+    if worker is not None:
+        if " / " in worker.name:
+            zh, en = worker.name.split(" / ", 1)
+            return zh, en
+        return worker.name, english_name(worker.id, worker.name)
+    return ACTOR_NAMES.get(actor, (actor, actor))
+
+
+def update_headline(state: str, by: tuple[str, str], outcome: str | None = None) -> Headline:
+    """Return the (zh, en) headline of an update, e.g. 张伟已接单 / Zhang Wei has acknowledged."""
+    verb_zh, verb_en = UPDATE_VERBS.get(state, STATE_LABELS.get(state, (state, state)))
+    zh, en = f"{by[0]}{verb_zh}", f"{by[1]} {verb_en}"
+    if outcome:
+        out_zh, out_en = OUTCOME_LABELS.get(outcome, (outcome, outcome))
+        zh, en = f"{zh}（{out_zh}）", f"{en} ({out_en})"
+    return zh, en
 
 
 def place(device: DeviceRow, household: HouseholdRow | None) -> tuple[str, str]:
@@ -65,6 +111,25 @@ def _who(ctx: ResidentContext) -> tuple[str, str]:
     if ctx.age is None:
         return ctx.name, en
     return f"{ctx.name}（{ctx.age}岁）", f"{en} ({ctx.age})"
+
+
+def _label(alarm: AlarmRow, state: str, headline: Headline | None) -> tuple[str, str]:
+    cls_zh, cls_en = CLASS_LABELS.get(alarm.cls, ("报警", "Alarm"))
+    if alarm.cls in ("trouble", "inactivity") and alarm.reason in REASON_LABELS:
+        why_zh, why_en = REASON_LABELS[alarm.reason]
+        cls_zh, cls_en = f"{cls_zh}·{why_zh}", f"{cls_en}: {why_en}"
+    if headline is None and state in STATE_LABELS:
+        st_zh, st_en = STATE_LABELS[state]
+        cls_zh, cls_en = f"{cls_zh}·{st_zh}", f"{cls_en}, {st_en}"
+    return cls_zh, cls_en
+
+
+def _lead(body: tuple[str, str], headline: Headline | None) -> tuple[str, str]:
+    if headline is None:
+        return body
+    zh = f"{headline[0]}\n{body[0]}".rstrip()
+    en = f"{headline[1]}\n{body[1]}".rstrip()
+    return zh[:2000], en[:2000]
 
 
 def _body(alarm: AlarmRow, device: DeviceRow, ctx: ResidentContext) -> tuple[str, str]:
@@ -97,18 +162,17 @@ def build_alert(
     ctx: ResidentContext,
     state: AlarmState,
     now: datetime,
+    headline: Headline | None = None,
 ) -> WorkerAlert:
-    """Return the alert for `alarm` as it stands, with titles and bodies in zh-CN and English."""
-    cls_zh, cls_en = CLASS_LABELS[alarm.cls]
-    if alarm.cls in ("trouble", "inactivity") and alarm.reason in REASON_LABELS:
-        why_zh, why_en = REASON_LABELS[alarm.reason]
-        cls_zh, cls_en = f"{cls_zh}·{why_zh}", f"{cls_en}: {why_en}"
-    if state in STATE_LABELS:
-        st_zh, st_en = STATE_LABELS[state]
-        cls_zh, cls_en = f"{cls_zh}·{st_zh}", f"{cls_en}, {st_en}"
+    """Return the alert for `alarm` as it stands, with titles and bodies in zh-CN and English.
+
+    With `headline` (an update), the title leads with it and the body starts with it.
+    """
+    cls_zh, cls_en = _label(alarm, state, headline)
+    lead_zh, lead_en = (f"{headline[0]}：", f"{headline[1]}: ") if headline else ("", "")
     where_zh, where_en = place(device, household)
     who_zh, who_en = _who(ctx)
-    body_zh, body_en = _body(alarm, device, ctx)
+    body_zh, body_en = _lead(_body(alarm, device, ctx), headline)
     return WorkerAlert(
         alarm=alarm.id,
         cls=alarm.cls,
@@ -120,17 +184,23 @@ def build_alert(
         building=alarm.building,
         device=alarm.device,
         tier=alarm.tier,
-        title_zh=f"【{cls_zh}】{where_zh} {who_zh}".rstrip()[:200],
-        title_en=f"[{cls_en}] {where_en} {who_en}".rstrip()[:200],
+        title_zh=f"【{cls_zh}】{lead_zh}{where_zh} {who_zh}".rstrip()[:200],
+        title_en=f"[{cls_en}] {lead_en}{where_en} {who_en}".rstrip()[:200],
         body_zh=body_zh,
         body_en=body_en,
         resident=ctx if ctx.resident else None,
     )
 
 
-def minimal_alert(alarm: AlarmRow, state: AlarmState, now: datetime) -> WorkerAlert:
+def minimal_alert(
+    alarm: AlarmRow, state: AlarmState, now: datetime, headline: Headline | None = None
+) -> WorkerAlert:
     """Return a bare alert (class and device only) for when the full one cannot be built."""
-    cls_zh, cls_en = CLASS_LABELS.get(alarm.cls, ("报警", "Alarm"))
+    cls_zh, cls_en = _label(alarm, state, headline)
+    lead_zh, lead_en = (f"{headline[0]}：", f"{headline[1]}: ") if headline else ("", "")
+    body_zh, body_en = _lead(
+        ("详情暂不可用，请查看值班看板。", "Details unavailable; see the duty board."), headline
+    )
     return WorkerAlert(
         alarm=alarm.id,
         cls=alarm.cls,
@@ -142,8 +212,8 @@ def minimal_alert(alarm: AlarmRow, state: AlarmState, now: datetime) -> WorkerAl
         building=alarm.building,
         device=alarm.device,
         tier=alarm.tier,
-        title_zh=f"【{cls_zh}】{alarm.device or ''}".rstrip(),
-        title_en=f"[{cls_en}] {alarm.device or ''}".rstrip(),
-        body_zh="详情暂不可用，请查看值班看板。",
-        body_en="Details unavailable; see the duty board.",
+        title_zh=f"【{cls_zh}】{lead_zh}{alarm.device or ''}".rstrip()[:200],
+        title_en=f"[{cls_en}] {lead_en}{alarm.device or ''}".rstrip()[:200],
+        body_zh=body_zh,
+        body_en=body_en,
     )

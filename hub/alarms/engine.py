@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from hub.alarms.actions import Outcome
+from hub.alarms.arrival import arrival_due
 from hub.alarms.escalation import escalate_due
 from hub.alarms.ledger import Ledger
 from hub.alarms.replies import Refused, apply, check, replayed
@@ -89,7 +90,7 @@ class Engine:
         return await asyncio.to_thread(self._step, run)
 
     async def tick(self, now: datetime) -> Outcome:
-        """Fire due timers: smoke verification, escalation, heartbeat supervision, inactivity."""
+        """Fire due timers: smoke verification, escalation, arrival, supervision, inactivity."""
         return await asyncio.to_thread(self._step, self._tick, now)
 
     def _step(self, work: Callable[[Ledger], None], now: datetime | None = None) -> Outcome:
@@ -119,6 +120,7 @@ class Engine:
     def _tick(self, ledger: Ledger) -> None:
         verify_due(ledger)
         escalate_due(ledger)
+        arrival_due(ledger)
         last = self._supervised_at
         every = self.policy.supervision_interval_s
         if last is None or (ledger.now - last).total_seconds() >= every or ledger.now < last:

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.alarms.actions import Action, Notify, SendCommand, Transition
-from hub.alarms.alerts import build_alert, minimal_alert
+from hub.alarms.alerts import Headline, build_alert, minimal_alert
 from hub.alarms.routing import tier_workers
 from hub.policy import Policy
 from hub.store.residents import resident_context
@@ -27,7 +27,7 @@ from hub.store.schema import (
     TransitionRow,
     WorkerRow,
 )
-from protocol.messages import Event, IndicateCmd, IndicateState, SirenCmd
+from protocol.messages import Event, IndicateCmd, IndicateState, SirenCmd, WorkerAlert
 
 log = logging.getLogger(__name__)
 CLOSED: frozenset[str] = frozenset({"resolved", "cancelled"})
@@ -157,9 +157,16 @@ class Ledger:
             alarm.active = False
             alarm.next_escalation_at = None
             alarm.verify_at = None
+            alarm.arrival_due_at = None
             alarm.outcome = outcome
-        elif to_state in ("acknowledged", "on_scene"):
+        elif to_state == "acknowledged":
             alarm.next_escalation_at = None
+            timeout = self.policy.arrival_timeout(alarm.cls)
+            due = None if timeout is None else self.now + timedelta(seconds=timeout)
+            alarm.arrival_due_at = due
+        elif to_state == "on_scene":
+            alarm.next_escalation_at = None
+            alarm.arrival_due_at = None
         self.record(alarm, alarm.state, to_state, by, note, outcome)
 
     def page(self, alarm: AlarmRow, tier: int) -> list[WorkerRow]:
@@ -173,6 +180,11 @@ class Ledger:
         if alarm.state == "raised" and workers:
             self.move(alarm, "notified", "system", f"tier {tier}")
         self.notify(alarm, workers, "notified" if alarm.state == "notified" else alarm.state)
+        self.add_recipients(alarm, workers, tier)
+        return workers
+
+    def add_recipients(self, alarm: AlarmRow, workers: Iterable[WorkerRow], tier: int) -> None:
+        """Remember that `workers` were told about `alarm` now (they may answer it)."""
         for worker in workers:
             row = self.session.get(RecipientRow, (alarm.id, worker.id))
             if row is None:
@@ -183,7 +195,6 @@ class Ledger:
                 )
             else:
                 row.notified_at = self.now
-        return workers
 
     def escalate(self, alarm: AlarmRow, by: str, why: str) -> list[WorkerRow]:
         """Page the next tier now and note why and whom."""
@@ -192,25 +203,22 @@ class Ledger:
         self.note(alarm, by, f"{why}; tier {alarm.tier}: {who}")
         return workers
 
-    def notify(self, alarm: AlarmRow, workers: Iterable[WorkerRow], state: str) -> None:
-        """Emit a `Notify` with the alarm's current alert to each worker."""
+    def notify(
+        self,
+        alarm: AlarmRow,
+        workers: Iterable[WorkerRow],
+        state: str,
+        headline: Headline | None = None,
+        channels: tuple[str, ...] | None = None,
+    ) -> None:
+        """Emit a `Notify` with the alarm's current alert to each worker.
+
+        `channels` None: MQTT and every channel the worker has (a page); else exactly those.
+        """
         workers = list(workers)
         if not workers or alarm.device is None:
             return
-        device = self.session.get(DeviceRow, (alarm.site, alarm.device))
-        assert device is not None
-        household = (
-            self.session.get(HouseholdRow, (alarm.site, device.household))
-            if device.household
-            else None
-        )
-        try:
-            ctx = resident_context(self.session, device)
-            alert = build_alert(alarm, device, household, ctx, state, self.now)  # type: ignore[arg-type]
-        except ValueError:
-            # Bad registry data must never stop a page: send what is certain.
-            log.exception("alarm %s: cannot build the full alert; paging a minimal one", alarm.id)
-            alert = minimal_alert(alarm, state, self.now)  # type: ignore[arg-type]
+        alert = self.alert(alarm, alarm.device, state, headline)
         for w in workers:
             self.actions.append(
                 Notify(
@@ -219,9 +227,28 @@ class Ledger:
                     worker=w.id,
                     tier=alarm.tier,
                     alert=alert,
-                    channels=("mqtt", *w.notify),
+                    channels=("mqtt", *w.notify) if channels is None else channels,
                 )
             )
+
+    def alert(
+        self, alarm: AlarmRow, device_id: str, state: str, headline: Headline | None
+    ) -> WorkerAlert:
+        """Build the alert of `alarm` in `state`; a minimal one if registry data is bad."""
+        device = self.session.get(DeviceRow, (alarm.site, device_id))
+        assert device is not None
+        household = (
+            self.session.get(HouseholdRow, (alarm.site, device.household))
+            if device.household
+            else None
+        )
+        try:
+            ctx = resident_context(self.session, device)
+            return build_alert(alarm, device, household, ctx, state, self.now, headline)  # type: ignore[arg-type]
+        except ValueError:
+            # Bad registry data must never stop a page: send what is certain.
+            log.exception("alarm %s: cannot build the full alert; paging a minimal one", alarm.id)
+            return minimal_alert(alarm, state, self.now, headline)  # type: ignore[arg-type]
 
     def recipients(self, alarm: AlarmRow) -> list[WorkerRow]:
         """Return every worker already paged for `alarm`."""

@@ -11,6 +11,7 @@ from typing import get_args
 from sqlalchemy import select
 
 from hub.alarms.ledger import CLOSED, Ledger
+from hub.alarms.updates import tell_others
 from hub.store.schema import AlarmRow, DeliveryRow, TransitionRow
 from protocol.messages import Outcome as ResolveOutcome
 from protocol.messages import ReplyAction
@@ -69,7 +70,7 @@ def apply(
     note: str = "",
     channel: str = "reply",
 ) -> None:
-    """Carry out an allowed action (call `check` first)."""
+    """Carry out an allowed action (call `check` first); tell the others paged what changed."""
     if action == "ack":
         ledger.move(alarm, "acknowledged", actor, note)
         ledger.session.add(
@@ -84,13 +85,16 @@ def apply(
             )
         )
         ledger.indicate(alarm, "acknowledged")
+        tell_others(ledger, alarm, actor)
     elif action == "decline":
         ledger.escalate(alarm, actor, f"declined{': ' + note if note else ''}")
     elif action == "arrived":
         ledger.move(alarm, "on_scene", actor, note)
         ledger.indicate(alarm, "on_scene")
+        tell_others(ledger, alarm, actor)
     else:
         ledger.move(alarm, "resolved", actor, note, outcome)
         ledger.indicate(alarm, "resolved")
         if alarm.cls == "fire":
             ledger.sirens(alarm, on=False)
+        tell_others(ledger, alarm, actor, outcome)

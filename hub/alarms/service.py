@@ -36,5 +36,5 @@ class AlarmService(Protocol):
         ...
 
     async def tick(self, now: datetime) -> Outcome:
-        """Fire due timers: escalation, smoke verification, heartbeat supervision, inactivity."""
+        """Fire due timers: escalation, smoke verification, arrival, supervision, inactivity."""
         ...

@@ -199,8 +199,10 @@ class Dispatcher:
             lambda: self.bus.publish(topic, encode(action.alert)), self.mqtt_attempts
         )
         await self._record(action, "mqtt", ok, detail, attempts)
-        extra = [c for c in action.channels if c != "mqtt"]
-        extra += self.channels.get((action.site, action.worker), ())
+        # The engine's channels are authoritative: a state update asks for MQTT only.
+        extra = [c for c in action.channels or () if c != "mqtt"]
+        if action.channels is None:
+            extra += self.channels.get((action.site, action.worker), ())
         for url in dict.fromkeys(extra):
             await self.slow.put(_External(action, url))
 

@@ -34,6 +34,7 @@ class AlarmRecord(Record):
     tier: int
     next_escalation_at: datetime | None
     verify_at: datetime | None
+    arrival_due_at: datetime | None = None
     outcome: str | None
     repeats: int
     last_event: str | None

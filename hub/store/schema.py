@@ -180,6 +180,7 @@ class AlarmRow(Base):
     __table_args__ = (
         Index("ix_alarms_state", "state"),
         Index("ix_alarms_next_escalation_at", "next_escalation_at"),
+        Index("ix_alarms_arrival_due_at", "arrival_due_at"),
     )
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     site: Mapped[str] = _id(ForeignKey("sites.id"))
@@ -197,6 +198,8 @@ class AlarmRow(Base):
     tier: Mapped[int] = mapped_column(Integer, default=0)
     next_escalation_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     verify_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Acknowledged, and nobody has reported `arrived` yet: when to tell the duty officer.
+    arrival_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     outcome: Mapped[str | None] = mapped_column(String(32))
     repeats: Mapped[int] = mapped_column(Integer, default=0)
     last_event: Mapped[str | None] = mapped_column(String(36))

@@ -52,3 +52,20 @@ def test_policy_file_errors_name_the_field(tmp_path) -> None:
     assert "smoke_verify" in str(info.value) and str(path) in str(info.value)
     path.write_text("cancel_window_s: 20\nsmoke_verify_s: 10\n", encoding="utf-8")
     assert load_policy(path).smoke_verify_s == 10
+
+
+def test_arrival_timeouts_default_per_class_and_merge() -> None:
+    policy = Policy()
+    assert policy.arrival_timeout("fire") == 180
+    assert policy.arrival_timeout("call") == policy.arrival_timeout("fall") == 600
+    assert policy.arrival_timeout("inactivity") == 1800
+    assert policy.arrival_timeout("trouble") is None
+    tuned = Policy(arrival_timeout_s={"fire": 120, "call": None})
+    assert (tuned.arrival_timeout("fire"), tuned.arrival_timeout("call")) == (120, None)
+    assert tuned.arrival_timeout("fall") == 600
+
+
+@pytest.mark.parametrize("bad", [0, -5])
+def test_arrival_timeout_must_be_positive(bad: float) -> None:
+    with pytest.raises(ValidationError, match="arrival_timeout_s"):
+        Policy(arrival_timeout_s={"call": bad})  # type: ignore[dict-item]

@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from hub.alarms.ledger import Ledger
+from hub.alarms.updates import tell_others
 from hub.store.schema import AlarmRow, DeviceRow
 from protocol.messages import Event
 
@@ -52,9 +53,8 @@ def on_cancel(ledger: Ledger, device: DeviceRow, event: Event) -> list[AlarmRow]
         alarm.last_event = event.id
         alarm.event_ids = [*alarm.event_ids, event.id][-100:]
         if ledger.now - alarm.raised_at <= window and alarm.state != "on_scene":
-            told = ledger.recipients(alarm)
             ledger.move(alarm, "cancelled", "resident", "cancelled by the resident")
-            ledger.notify(alarm, told, "cancelled")
+            tell_others(ledger, alarm, "resident")
             ledger.indicate(alarm, "cancelled")
         else:
             ledger.note(

@@ -9,6 +9,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from hub.alarms.ledger import Ledger
+from hub.alarms.updates import tell_others
 from hub.store.schema import AlarmRow, DeviceRow, TransitionRow
 from protocol.messages import Event
 
@@ -71,9 +72,8 @@ def on_smoke_clear(ledger: Ledger, device: DeviceRow, event: Event) -> AlarmRow 
     pre = ledger.active(device.site, device.id, "pre_alarm")
     if pre is not None:
         ledger.repeat(pre, event)
-        told = ledger.recipients(pre)
         ledger.move(pre, "resolved", "system", "smoke cleared before confirmation", "cleared")
-        ledger.notify(pre, told, "resolved")
+        tell_others(ledger, pre, "system", "cleared")
         return pre
     fire = ledger.active(device.site, device.id, "fire")
     if fire is not None:
@@ -87,6 +87,7 @@ def confirm_fire(ledger: Ledger, alarm: AlarmRow, why: str) -> None:
     before = alarm.state
     alarm.cls = "fire"
     alarm.verify_at = None
+    alarm.arrival_due_at = None
     alarm.tier = 0
     ledger.record(alarm, before, "raised", "system", f"fire confirmed: {why}")
     ledger.page(alarm, 0)

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from hub.alarms.ledger import Ledger
+from hub.alarms.updates import tell_others
 from hub.store.schema import AlarmRow, DeviceRow, DeviceStateRow
 from protocol.messages import Event, Status
 
@@ -46,9 +47,8 @@ def seen(ledger: Ledger, device: DeviceRow) -> None:
     row.online = True
     trouble = ledger.active(device.site, device.id, "trouble")
     if trouble is not None and trouble.reason == "offline":
-        told = ledger.recipients(trouble)
         ledger.move(trouble, "resolved", "system", "device back online", "recovered")
-        ledger.notify(trouble, told, "resolved")
+        tell_others(ledger, trouble, "system", "recovered")
 
 
 def on_status(ledger: Ledger, device: DeviceRow, status: Status) -> None:
