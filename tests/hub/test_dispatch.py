@@ -13,13 +13,14 @@ from pathlib import Path
 
 import aiomqtt
 import pytest
+import yaml
 
 from hub.dispatch import channel_kind, redact
 from protocol.codec import decode_command, encode, new_event_id
 from protocol.messages import Event, IndicateCmd, utcnow
 from protocol.topics import device_topic
 from simulators.services import Influxd, Mosquitto
-from simulators.workers import WorkerPool
+from simulators.workers import VirtualWorker, WorkerPool
 from tests.hub.receiver import (
     WEBHOOK_SECRET,
     Receiver,
@@ -135,6 +136,42 @@ async def test_nobody_acks_escalates_to_backup_tier(
         escalated = await pool[BACKUP].wait_for_alert(within_s=15)
     assert escalated.alert.alarm == first.alert.alarm
     assert escalated.alert.tier == 1
+
+
+async def test_others_hear_who_took_it_over_mqtt_only_and_nobody_answers_news(
+    tmp_path: Path, mosquitto: Mosquitto, site_id: str
+) -> None:
+    policy = tmp_path / "updates-policy.yaml"
+    tiers = [["grid"], ["backup"], ["duty_officer"], ["supervisor"]]
+    doc = {
+        "escalation": {"call": {"tiers": tiers, "timeouts_s": [1.0]}},
+        "arrival_timeout_s": {"call": 1.0},
+    }
+    policy.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    zhang = VirtualWorker(mosquitto.url, site_id, GRID_WORKER, respond=False)
+    wang = VirtualWorker(mosquitto.url, site_id, BACKUP, ack_after_s=0, arrive_after_s=60)
+    # Answers every page at once: it must not answer the arrival notice (state acknowledged).
+    duty = VirtualWorker(mosquitto.url, site_id, "w-duty-1", ack_after_s=0)
+    async with receiver() as r:
+        site = write_site(tmp_path, site_id, notify={GRID_WORKER: [f"{r.url}/hook/zhang"]})
+        settings = hub_settings(tmp_path, mosquitto.url, site, policy=policy)
+        async with running_hub(settings), running_pool(WorkerPool([zhang, wang, duty])):
+            await publish_event(mosquitto, site_id, sos())
+            page = await zhang.wait_for_alert()
+            async with asyncio.timeout(15):
+                while True:  # the update to Zhang Wei, the arrival notice to the duty officer
+                    if len(zhang.inbox) >= 2 and duty.inbox:
+                        break
+                    await asyncio.sleep(0.02)
+        # The hub drained its queues on the way out: every webhook it meant to send is sent.
+        hooks = [json.loads(req.body)["alert"] for req in r.requests]
+    update = zhang.inbox[1].alert
+    assert (update.alarm, update.state) == (page.alert.alarm, "acknowledged")
+    assert update.title_zh.startswith("【一键呼叫】王芳已接单：")
+    assert [(h["alarm"], h["state"]) for h in hooks] == [(page.alert.alarm, "notified")]
+    (notice,) = duty.inbox
+    assert notice.alert.state == "acknowledged" and "仍未到场" in notice.alert.title_zh
+    assert duty.replies == [] and [x.action for x in wang.replies] == ["ack"]
 
 
 async def test_webhook_is_signed_and_apprise_json_is_delivered(
