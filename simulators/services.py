@@ -28,6 +28,7 @@ max_queued_bytes 0
 max_inflight_messages 1000
 persistent_client_expiration 14d
 sys_interval 1
+set_tcp_nodelay true
 """
 
 
