@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from edge.sink import EventSink
 from protocol.messages import EventKind, Scalar
@@ -74,6 +74,26 @@ class Rejects:
         self.counts[reason] += 1
         log.warning("%s bridge: dropped %s on %s (%.120s)", self.bridge, reason, topic, detail)
         return []
+
+
+class ExactTopics:
+    """Shared part of the bridges: a fixed table of exact topics (no wildcards) and rejects."""
+
+    rejects: Rejects
+    _topics: dict[str, tuple[str, Any]]
+
+    @property
+    def counters(self) -> dict[str, int]:
+        """Return dropped messages per reason."""
+        return dict(self.rejects.counts)
+
+    def filters(self) -> list[str]:
+        """Return the exact topics to subscribe to."""
+        return list(self._topics)
+
+    def accepts(self, topic: str) -> bool:
+        """Return True for this bridge's topics."""
+        return topic in self._topics
 
 
 class Bridge(Protocol):

@@ -7,12 +7,12 @@ retained values set the baseline without raising `call` or `fall` (see esp_devic
 from __future__ import annotations
 
 from edge.bridges.availability import parse_online
-from edge.bridges.effect import Effect, Rejects
+from edge.bridges.effect import Effect, ExactTopics, Rejects
 from edge.bridges.esp_device import EspDeviceState
 from protocol.bridge_config import EsphomeConfig
 
 
-class EsphomeBridge:
+class EsphomeBridge(ExactTopics):
     """Normalise ESPHome messages of the configured nodes into effects."""
 
     name = "esphome"
@@ -30,19 +30,6 @@ class EsphomeBridge:
             self._topics[f"{prefix}/status"] = (prefix, None)
             for object_id in device.inputs:
                 self._topics[f"{prefix}/binary_sensor/{object_id}/state"] = (prefix, object_id)
-
-    @property
-    def counters(self) -> dict[str, int]:
-        """Return dropped messages per reason."""
-        return dict(self.rejects.counts)
-
-    def filters(self) -> list[str]:
-        """Return the exact topics to subscribe to."""
-        return list(self._topics)
-
-    def accepts(self, topic: str) -> bool:
-        """Return True for this bridge's topics."""
-        return topic in self._topics
 
     def handle(self, topic: str, payload: bytes, retained: bool, now: float) -> list[Effect]:
         """Normalise one ESPHome message."""

@@ -8,14 +8,14 @@ SetOption73 1, `{"Switch1":{"Action":"ON"}}` with SetOption114 1) and relay stat
 from __future__ import annotations
 
 from edge.bridges.availability import parse_online
-from edge.bridges.effect import Effect, Rejects
+from edge.bridges.effect import Effect, ExactTopics, Rejects
 from edge.bridges.esp_device import EspDeviceState
 from protocol.bridge_config import TasmotaConfig
 from protocol.codec import load_json
 from protocol.errors import ProtocolError
 
 
-class TasmotaBridge:
+class TasmotaBridge(ExactTopics):
     """Normalise Tasmota messages of the configured devices into effects."""
 
     name = "tasmota"
@@ -32,19 +32,6 @@ class TasmotaBridge:
         for topic in self.devices:
             self._topics[f"tele/{topic}/LWT"] = (topic, True)
             self._topics[f"stat/{topic}/RESULT"] = (topic, False)
-
-    @property
-    def counters(self) -> dict[str, int]:
-        """Return dropped messages per reason."""
-        return dict(self.rejects.counts)
-
-    def filters(self) -> list[str]:
-        """Return the exact topics to subscribe to."""
-        return list(self._topics)
-
-    def accepts(self, topic: str) -> bool:
-        """Return True for this bridge's topics."""
-        return topic in self._topics
 
     def handle(self, topic: str, payload: bytes, retained: bool, now: float) -> list[Effect]:
         """Normalise one Tasmota message."""

@@ -7,14 +7,14 @@ Topics: `<base>/<name>` (device state, JSON), `<base>/<name>/availability`
 from __future__ import annotations
 
 from edge.bridges.availability import parse_online
-from edge.bridges.effect import Availability, Effect, Rejects, source_name
+from edge.bridges.effect import Availability, Effect, ExactTopics, Rejects, source_name
 from edge.bridges.zigbee_device import FieldTypeError, ZigbeeDeviceState, known_fields
 from protocol.bridge_config import ZigbeeConfig
 from protocol.codec import load_json
 from protocol.errors import ProtocolError
 
 
-class ZigbeeBridge:
+class ZigbeeBridge(ExactTopics):
     """Normalise zigbee2mqtt messages of the configured devices into effects."""
 
     name = "zigbee"
@@ -31,19 +31,7 @@ class ZigbeeBridge:
             self._topics[f"{self.base}/{name}"] = (name, False)
             self._topics[f"{self.base}/{name}/availability"] = (name, True)
         self._bridge_state = f"{self.base}/bridge/state"
-
-    @property
-    def counters(self) -> dict[str, int]:
-        """Return dropped messages per reason."""
-        return dict(self.rejects.counts)
-
-    def filters(self) -> list[str]:
-        """Return the exact topics to subscribe to."""
-        return [*self._topics, self._bridge_state]
-
-    def accepts(self, topic: str) -> bool:
-        """Return True for this bridge's topics."""
-        return topic in self._topics or topic == self._bridge_state
+        self._topics[self._bridge_state] = ("", True)  # handled first in `handle`
 
     def handle(self, topic: str, payload: bytes, retained: bool, now: float) -> list[Effect]:
         """Normalise one zigbee2mqtt message."""

@@ -13,21 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from hub.influx import alarm_line, event_line, status_line, telemetry_line
+from protocol.messages import EVENT_KINDS
 
 GRIDS = ("grid-1", "grid-2", "grid-3")
 ROLES = ("smoke", "call", "fall", "gateway")
-KINDS = (
-    "call",
-    "cancel",
-    "fall",
-    "smoke",
-    "smoke_clear",
-    "inactivity",
-    "tamper",
-    "fault",
-    "low_battery",
-    "test",
-)
+KINDS = tuple(k for k in EVENT_KINDS if k != "activity")
 LOW_BATTERY_DEVICES = {"grid-1-smoke", "grid-2-fall"}
 FLAPPING_DEVICES = {"grid-2-fall", "grid-3-gateway"}
 GAP_DEVICE, SEQ_GAP = "grid-1-call", 5  # five events of this device never arrived
