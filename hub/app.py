@@ -24,7 +24,7 @@ from hub.api import ApiContext, create_app
 from hub.bus import BrokerAddress, Bus
 from hub.dispatch import AppriseNotifier, Dispatcher, WebhookSender
 from hub.influx import InfluxSettings, InfluxWriter
-from hub.ingest import Ingest
+from hub.ingest import MAX_BATCH, Ingest
 from hub.metrics import HubMetrics
 from hub.policy import Policy, load_policy
 from hub.settings import HubSettings
@@ -205,7 +205,10 @@ async def _serve(
     """Run every long-lived task in one TaskGroup until `_shutdown` ends it."""
     try:
         async with asyncio.TaskGroup() as tg:
-            tg.create_task(bus.run("alarm", ingest.on_alarm_path), name="bus-alarm")
+            tg.create_task(
+                bus.run_batches("alarm", ingest.on_alarm_batch, max_batch=MAX_BATCH),
+                name="bus-alarm",
+            )
             tg.create_task(bus.run("telemetry", ingest.on_telemetry_path), name="bus-telemetry")
             for i in range(settings.dispatch_workers):
                 tg.create_task(dispatcher.run_fast(), name=f"dispatch-fast-{i}")

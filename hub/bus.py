@@ -5,7 +5,9 @@ Two connections, because alarms must never wait behind telemetry (ARCHITECTURE.m
 * the **alarm path** (`watchpost-hub-<name>-events`, persistent session, QoS 1): events, status
   and worker replies in; alerts and device commands out. Its PUBACKs are sent by hand, only after
   the engine committed the message (`Received.ack`), so a hub that dies between receipt and
-  commit gets the message again from the broker when it comes back;
+  commit gets the message again from the broker when it comes back. `run_batches` hands the
+  handler every message already waiting (up to a bound, never waiting for more), so the hub
+  can commit them in one transaction (group commit);
 * the **telemetry path** (`watchpost-hub-<name>-telemetry`, clean session, QoS 0): telemetry and
   the broker's `$SYS` counters.
 
@@ -25,7 +27,7 @@ import logging
 import random
 import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit
@@ -95,6 +97,7 @@ class Received:
 
 
 Handler = Callable[[Received], Awaitable[None]]
+BatchHandler = Callable[[Sequence[Received]], Awaitable[None]]
 
 
 class Bus:
@@ -157,10 +160,19 @@ class Bus:
 
     async def run(self, path: Path, handler: Handler) -> None:
         """Keep `path` connected and feed every message to `handler`, reconnecting forever."""
+
+        async def one_by_one(batch: Sequence[Received]) -> None:
+            for received in batch:
+                await handler(received)
+
+        await self.run_batches(path, one_by_one, max_batch=1)
+
+    async def run_batches(self, path: Path, handler: BatchHandler, *, max_batch: int) -> None:
+        """Like `run`, but hand over every message already waiting, up to `max_batch` at once."""
         attempt = 0
         while True:
             try:
-                await self._session(path, handler)
+                await self._session(path, handler, max_batch)
                 attempt = 0
             except (aiomqtt.MqttError, Redeliver) as exc:
                 attempt += 1
@@ -174,7 +186,7 @@ class Bus:
                     self._alarm_up.clear()
                     self._alarm_client = None
 
-    async def _session(self, path: Path, handler: Handler) -> None:
+    async def _session(self, path: Path, handler: BatchHandler, max_batch: int) -> None:
         client = self._client(path)
         async with client:
             self.connected[path] = True
@@ -185,20 +197,19 @@ class Bus:
                 self._alarm_client = client
                 self._alarm_up.set()
             log.info("mqtt %s path connected to %s:%d", path, self.address.host, self.address.port)
-            async for message in client.messages:
-                paho = client._client
-                mid, qos = message.mid, message.qos
-                received = Received(
-                    topic=str(message.topic),
-                    payload=bytes(message.payload)
-                    if isinstance(message.payload, bytes | bytearray)
-                    else str(message.payload).encode(),
-                    qos=qos,
-                    retain=message.retain,
-                    received_mono=time.monotonic(),
-                    _ack=functools.partial(_send_ack, paho, mid, qos),
-                )
-                await handler(received)
+            messages = client.messages
+            while True:
+                # Wait for one message, then take only what is already queued: a lone message
+                # is handled at once, a backlog (a replay after an outage) in batches.
+                batch = [await anext(messages)]
+                while len(batch) < max_batch and len(messages) > 0:
+                    batch.append(await anext(messages))
+                await handler([_received(client, m) for m in batch])
+
+    def backlog(self) -> int:
+        """Return how many alarm-path messages were received but not yet handed to the handler."""
+        client = self._alarm_client
+        return 0 if client is None else len(client.messages)
 
     async def wait_alarm_path(self) -> None:
         """Wait until the alarm path is connected and subscribed."""
@@ -220,6 +231,21 @@ class Bus:
             await client.publish(topic, payload, qos=qos, timeout=wait_s)
         except aiomqtt.MqttError as exc:
             raise BusError(f"publish to {topic} failed: {exc}") from exc
+
+
+def _received(client: aiomqtt.Client, message: aiomqtt.Message) -> Received:
+    """Wrap an aiomqtt message with the PUBACK to send once it has been handled."""
+    mid, qos = message.mid, message.qos
+    return Received(
+        topic=str(message.topic),
+        payload=bytes(message.payload)
+        if isinstance(message.payload, bytes | bytearray)
+        else str(message.payload).encode(),
+        qos=qos,
+        retain=message.retain,
+        received_mono=time.monotonic(),
+        _ack=functools.partial(_send_ack, client._client, mid, qos),
+    )
 
 
 def _send_ack(paho: paho_mqtt.Client, mid: int, qos: int) -> None:

@@ -5,6 +5,12 @@ A message that does not follow the contract is logged (warning), counted per rea
 `watchpost_ingest_rejected_total{reason}`, acknowledged (so the broker does not resend it for
 ever) and dropped; the hub keeps going. A message the *engine* fails on is not acknowledged: the
 alarm path reconnects and the broker redelivers it.
+
+Group commit: the alarm path hands over every message already waiting (`on_alarm_batch`).
+Consecutive events go to the engine in ONE transaction and are acknowledged after it committed;
+a status or reply first flushes the events before it. If that transaction fails, each event
+gets its own; one that fails again is left un-acked, and so is every later message from the
+same sender (its order is kept), while the other senders' messages go through.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import logging
 import os
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -29,6 +36,10 @@ from protocol.topics import Topic, parse_topic
 log = logging.getLogger(__name__)
 
 Submit = Callable[[Sequence[Action]], Awaitable[None]]
+Sender = tuple[str, str, str]
+"""(site, role, ident) of a topic: the device or worker that published it."""
+MAX_BATCH = 200
+"""Most alarm-path messages handled at once (only what is already queued; never waited for)."""
 
 
 class Directory(Protocol):
@@ -45,6 +56,26 @@ class TimeSeries(Protocol):
     def submit(self, lines: Sequence[str]) -> None:
         """Queue points; never blocks, never raises."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Decoded:
+    msg: Received
+    topic: Topic
+    payload: object
+    grid: str
+
+    @property
+    def sender(self) -> Sender:
+        return (self.topic.site, self.topic.role, self.topic.ident)
+
+
+@dataclass(slots=True)
+class _Batch:
+    """One alarm-path batch: events waiting for the group commit, senders left un-acked."""
+
+    events: list[_Decoded] = field(default_factory=list)
+    held: set[Sender] = field(default_factory=set)
 
 
 class Ingest:
@@ -96,24 +127,82 @@ class Ingest:
 
     async def on_alarm_path(self, msg: Received) -> None:
         """Handle an event, status or worker reply; PUBACK only after the engine committed."""
-        decoded = await self._decode(msg)
-        if decoded is None:
-            msg.ack()
-            return
-        topic, payload, grid = decoded
-        if self.crash_before_commit and isinstance(payload, Event):
+        await self.on_alarm_batch([msg])
+
+    async def on_alarm_batch(self, msgs: Sequence[Received]) -> None:
+        """Handle waiting alarm-path messages in order; events group-committed, then PUBACKed.
+
+        Raises `Redeliver` at the end if any message was left un-acked for the broker to resend.
+        """
+        batch = _Batch()
+        for msg in msgs:
+            try:
+                decoded = await self._decode(msg)
+            except Redeliver:
+                await self._flush(batch)
+                raise
+            if decoded is None:
+                msg.ack()
+                continue
+            item = _Decoded(msg, *decoded)
+            if item.sender in batch.held:
+                continue  # an earlier message of this sender failed: both are redelivered
+            if isinstance(item.payload, Event):
+                self._crash_hook(item.payload)
+                batch.events.append(item)
+                continue
+            await self._flush(batch)
+            await self._one(batch, item)
+        await self._flush(batch)
+        if batch.held:
+            raise Redeliver(f"engine failed on messages from {len(batch.held)} sender(s)")
+
+    def _crash_hook(self, event: Event) -> None:
+        if self.crash_before_commit:
             # TEST HOOK (settings.test_crash_before_commit, off by default): die like a power
             # cut between receipt and commit, to prove the broker redelivers un-acked events.
-            log.warning("test hook: exiting before committing event %s", payload.id)
+            log.warning("test hook: exiting before committing event %s", event.id)
             os._exit(1)
+
+    async def _flush(self, batch: _Batch) -> None:
+        """Commit the waiting events together, then ack them; one by one if that fails."""
+        items, batch.events = batch.events, []
+        if not items:
+            return
+        self.metrics.batch_size.observe(len(items))
+        if len(items) > 1:
+            pairs = [(i.topic.site, i.payload) for i in items if isinstance(i.payload, Event)]
+            try:
+                outcomes = await self.engine.on_events(pairs)
+            except Exception as exc:  # noqa: BLE001 - any failure: retry each event on its own
+                self.metrics.batch_fallbacks.inc()
+                log.warning("group commit of %d events failed (%r); one by one", len(items), exc)
+            else:
+                for item in items:
+                    item.msg.ack()
+                for item, outcome in zip(items, outcomes, strict=True):
+                    await self._done(item, outcome)
+                return
+        for item in items:
+            await self._one(batch, item)
+
+    async def _one(self, batch: _Batch, item: _Decoded) -> None:
+        """Run one message in its own transaction; on failure hold its sender, leave it un-acked."""
+        if item.sender in batch.held:
+            return
         try:
-            outcome = await self._engine(topic, payload)
-        except Exception as exc:
+            outcome = await self._engine(item.topic, item.payload)
+        except Exception:
             self.metrics.engine_errors.inc()
-            log.exception("engine failed on %s; leaving it un-acked for redelivery", msg.topic)
-            raise Redeliver(f"engine failed on {msg.topic}") from exc
-        msg.ack()
-        self._account(msg, topic, payload, grid, outcome)
+            log.exception("engine failed on %s; leaving it un-acked for redelivery", item.msg.topic)
+            batch.held.add(item.sender)
+            return
+        item.msg.ack()
+        await self._done(item, outcome)
+
+    async def _done(self, item: _Decoded, outcome: Outcome) -> None:
+        """Count and write what was committed, then hand its actions to dispatch."""
+        self._account(item.msg, item.topic, item.payload, item.grid, outcome)
         if outcome.actions:
             await self.submit(outcome.actions)
 

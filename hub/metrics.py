@@ -12,6 +12,7 @@ from prometheus_client.registry import Collector
 log = logging.getLogger(__name__)
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+BATCH_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200)
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
 
 
@@ -70,6 +71,18 @@ class HubMetrics:
             "watchpost_receive_to_store_seconds",
             "From receipt by the hub to commit in the store",
             buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+
+        self.batch_size = Histogram(
+            "watchpost_ingest_batch_size",
+            "Events committed together in one store transaction (group commit)",
+            buckets=BATCH_BUCKETS,
+            registry=r,
+        )
+        self.batch_fallbacks = Counter(
+            "watchpost_ingest_batch_fallbacks",
+            "Group commits that failed and were retried one event per transaction",
             registry=r,
         )
 

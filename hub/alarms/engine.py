@@ -3,6 +3,7 @@
 Each input runs as one store transaction in a worker thread, serialised by one lock, so the
 event loop never waits on the database and two inputs never interleave. The transaction
 commits before the method returns; the returned `Outcome` lists what the hub must do next.
+`on_events` is the group commit: several events, each in its own savepoint, one transaction.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -30,6 +32,7 @@ from hub.store.schema import AlarmRow, EventRow, WorkerRow
 from protocol.messages import Event, ReplyAction, Status, WorkerReply, utcnow
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 OVERSEERS = frozenset({"duty_officer", "supervisor"})
 # Another hub process sharing the database (PostgreSQL) may win a race for the same active
 # alarm; the loser's transaction fails on the unique index, and a retry sees the winner's row.
@@ -57,6 +60,11 @@ class Engine:
     async def on_event(self, site: str, event: Event) -> Outcome:
         """Record an event (idempotent by `event.id`) and raise/update/cancel alarms."""
         return await asyncio.to_thread(self._step, lambda led: self._event(led, site, event))
+
+    async def on_events(self, items: Sequence[tuple[str, Event]]) -> list[Outcome]:
+        """Record (site, event) pairs in order in ONE transaction; all commit or none does."""
+        batch = list(items)
+        return await asyncio.to_thread(self._retrying, lambda: self._attempt_events(batch))
 
     async def on_status(self, site: str, status: Status) -> Outcome:
         """Record a device's online/offline state (supervision input)."""
@@ -94,10 +102,13 @@ class Engine:
         return await asyncio.to_thread(self._step, self._tick, now)
 
     def _step(self, work: Callable[[Ledger], None], now: datetime | None = None) -> Outcome:
+        return self._retrying(lambda: self._attempt(work, now))
+
+    def _retrying(self, attempt_once: Callable[[], T]) -> T:
         with self._lock:
             for attempt in range(1, ATTEMPTS + 1):
                 try:
-                    return self._attempt(work, now)
+                    return attempt_once()
                 except (IntegrityError, OperationalError) as exc:
                     if attempt == ATTEMPTS:
                         raise
@@ -116,6 +127,26 @@ class Engine:
         except _Duplicate:
             return Outcome(duplicate=True)
         return Outcome(actions=ledger.actions)
+
+    def _attempt_events(self, items: Sequence[tuple[str, Event]]) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        with self.store.session(write=True) as session:
+            for site, event in items:
+                # A savepoint per event: a refused or duplicate event (also one repeated within
+                # this batch) undoes only its own changes, exactly as its own transaction would.
+                ledger = Ledger(session, self.policy, self.clock())
+                try:
+                    with session.begin_nested():
+                        self._event(ledger, site, event)
+                except Refused as exc:
+                    log.info("input refused: %s", exc.reason)
+                    outcomes.append(Outcome(rejected=exc.reason))
+                except _Duplicate:
+                    outcomes.append(Outcome(duplicate=True))
+                else:
+                    outcomes.append(Outcome(actions=ledger.actions))
+            session.flush()
+        return outcomes
 
     def _tick(self, ledger: Ledger) -> None:
         verify_due(ledger)

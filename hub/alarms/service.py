@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -14,6 +15,14 @@ class AlarmService(Protocol):
 
     async def on_event(self, site: str, event: Event) -> Outcome:
         """Record an event (idempotent by `event.id`) and raise/update/cancel alarms."""
+        ...
+
+    async def on_events(self, items: Sequence[tuple[str, Event]]) -> list[Outcome]:
+        """Record (site, event) pairs in order in one transaction, as `on_event` would each.
+
+        One `Outcome` per item, in order; an id seen earlier in the batch is a duplicate.
+        All or nothing: if it raises, none of them was committed.
+        """
         ...
 
     async def on_status(self, site: str, status: Status) -> Outcome:
