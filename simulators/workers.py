@@ -9,10 +9,11 @@ latency figures) and replies ack → arrived → resolve after the configured de
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import time
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -162,6 +163,18 @@ class WorkerPool:
         async with asyncio.TaskGroup() as tg:
             for worker in self.workers:
                 tg.create_task(worker.run(), name=f"worker-{worker.worker_id}")
+
+    @contextlib.asynccontextmanager
+    async def running(self, within_s: float = 10.0) -> AsyncIterator[WorkerPool]:
+        """Run every worker for the duration of the block, once all are subscribed."""
+        task = asyncio.create_task(self.run(), name="worker-pool")
+        try:
+            await self.wait_connected(within_s)
+            yield self
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def wait_connected(self, within_s: float = 10.0) -> None:
         """Wait until every worker has subscribed."""

@@ -11,8 +11,6 @@ for a burst the hub received at once (group commit): it comes back whole and is 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiomqtt
@@ -32,19 +30,6 @@ pytestmark = pytest.mark.integration
 DEVICE = "home-b1-101"
 GRID_WORKER = "w-zhang-wei"
 HOMES = ("home-b1-101", "home-b1-302", "home-b2-201", "home-b3-905")
-
-
-@contextlib.asynccontextmanager
-async def running_pool(pool: WorkerPool) -> AsyncIterator[WorkerPool]:
-    """Run virtual workers until the block ends."""
-    task = asyncio.create_task(pool.run(), name="workers")
-    try:
-        await pool.wait_connected()
-        yield pool
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 async def test_hub_dying_before_commit_gets_the_sos_again_after_restart(
@@ -89,7 +74,7 @@ async def test_hub_dying_before_commit_gets_the_sos_again_after_restart(
         extra_args=["--name", "crashy"],
     )
     pool = WorkerPool.build(mosquitto.url, site_id, [GRID_WORKER], respond=False)
-    async with running_pool(pool):
+    async with pool.running():
         await asyncio.to_thread(restarted.start)
         try:
             got = await pool[GRID_WORKER].wait_for_alert(within_s=20)

@@ -45,19 +45,6 @@ def sos(seq: int = 1, kind: str = "call") -> Event:
 
 
 @contextlib.asynccontextmanager
-async def running_pool(pool: WorkerPool) -> AsyncIterator[WorkerPool]:
-    """Run virtual workers until the block ends."""
-    task = asyncio.create_task(pool.run(), name="workers")
-    try:
-        await pool.wait_connected()
-        yield pool
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
-@contextlib.asynccontextmanager
 async def receiver() -> AsyncIterator[Receiver]:
     """Run a local HTTP receiver until the block ends."""
     r = Receiver().start()
@@ -93,7 +80,7 @@ async def test_sos_reaches_grid_worker_and_ack_indicates_on_device(
     )
     async with (
         running_hub(settings) as api,
-        running_pool(pool),
+        pool.running(),
         aiomqtt.Client("127.0.0.1", mosquitto.port) as device,
     ):
         await device.subscribe(device_topic(site_id, DEVICE, "cmd"), 1)
@@ -129,7 +116,7 @@ async def test_nobody_acks_escalates_to_backup_tier(
         policy=write_policy(tmp_path, call_timeout_s=1.0),
     )
     pool = WorkerPool.build(mosquitto.url, site_id, [GRID_WORKER, BACKUP], respond=False)
-    async with running_hub(settings), running_pool(pool):
+    async with running_hub(settings), pool.running():
         await publish_event(mosquitto, site_id, sos())
         first = await pool[GRID_WORKER].wait_for_alert()
         assert first.alert.tier == 0
@@ -155,7 +142,7 @@ async def test_others_hear_who_took_it_over_mqtt_only_and_nobody_answers_news(
     async with receiver() as r:
         site = write_site(tmp_path, site_id, notify={GRID_WORKER: [f"{r.url}/hook/zhang"]})
         settings = hub_settings(tmp_path, mosquitto.url, site, policy=policy)
-        async with running_hub(settings), running_pool(WorkerPool([zhang, wang, duty])):
+        async with running_hub(settings), WorkerPool([zhang, wang, duty]).running():
             await publish_event(mosquitto, site_id, sos())
             page = await zhang.wait_for_alert()
             async with asyncio.timeout(15):
@@ -215,7 +202,7 @@ async def test_failing_webhook_is_retried_then_recorded_failed(
         site = write_site(tmp_path, site_id, notify={GRID_WORKER: [f"{r.url}/down"]})
         settings = hub_settings(tmp_path, mosquitto.url, site, webhook_attempts=2)
         pool = WorkerPool.build(mosquitto.url, site_id, [GRID_WORKER], respond=False)
-        async with running_hub(settings) as api, running_pool(pool):
+        async with running_hub(settings) as api, pool.running():
             await publish_event(mosquitto, site_id, sos())
             got = await pool[GRID_WORKER].wait_for_alert()
             await r.wait_for(2)

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import subprocess
 import sys
 import urllib.request
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiomqtt
@@ -26,19 +24,6 @@ from tests.hub.receiver import write_site
 
 DEVICE = "home-b1-101"
 GRID_WORKER = "w-zhang-wei"
-
-
-@contextlib.asynccontextmanager
-async def running_pool(pool: WorkerPool) -> AsyncIterator[WorkerPool]:
-    """Run virtual workers until the block ends."""
-    task = asyncio.create_task(pool.run(), name="workers")
-    try:
-        await pool.wait_connected()
-        yield pool
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 def post(hub: HubProcess, path: str, body: dict[str, object]) -> dict[str, object]:
@@ -61,7 +46,7 @@ async def test_subprocess_hub_sos_ack_via_api_and_graceful_stop(
     pool = WorkerPool.build(mosquitto.url, site_id, [GRID_WORKER], respond=False)
     await asyncio.to_thread(hub.start)
     try:
-        async with running_pool(pool), aiomqtt.Client("127.0.0.1", mosquitto.port) as device:
+        async with pool.running(), aiomqtt.Client("127.0.0.1", mosquitto.port) as device:
             await device.subscribe(device_topic(site_id, DEVICE, "cmd"), 1)
             event = Event(
                 id=new_event_id(),

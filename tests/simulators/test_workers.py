@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import aiomqtt
@@ -33,18 +31,6 @@ def _alert(site: str, alarm: str) -> WorkerAlert:
     )
 
 
-@contextlib.asynccontextmanager
-async def _running(pool: WorkerPool) -> AsyncIterator[WorkerPool]:
-    task = asyncio.create_task(pool.run(), name="pool")
-    try:
-        await pool.wait_connected()
-        yield pool
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
 async def _publish(broker: Mosquitto, topic: str, payload: bytes) -> None:
     async with aiomqtt.Client("127.0.0.1", broker.port) as client:
         await client.publish(topic, payload, qos=1)
@@ -65,7 +51,7 @@ async def test_worker_replies_ack_arrived_resolve_in_order(
             resolve_after_s=0.05,
             outcome="false_alarm",
         )
-        async with _running(WorkerPool([worker])):
+        async with WorkerPool([worker]).running():
             await hub.publish(
                 worker_topic(site_id, "w-a", "alert"), encode(_alert(site_id, "a1")), qos=1
             )
@@ -88,10 +74,10 @@ async def test_persistent_session_gets_alerts_sent_while_offline(
     mosquitto: Mosquitto, site_id: str
 ) -> None:
     pool = WorkerPool.build(mosquitto.url, site_id, ["w-b"], respond=False)
-    async with _running(pool):
+    async with pool.running():
         pass  # first connection creates the persistent session and its subscription
     await _publish(mosquitto, worker_topic(site_id, "w-b", "alert"), encode(_alert(site_id, "a2")))
-    async with _running(pool):
+    async with pool.running():
         got = await pool["w-b"].wait_for_alert()
     assert got.alert.alarm == "a2"
 
@@ -102,7 +88,7 @@ async def test_silent_worker_never_replies(mosquitto: Mosquitto, site_id: str) -
         pool = WorkerPool.build(
             mosquitto.url, site_id, ["w-c", "w-d"], respond=False, ack_after_s=0.0
         )
-        async with _running(pool):
+        async with pool.running():
             for w in ("w-c", "w-d"):
                 await hub.publish(
                     worker_topic(site_id, w, "alert"), encode(_alert(site_id, w)), qos=1
@@ -120,7 +106,7 @@ async def test_bad_alert_is_dropped_and_worker_keeps_going(
     mosquitto: Mosquitto, site_id: str
 ) -> None:
     pool = WorkerPool.build(mosquitto.url, site_id, ["w-e"], respond=False)
-    async with _running(pool):
+    async with pool.running():
         topic = worker_topic(site_id, "w-e", "alert")
         await _publish(mosquitto, topic, b"{not json")
         await _publish(mosquitto, topic, encode(_alert(site_id, "a3")))
