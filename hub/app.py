@@ -88,7 +88,8 @@ class _Server(uvicorn.Server):
 def build_engine(settings: HubSettings, store: Store) -> AlarmService:
     """Build the alarm engine with the configured (or built-in) policy and the UTC clock."""
     policy = load_policy(settings.policy) if settings.policy else Policy()
-    engine: AlarmService = Engine(store, policy, utcnow)
+    sites = None if settings.site is None else (settings.site,)
+    engine: AlarmService = Engine(store, policy, utcnow, sites=sites)
     return engine
 
 

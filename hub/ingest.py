@@ -11,6 +11,10 @@ Consecutive events go to the engine in ONE transaction and are acknowledged afte
 a status or reply first flushes the events before it. If that transaction fails, each event
 gets its own; one that fails again is left un-acked, and so is every later message from the
 same sender (its order is kept), while the other senders' messages go through.
+
+The broker's `$SYS` drop counter: every increase becomes `engine.on_system("broker_drops")`, a
+`trouble` alarm for every site served, paged to the duty officer. If the engine fails, the
+drops are kept and reported again with the next `$SYS` message.
 """
 
 from __future__ import annotations
@@ -97,6 +101,7 @@ class Ingest:
         self.metrics = metrics
         self.submit = submit
         self.crash_before_commit = crash_before_commit
+        self._drops_unreported = 0
 
     def _reject(self, reason: str, msg: Received, detail: object) -> None:
         self.metrics.rejected.labels(reason).inc()
@@ -255,7 +260,9 @@ class Ingest:
     async def on_telemetry_path(self, msg: Received) -> None:
         """Handle telemetry (to InfluxDB) and the broker's `$SYS` counters."""
         if msg.topic.startswith("$SYS/"):
-            self.metrics.broker_stat(msg.topic, msg.payload)
+            self._drops_unreported += self.metrics.broker_stat(msg.topic, msg.payload)
+            if self._drops_unreported:
+                await self._report_drops()
             return
         decoded = await self._decode(msg)
         if decoded is None:
@@ -269,6 +276,21 @@ class Ingest:
             )
         else:
             self._reject("bad_topic", msg, "only telemetry belongs on the telemetry path")
+
+    async def _report_drops(self) -> None:
+        """Raise the broker-drops alarm; on failure keep the count for the next `$SYS` report."""
+        n = self._drops_unreported
+        total = self.metrics.broker_dropped_total
+        detail = f"the broker dropped {n} messages (its counter: {total})"
+        try:
+            outcome = await self.engine.on_system("broker_drops", n, detail)
+        except Exception:
+            self.metrics.engine_errors.inc()
+            log.exception("engine failed on %d broker drops; retrying with the next $SYS", n)
+            return
+        self._drops_unreported -= n
+        if outcome.actions:
+            await self.submit(outcome.actions)
 
 
 def _since(ts: datetime) -> float:

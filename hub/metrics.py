@@ -131,25 +131,37 @@ class HubMetrics:
             for state, n in per_state.items():
                 self.alarms.labels(cls, state).set(n)
 
-    def broker_stat(self, topic: str, payload: bytes) -> None:
-        """Record one `$SYS` value; log a warning whenever the broker's drop counter grows."""
+    @property
+    def broker_dropped_total(self) -> int:
+        """Return the broker's drop counter as last reported (0 before the first report)."""
+        return int(self._dropped_last or 0)
+
+    def broker_stat(self, topic: str, payload: bytes) -> int:
+        """Record one `$SYS` value; return how many messages the broker dropped since the last.
+
+        The first report is the baseline (drops from before the hub watched are not counted);
+        a counter that went down (broker restart) is a new baseline. Each increase is logged.
+        """
         try:
             value = float(payload.decode("ascii", "replace").split()[0])
         except (ValueError, IndexError):
-            return
+            return 0
         stat = topic.removeprefix("$SYS/broker/").replace("/", "_")
         self.broker.labels(stat).set(value)
         if stat != "publish_messages_dropped":
-            return
+            return 0
+        increase = 0
         if self._dropped_last is not None and value > self._dropped_last:
-            self.broker_dropped.inc(value - self._dropped_last)
+            increase = int(value - self._dropped_last)
+            self.broker_dropped.inc(increase)
             log.warning(
                 "broker dropped %d messages since the last report (total %d): raise "
                 "max_queued_messages or find the slow subscriber",
-                value - self._dropped_last,
+                increase,
                 value,
             )
         self._dropped_last = value
+        return increase
 
     def render(self) -> bytes:
         """Return the Prometheus text exposition of every metric."""

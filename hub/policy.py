@@ -72,6 +72,13 @@ def _default_escalation() -> dict[AlarmClass, Escalation]:
     }
 
 
+def _default_by_reason() -> dict[AlarmClass, dict[str, Escalation]]:
+    # A broker that drops messages may have lost SOS calls of the whole site: the duty officer
+    # hears of it at once (maintenance fixes the broker), the supervisor if nobody answers.
+    drops = Escalation(tiers=[["duty_officer", "maintenance"], ["supervisor"]], timeouts_s=[600.0])
+    return {"trouble": {"broker_drops": drops}}
+
+
 def _default_arrival() -> dict[AlarmClass, float | None]:
     # Fire: responders on scene within 3 minutes (Chinese mini fire station practice).
     return {
@@ -90,6 +97,14 @@ class Policy(Strict):
     escalation: dict[AlarmClass, Escalation] = Field(
         default_factory=_default_escalation,
         description="Escalation per alarm class; a class left out uses its default",
+    )
+    escalation_by_reason: dict[AlarmClass, dict[str, Escalation]] = Field(
+        default_factory=_default_by_reason,
+        description=(
+            "Escalation of alarms of a class with a given reason, overriding the class's; "
+            "defaults (kept unless overridden): trouble.broker_drops pages the duty officer "
+            "and maintenance at once, then the supervisor"
+        ),
     )
     arrival_timeout_s: dict[AlarmClass, float | None] = Field(
         default_factory=_default_arrival,
@@ -146,22 +161,42 @@ class Policy(Strict):
             object.__setattr__(self, "arrival_timeout_s", {**arrival, **self.arrival_timeout_s})
         if any(t is not None and t <= 0 for t in self.arrival_timeout_s.values()):
             raise ValueError("arrival_timeout_s: a timeout must be > 0 seconds (or null: none)")
+        by_reason = {k: dict(v) for k, v in _default_by_reason().items()}
+        for cls, overrides in self.escalation_by_reason.items():
+            by_reason[cls] = {**by_reason.get(cls, {}), **overrides}
+        object.__setattr__(self, "escalation_by_reason", by_reason)
+        self._rails()
+        return self
+
+    def _rails(self) -> None:
+        """Refuse what no policy file may bend: the routing rails of ARCHITECTURE.md."""
         esc = self.escalation
-        # Rails from ARCHITECTURE.md that no policy file may bend.
+        if "duty_officer" not in self.escalation_by_reason["trouble"]["broker_drops"].tiers[0]:
+            raise ValueError(
+                "escalation_by_reason.trouble.broker_drops.tiers: the first tier must include "
+                "duty_officer (dropped messages may be lost alarms)"
+            )
         if "fire_station" not in esc["fire"].tiers[0]:
             raise ValueError("escalation.fire.tiers: the first tier must include fire_station")
         for cls in ("pre_alarm", "trouble"):
-            if any("fire_station" in tier for tier in esc[cls].tiers):
-                raise ValueError(f"escalation.{cls}.tiers: must not page the fire_station")
-        if any(a in tier for tier in esc["trouble"].tiers for a in ("grid", "backup")):
-            raise ValueError(
-                "escalation.trouble.tiers: trouble goes to maintenance, not grid workers"
-            )
-        return self
+            for where, e in self._escalations_of(cls):
+                if any("fire_station" in tier for tier in e.tiers):
+                    raise ValueError(f"{where}.tiers: must not page the fire_station")
+        for where, e in self._escalations_of("trouble"):
+            if any(a in tier for tier in e.tiers for a in ("grid", "backup")):
+                raise ValueError(f"{where}.tiers: trouble goes to maintenance, not grid workers")
 
-    def escalation_for(self, cls: str) -> Escalation:
-        """Return the escalation of an alarm class."""
-        return self.escalation[cls]  # type: ignore[index]
+    def _escalations_of(self, cls: AlarmClass) -> list[tuple[str, Escalation]]:
+        """Return (where in the policy, escalation) of a class and of its per-reason overrides."""
+        found = [(f"escalation.{cls}", self.escalation[cls])]
+        for reason, e in self.escalation_by_reason.get(cls, {}).items():
+            found.append((f"escalation_by_reason.{cls}.{reason}", e))
+        return found
+
+    def escalation_for(self, cls: str, reason: str = "") -> Escalation:
+        """Return the escalation of an alarm of `cls` with `reason` (a per-reason override wins)."""
+        overrides = next((o for c, o in self.escalation_by_reason.items() if c == cls), {})
+        return overrides.get(reason) or self.escalation[cls]  # type: ignore[index]
 
     def arrival_timeout(self, cls: str) -> float | None:
         """Return the seconds an acknowledged alarm of `cls` may wait for `arrived`, or None."""

@@ -1,6 +1,10 @@
 """Build the bilingual `WorkerAlert` a worker's phone shows, e.g.
 "【一键呼叫】1号楼101 王秀英（84岁）" / "[SOS call] Bldg 1 #101 Wang Xiuying (84)".
 
+A site-wide alarm of the system itself has no device or resident: "【系统故障】消息代理丢弃了
+25 条消息，报警可能丢失" / "[System trouble] The MQTT broker dropped 25 messages; alarms may
+have been lost" (`system_alert`).
+
 An update (someone else took the alarm, arrived, resolved it) leads with a headline:
 "【一键呼叫】张伟已接单：1号楼101 王秀英（84岁）" / "[SOS call] Zhang Wei has acknowledged: …".
 """
@@ -10,7 +14,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from hub.store.schema import AlarmRow, DeviceRow, HouseholdRow, WorkerRow
+from hub.store.schema import AlarmRow, DeviceRow, HouseholdRow, SiteRow, WorkerRow
 from protocol.messages import AlarmState, ResidentContext, WorkerAlert
 
 CLASS_LABELS: dict[str, tuple[str, str]] = {
@@ -27,6 +31,17 @@ REASON_LABELS: dict[str, tuple[str, str]] = {
     "low_battery": ("电量低", "low battery"),
     "tamper": ("防拆触发", "tamper"),
     "fault": ("故障", "fault"),
+}
+SYSTEM_LABEL: tuple[str, str] = ("系统故障", "System trouble")
+SYSTEM_TEXT: dict[str, tuple[str, str, str, str]] = {
+    # reason: (zh title, en title, zh advice, en advice); {n} is the alarm's count.
+    "broker_drops": (
+        "消息代理丢弃了 {n} 条消息，报警可能丢失",
+        "The MQTT broker dropped {n} messages; alarms may have been lost",
+        "请立即核对近期报警和设备状态；检查消息代理的队列上限（max_queued_messages）和慢订阅者。",
+        "Check recent alarms and devices now; check the broker's queue limits "
+        "(max_queued_messages) and slow subscribers.",
+    ),
 }
 STATE_LABELS: dict[str, tuple[str, str]] = {
     "cancelled": ("已取消", "cancelled"),
@@ -214,6 +229,43 @@ def minimal_alert(
         tier=alarm.tier,
         title_zh=f"【{cls_zh}】{lead_zh}{alarm.device or ''}".rstrip()[:200],
         title_en=f"[{cls_en}] {lead_en}{alarm.device or ''}".rstrip()[:200],
+        body_zh=body_zh,
+        body_en=body_en,
+    )
+
+
+def system_alert(
+    alarm: AlarmRow,
+    site: SiteRow | None,
+    state: AlarmState,
+    now: datetime,
+    headline: Headline | None = None,
+) -> WorkerAlert:
+    """Return the alert of a site-wide system alarm (no device, no resident), zh-CN and English."""
+    default = (alarm.reason, alarm.reason, "", "")
+    title_zh, title_en, advice_zh, advice_en = SYSTEM_TEXT.get(alarm.reason, default)
+    label_zh, label_en = SYSTEM_LABEL
+    if headline is None and state in STATE_LABELS:
+        st_zh, st_en = STATE_LABELS[state]
+        label_zh, label_en = f"{label_zh}·{st_zh}", f"{label_en}, {st_en}"
+    lead_zh, lead_en = (f"{headline[0]}：", f"{headline[1]}: ") if headline else ("", "")
+    zh = [f"社区：{site.name_zh or site.id}" if site else "", advice_zh]
+    en = [f"Site: {site.name_en or site.id}" if site else "", advice_en]
+    if alarm.repeats:
+        zh.append(f"重复触发：{alarm.repeats} 次")
+        en.append(f"Repeated: {alarm.repeats} times")
+    body = "\n".join(x for x in zh if x)[:2000], "\n".join(x for x in en if x)[:2000]
+    body_zh, body_en = _lead(body, headline)
+    return WorkerAlert(
+        alarm=alarm.id,
+        cls=alarm.cls,
+        state=state,
+        ts=now,
+        raised_at=alarm.raised_at,
+        site=alarm.site,
+        tier=alarm.tier,
+        title_zh=f"【{label_zh}】{lead_zh}{title_zh.format(n=alarm.count)}"[:200],
+        title_en=f"[{label_en}] {lead_en}{title_en.format(n=alarm.count)}"[:200],
         body_zh=body_zh,
         body_en=body_en,
     )

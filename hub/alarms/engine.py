@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from typing import TypeVar
 
@@ -25,6 +25,7 @@ from hub.alarms.replies import Refused, apply, check, replayed
 from hub.alarms.rules.checkin import check_windows
 from hub.alarms.rules.person import on_cancel, raise_or_repeat
 from hub.alarms.rules.smoke import on_smoke, on_smoke_clear, verify_due
+from hub.alarms.rules.system import raise_system
 from hub.alarms.rules.trouble import TROUBLE_KINDS, on_status, raise_trouble, seen, supervise
 from hub.policy import Policy
 from hub.store import Store
@@ -47,10 +48,16 @@ class Engine:
     """Alarm rules, lifecycle, deduplication and escalation on top of a `Store`."""
 
     def __init__(
-        self, store: Store, policy: Policy, clock: Callable[[], datetime] = utcnow
+        self,
+        store: Store,
+        policy: Policy,
+        clock: Callable[[], datetime] = utcnow,
+        *,
+        sites: Collection[str] | None = None,
     ) -> None:
-        """Bind to a migrated store; `clock` returns aware UTC now (injectable for tests)."""
+        """Bind to a migrated store; `clock` gives aware UTC now; `sites` served (None: all)."""
         self.store = store
+        self.sites = frozenset(sites) if sites is not None else None
         self.policy = policy
         self.clock = clock
         self.started_at = clock()
@@ -75,6 +82,15 @@ class Engine:
         return await asyncio.to_thread(
             self._step, lambda led: self._reply(led, site, worker, reply)
         )
+
+    async def on_system(self, reason: str, count: int, detail: str = "") -> Outcome:
+        """Raise or update the site-wide trouble alarm `reason` (e.g. broker_drops) per site."""
+        note = detail or f"{reason}: {count}"
+
+        def run(led: Ledger) -> None:
+            raise_system(led, self.sites, reason, count, note)
+
+        return await asyncio.to_thread(self._step, run)
 
     async def act(
         self,

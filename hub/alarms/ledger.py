@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.alarms.actions import Action, Notify, SendCommand, Transition
-from hub.alarms.alerts import Headline, build_alert, minimal_alert
+from hub.alarms.alerts import Headline, build_alert, minimal_alert, system_alert
 from hub.alarms.routing import tier_workers
 from hub.policy import Policy
 from hub.store.residents import resident_context
@@ -24,6 +24,7 @@ from hub.store.schema import (
     DeviceRow,
     HouseholdRow,
     RecipientRow,
+    SiteRow,
     TransitionRow,
     WorkerRow,
 )
@@ -70,6 +71,41 @@ class Ledger:
             # Row lock (PostgreSQL): a second hub updating the same alarm waits, then sees ours.
             .with_for_update()
         ).first()
+
+    def active_system(self, site: str, cls: str, reason: str) -> AlarmRow | None:
+        """Return the active site-wide alarm (no device) of `cls` and `reason`, if any."""
+        return self.session.scalars(
+            select(AlarmRow)
+            .where(
+                AlarmRow.site == site,
+                AlarmRow.device.is_(None),
+                AlarmRow.cls == cls,
+                AlarmRow.reason == reason,
+                AlarmRow.active.is_(True),
+            )
+            .with_for_update()
+        ).first()
+
+    def raise_system(self, site: str, cls: str, reason: str, count: int, note: str) -> AlarmRow:
+        """Create a site-wide alarm of the system itself (no device, no grid) in `raised`."""
+        alarm = AlarmRow(
+            id=new_alarm_id(self.now),
+            site=site,
+            cls=cls,
+            reason=reason,
+            state="raised",
+            active=True,
+            raised_at=self.now,
+            updated_at=self.now,
+            tier=0,
+            repeats=0,
+            count=count,
+            event_ids=[],
+        )
+        self.session.add(alarm)
+        self.session.flush()
+        self.record(alarm, None, "raised", "system", note)
+        return alarm
 
     def raise_alarm(
         self, device: DeviceRow, cls: str, reason: str, event: Event | None, note: str = ""
@@ -171,7 +207,7 @@ class Ledger:
 
     def page(self, alarm: AlarmRow, tier: int) -> list[WorkerRow]:
         """Notify the workers of `tier` (or the next tier that has anyone) and arm escalation."""
-        escalation = self.policy.escalation_for(alarm.cls)
+        escalation = self.policy.escalation_for(alarm.cls, alarm.reason)
         tier, workers = tier_workers(self.session, alarm, escalation, tier)
         if not workers:
             log.warning("alarm %s (%s): nobody on duty to page; retrying", alarm.id, alarm.cls)
@@ -216,9 +252,9 @@ class Ledger:
         `channels` None: MQTT and every channel the worker has (a page); else exactly those.
         """
         workers = list(workers)
-        if not workers or alarm.device is None:
+        if not workers:
             return
-        alert = self.alert(alarm, alarm.device, state, headline)
+        alert = self.alert(alarm, state, headline)
         for w in workers:
             self.actions.append(
                 Notify(
@@ -231,11 +267,12 @@ class Ledger:
                 )
             )
 
-    def alert(
-        self, alarm: AlarmRow, device_id: str, state: str, headline: Headline | None
-    ) -> WorkerAlert:
+    def alert(self, alarm: AlarmRow, state: str, headline: Headline | None) -> WorkerAlert:
         """Build the alert of `alarm` in `state`; a minimal one if registry data is bad."""
-        device = self.session.get(DeviceRow, (alarm.site, device_id))
+        if alarm.device is None:
+            site = self.session.get(SiteRow, alarm.site)
+            return system_alert(alarm, site, state, self.now, headline)  # type: ignore[arg-type]
+        device = self.session.get(DeviceRow, (alarm.site, alarm.device))
         assert device is not None
         household = (
             self.session.get(HouseholdRow, (alarm.site, device.household))

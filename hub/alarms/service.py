@@ -33,6 +33,16 @@ class AlarmService(Protocol):
         """Apply a worker's ack/decline/arrived/resolve to an alarm."""
         ...
 
+    async def on_system(self, reason: str, count: int, detail: str = "") -> Outcome:
+        """Raise or update the site-wide `trouble` alarm `reason` of every site served.
+
+        `reason` is a trouble of the system itself, not of a device (`broker_drops`: the MQTT
+        broker dropped `count` messages). One active alarm per site and reason: a further
+        report adds to its count and history and pages nobody again. Unknown reason or
+        `count` < 1: refused (`Outcome.rejected`).
+        """
+        ...
+
     async def act(
         self,
         alarm_id: str,

@@ -39,6 +39,8 @@ class AlarmRecord(Record):
     repeats: int
     last_event: str | None
     event_ids: list[str]
+    count: int = 0
+    """What a system alarm counts (e.g. messages the broker dropped); 0 for device alarms."""
 
 
 class EventRecord(Record):

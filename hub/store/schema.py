@@ -1,7 +1,9 @@
 """ORM tables of the hub's store (SQLite or PostgreSQL); migrations in `hub/migrations`.
 
 Registry rows are keyed by (site, id): ids are only unique within one community. Alarm rows
-carry `active`, and a partial unique index allows one active alarm per (site, device, class).
+carry `active`, and a partial unique index allows one active alarm per (site, device, class);
+a site-wide alarm of the system itself (no device, e.g. broker drops) has its own: one active
+per (site, class, reason).
 """
 
 from __future__ import annotations
@@ -204,6 +206,8 @@ class AlarmRow(Base):
     repeats: Mapped[int] = mapped_column(Integer, default=0)
     last_event: Mapped[str | None] = mapped_column(String(36))
     event_ids: Mapped[list[str]] = mapped_column(Json, default=list)
+    # What a system alarm counts (e.g. messages the broker dropped), summed over its repeats.
+    count: Mapped[int] = mapped_column(Integer, default=0)
 
 
 Index(
@@ -214,6 +218,16 @@ Index(
     unique=True,
     sqlite_where=text("active"),
     postgresql_where=text("active"),
+)
+# NULLs are distinct in a unique index, so device-less alarms need their own.
+Index(
+    "uq_alarms_active_system",
+    AlarmRow.site,
+    AlarmRow.cls,
+    AlarmRow.reason,
+    unique=True,
+    sqlite_where=text("active AND device IS NULL"),
+    postgresql_where=text("active AND device IS NULL"),
 )
 
 

@@ -1,6 +1,6 @@
 """Ingest with the real engine, store, Mosquitto and influxd: a flood of bad messages is counted
 per reason and survived; a redelivered event is a duplicate; time series reach InfluxDB; the
-broker's drop counter is watched."""
+broker's drop counter is watched, and drops page the duty officer."""
 
 from __future__ import annotations
 
@@ -18,13 +18,13 @@ import pytest
 from hub.alarms.actions import Action, Notify, Outcome
 from hub.alarms.engine import Engine
 from hub.app import StoreDirectory
-from hub.bus import BrokerAddress, Bus
+from hub.bus import BrokerAddress, Bus, Received
 from hub.ingest import Ingest
 from hub.metrics import HubMetrics
 from hub.policy import Policy
 from hub.store import Store
 from protocol.codec import encode, new_event_id
-from protocol.messages import Event, Status, Telemetry, utcnow
+from protocol.messages import Event, Status, Telemetry, WorkerAlert, utcnow
 from protocol.site_config import load_site
 from protocol.topics import device_topic, worker_topic
 from simulators.services import Influxd, Mosquitto
@@ -170,6 +170,17 @@ async def test_time_series_reach_influxdb(
     }
 
 
+async def force_drops(broker: Mosquitto, site_id: str, n: int = 30) -> None:
+    """Make the broker drop n - 5 QoS 1 messages: a persistent subscriber away, queue of 5."""
+    async with aiomqtt.Client(
+        "127.0.0.1", broker.port, identifier=f"{site_id}-slow", clean_session=False
+    ) as slow:
+        await slow.subscribe(f"{site_id}/drops", 1)
+    async with aiomqtt.Client("127.0.0.1", broker.port) as pub:
+        for i in range(n):
+            await pub.publish(f"{site_id}/drops", str(i).encode(), qos=1)
+
+
 async def test_broker_drops_are_watched_and_counted(
     tmp_path: Path, mosquitto_factory: Any, site_id: str
 ) -> None:
@@ -181,13 +192,7 @@ async def test_broker_drops_are_watched_and_counted(
     async with running_hub(settings) as api:
         # The hub has seen the broker's $SYS counters (its baseline) before anything drops.
         await wait_metric(api, "watchpost_broker_sys", 1, stat="clients_connected")
-        async with aiomqtt.Client(
-            "127.0.0.1", broker.port, identifier=f"{site_id}-slow", clean_session=False
-        ) as slow:
-            await slow.subscribe(f"{site_id}/drops", 1)
-        async with aiomqtt.Client("127.0.0.1", broker.port) as pub:
-            for i in range(30):
-                await pub.publish(f"{site_id}/drops", str(i).encode(), qos=1)
+        await force_drops(broker, site_id)
         dropped = await wait_metric(api, "watchpost_broker_dropped_increase_total", 1)
         assert dropped >= 20
         sys_value = metric(
@@ -196,6 +201,118 @@ async def test_broker_drops_are_watched_and_counted(
             stat="publish_messages_dropped",
         )
         assert sys_value >= dropped
+
+
+async def test_broker_drops_page_the_duty_officer(
+    tmp_path: Path, mosquitto_factory: Any, influxd: Influxd, influx_db: str, site_id: str
+) -> None:
+    broker: Mosquitto = mosquitto_factory(
+        limits="max_queued_messages 5\nsys_interval 1\npersistent_client_expiration 1d\n"
+    )
+    settings = hub_settings(
+        tmp_path,
+        broker.url,
+        write_site(tmp_path, site_id),
+        influx=influxd.url,
+        database=influx_db,
+    )
+    alert_topic = worker_topic(site_id, "w-duty-1", "alert")
+    async with (
+        running_hub(settings) as api,
+        aiomqtt.Client("127.0.0.1", broker.port, identifier=f"{site_id}-duty") as duty,
+    ):
+        await duty.subscribe(alert_topic, 1)
+        await wait_metric(api, "watchpost_broker_sys", 1, stat="clients_connected")
+        await force_drops(broker, site_id)
+        async with asyncio.timeout(20):
+            message = await anext(duty.messages)
+        alert = WorkerAlert.model_validate_json(bytes(message.payload))  # type: ignore[arg-type]
+        assert (alert.site, alert.cls, alert.state, alert.device) == (
+            site_id, "trouble", "notified", None
+        )  # fmt: skip
+        assert "消息代理丢弃了" in alert.title_zh and "报警可能丢失" in alert.title_zh
+        assert "The MQTT broker dropped" in alert.title_en
+        async with asyncio.timeout(15):
+            while True:  # drops may span two $SYS reports: wait until the alarm counted all
+                alarm = (await api.get(f"/api/v1/alarms/{alert.alarm}")).json()["alarm"]
+                if alarm["count"] >= 20:
+                    break
+                await asyncio.sleep(0.05)
+        dropped = metric(
+            (await api.get("/metrics")).text, "watchpost_broker_dropped_increase_total"
+        )
+        assert (alarm["count"], alarm["device"], alarm["grid"]) == (dropped, None, None)
+        [listed] = (await api.get("/api/v1/alarms", params={"cls": "trouble"})).json()
+        assert (listed["id"], listed["reason"]) == (alert.alarm, "broker_drops")
+        done = await api.post(
+            f"/api/v1/alarms/{alert.alarm}/resolve",
+            json={"actor": "w-duty-1", "outcome": "handled", "note": "queue limit raised"},
+        )
+        assert done.status_code == 200 and done.json()["state"] == "resolved"
+        states: set[str] = set()
+        async with asyncio.timeout(20):
+            while not {"raised", "notified", "resolved"} <= states:
+                result = influxd.query(
+                    f"SELECT * FROM \"alarm\" WHERE site = '{site_id}'", db=influx_db
+                )
+                for rows in result["results"][0].get("series") or []:  # type: ignore[index]
+                    points = [dict(zip(rows["columns"], v, strict=True)) for v in rows["values"]]
+                    assert all((p["class"], p.get("grid")) == ("trouble", None) for p in points)
+                    states |= {p["state"] for p in points}
+                await asyncio.sleep(0.2)
+
+
+class FailsOnce:
+    """The real engine, but its first `on_system` fails (like a locked database)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.failed = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.engine, name)
+
+    async def on_system(self, reason: str, count: int, detail: str = "") -> Outcome:
+        """Fail the first time, then hand over to the engine."""
+        if not self.failed:
+            self.failed = True
+            raise RuntimeError("injected: database is locked")
+        return await self.engine.on_system(reason, count, detail)
+
+
+class Points:
+    """A time-series sink that keeps nothing."""
+
+    def submit(self, lines: Sequence[str]) -> None:
+        """Drop the points."""
+
+
+def sys_message(topic: str, value: int) -> Received:
+    """Return a `$SYS` message as the telemetry path hands it over."""
+    return Received(f"$SYS/broker/{topic}", str(value).encode(), 0, False, 0.0, lambda: None)
+
+
+@pytest.mark.allow_logged_errors
+async def test_drops_the_engine_failed_on_are_reported_with_the_next_sys_message(
+    engine: Engine, store: Store
+) -> None:
+    actions: list[Action] = []
+
+    async def submit(batch: Sequence[Action]) -> None:
+        actions.extend(batch)
+
+    metrics = HubMetrics()
+    ingest = Ingest(FailsOnce(engine), StoreDirectory(store), Points(), metrics, submit)  # type: ignore[arg-type]
+    await ingest.on_telemetry_path(sys_message("publish/messages/dropped", 100))  # baseline
+    await ingest.on_telemetry_path(sys_message("publish/messages/dropped", 125))
+    assert store.list_alarms() == []
+    assert metric(metrics.render().decode(), "watchpost_engine_errors_total") == 1
+    await ingest.on_telemetry_path(sys_message("clients/connected", 3))
+    [alarm] = store.list_alarms()
+    assert (alarm.reason, alarm.count) == ("broker_drops", 25)
+    assert "w-duty-1" in [a.worker for a in actions if isinstance(a, Notify)]
+    await ingest.on_telemetry_path(sys_message("clients/connected", 4))
+    assert store.get_alarm(alarm.id).count == 25  # type: ignore[union-attr]
 
 
 async def test_hub_rides_out_a_broker_restart_without_losing_an_sos(

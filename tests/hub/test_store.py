@@ -20,7 +20,7 @@ def test_migrate_is_idempotent_and_matches_the_models(store: Store) -> None:
     with store.engine.connect() as conn:
         version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
-    assert version == "0002"
+    assert version == "0003"
     assert diff == []
 
 
