@@ -184,10 +184,28 @@ def build_alert(
     With `headline` (an update), the title leads with it and the body starts with it.
     """
     cls_zh, cls_en = _label(alarm, state, headline)
-    lead_zh, lead_en = (f"{headline[0]}：", f"{headline[1]}: ") if headline else ("", "")
+    lead_zh, lead_en = _lead_in(headline)
     where_zh, where_en = place(device, household)
     who_zh, who_en = _who(ctx)
-    body_zh, body_en = _lead(_body(alarm, device, ctx), headline)
+    return _alert(
+        alarm,
+        state,
+        now,
+        (f"【{cls_zh}】{lead_zh}{where_zh} {who_zh}", f"[{cls_en}] {lead_en}{where_en} {who_en}"),
+        _lead(_body(alarm, device, ctx), headline),
+        resident=ctx if ctx.resident else None,
+    )
+
+
+def _alert(
+    alarm: AlarmRow,
+    state: AlarmState,
+    now: datetime,
+    titles: tuple[str, str],
+    bodies: tuple[str, str],
+    resident: ResidentContext | None = None,
+) -> WorkerAlert:
+    """Return the WorkerAlert of `alarm` with the given titles and bodies (zh-CN, English)."""
     return WorkerAlert(
         alarm=alarm.id,
         cls=alarm.cls,
@@ -199,12 +217,17 @@ def build_alert(
         building=alarm.building,
         device=alarm.device,
         tier=alarm.tier,
-        title_zh=f"【{cls_zh}】{lead_zh}{where_zh} {who_zh}".rstrip()[:200],
-        title_en=f"[{cls_en}] {lead_en}{where_en} {who_en}".rstrip()[:200],
-        body_zh=body_zh,
-        body_en=body_en,
-        resident=ctx if ctx.resident else None,
+        title_zh=titles[0].rstrip()[:200],
+        title_en=titles[1].rstrip()[:200],
+        body_zh=bodies[0],
+        body_en=bodies[1],
+        resident=resident,
     )
+
+
+def _lead_in(headline: Headline | None) -> tuple[str, str]:
+    """Return the headline as the start of a title, or nothing."""
+    return (f"{headline[0]}：", f"{headline[1]}: ") if headline else ("", "")
 
 
 def minimal_alert(
@@ -212,25 +235,16 @@ def minimal_alert(
 ) -> WorkerAlert:
     """Return a bare alert (class and device only) for when the full one cannot be built."""
     cls_zh, cls_en = _label(alarm, state, headline)
-    lead_zh, lead_en = (f"{headline[0]}：", f"{headline[1]}: ") if headline else ("", "")
-    body_zh, body_en = _lead(
-        ("详情暂不可用，请查看值班看板。", "Details unavailable; see the duty board."), headline
-    )
-    return WorkerAlert(
-        alarm=alarm.id,
-        cls=alarm.cls,
-        state=state,
-        ts=now,
-        raised_at=alarm.raised_at,
-        site=alarm.site,
-        grid=alarm.grid,
-        building=alarm.building,
-        device=alarm.device,
-        tier=alarm.tier,
-        title_zh=f"【{cls_zh}】{lead_zh}{alarm.device or ''}".rstrip()[:200],
-        title_en=f"[{cls_en}] {lead_en}{alarm.device or ''}".rstrip()[:200],
-        body_zh=body_zh,
-        body_en=body_en,
+    lead_zh, lead_en = _lead_in(headline)
+    device = alarm.device or ""
+    return _alert(
+        alarm,
+        state,
+        now,
+        (f"【{cls_zh}】{lead_zh}{device}", f"[{cls_en}] {lead_en}{device}"),
+        _lead(
+            ("详情暂不可用，请查看值班看板。", "Details unavailable; see the duty board."), headline
+        ),
     )
 
 
@@ -248,24 +262,20 @@ def system_alert(
     if headline is None and state in STATE_LABELS:
         st_zh, st_en = STATE_LABELS[state]
         label_zh, label_en = f"{label_zh}·{st_zh}", f"{label_en}, {st_en}"
-    lead_zh, lead_en = (f"{headline[0]}：", f"{headline[1]}: ") if headline else ("", "")
+    lead_zh, lead_en = _lead_in(headline)
     zh = [f"社区：{site.name_zh or site.id}" if site else "", advice_zh]
     en = [f"Site: {site.name_en or site.id}" if site else "", advice_en]
     if alarm.repeats:
         zh.append(f"重复触发：{alarm.repeats} 次")
         en.append(f"Repeated: {alarm.repeats} times")
     body = "\n".join(x for x in zh if x)[:2000], "\n".join(x for x in en if x)[:2000]
-    body_zh, body_en = _lead(body, headline)
-    return WorkerAlert(
-        alarm=alarm.id,
-        cls=alarm.cls,
-        state=state,
-        ts=now,
-        raised_at=alarm.raised_at,
-        site=alarm.site,
-        tier=alarm.tier,
-        title_zh=f"【{label_zh}】{lead_zh}{title_zh.format(n=alarm.count)}"[:200],
-        title_en=f"[{label_en}] {lead_en}{title_en.format(n=alarm.count)}"[:200],
-        body_zh=body_zh,
-        body_en=body_en,
+    return _alert(
+        alarm,
+        state,
+        now,
+        (
+            f"【{label_zh}】{lead_zh}{title_zh.format(n=alarm.count)}",
+            f"[{label_en}] {lead_en}{title_en.format(n=alarm.count)}",
+        ),
+        _lead(body, headline),
     )
