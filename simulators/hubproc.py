@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
 
-from simulators.services import ServiceError, free_port
+from simulators.services import ServiceError, free_port, stop_process
 
 
 @dataclass
@@ -94,22 +94,12 @@ class HubProcess:
 
     def stop(self, timeout: float = 15.0) -> None:
         """Stop the hub gracefully by PID (SIGTERM), then SIGKILL after `timeout`."""
-        if self.proc is None or self.proc.poll() is not None:
-            self.proc = None
-            return
-        os.kill(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.kill(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(5)
+        stop_process(self.proc, timeout)
         self.proc = None
 
     def kill(self) -> None:
         """Kill the hub abruptly (SIGKILL), as a crash would."""
-        if self.proc is not None and self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(5)
+        stop_process(self.proc, 5, signal.SIGKILL)
         self.proc = None
 
     def __enter__(self) -> Self:

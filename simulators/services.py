@@ -65,10 +65,13 @@ def _wait_port(port: int, proc: subprocess.Popen[bytes], what: str, timeout: flo
     raise ServiceError(f"{what} did not listen on 127.0.0.1:{port} within {timeout:.0f} s")
 
 
-def _stop(proc: subprocess.Popen[bytes] | None, timeout: float = 10.0) -> None:
+def stop_process(
+    proc: subprocess.Popen[bytes] | None, timeout: float = 10.0, sig: int = signal.SIGTERM
+) -> None:
+    """Stop a server by PID: send `sig`, then SIGKILL if it still runs after `timeout`."""
     if proc is None or proc.poll() is not None:
         return
-    os.kill(proc.pid, signal.SIGTERM)
+    os.kill(proc.pid, sig)
     try:
         proc.wait(timeout)
     except subprocess.TimeoutExpired:
@@ -138,7 +141,7 @@ class Mosquitto:
 
     def stop(self) -> None:
         """Stop the broker (SIGTERM by PID; it saves its persistence file)."""
-        _stop(self.proc)
+        stop_process(self.proc)
         self.proc = None
 
     def kill(self) -> None:
@@ -236,7 +239,7 @@ bind-address = "127.0.0.1:{self.rpc_port}"
 
     def stop(self) -> None:
         """Stop the server by PID."""
-        _stop(self.proc)
+        stop_process(self.proc)
         self.proc = None
 
     def __enter__(self) -> Self:
@@ -356,15 +359,7 @@ class Postgres:
 
     def stop(self) -> None:
         """Stop the server by PID (fast shutdown: SIGINT, then SIGKILL)."""
-        if self.proc is None or self.proc.poll() is not None:
-            self.proc = None
-            return
-        os.kill(self.proc.pid, signal.SIGINT)
-        try:
-            self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            os.kill(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(5)
+        stop_process(self.proc, 20, signal.SIGINT)
         self.proc = None
 
     def __enter__(self) -> Self:

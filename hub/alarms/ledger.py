@@ -10,6 +10,7 @@ import logging
 import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -88,31 +89,14 @@ class Ledger:
 
     def raise_system(self, site: str, cls: str, reason: str, count: int, note: str) -> AlarmRow:
         """Create a site-wide alarm of the system itself (no device, no grid) in `raised`."""
-        alarm = AlarmRow(
-            id=new_alarm_id(self.now),
-            site=site,
-            cls=cls,
-            reason=reason,
-            state="raised",
-            active=True,
-            raised_at=self.now,
-            updated_at=self.now,
-            tier=0,
-            repeats=0,
-            count=count,
-            event_ids=[],
-        )
-        self.session.add(alarm)
-        self.session.flush()
-        self.record(alarm, None, "raised", "system", note)
-        return alarm
+        return self._new_alarm(note, site=site, cls=cls, reason=reason, count=count, event_ids=[])
 
     def raise_alarm(
         self, device: DeviceRow, cls: str, reason: str, event: Event | None, note: str = ""
     ) -> AlarmRow:
         """Create an alarm in state `raised` for `device`."""
-        alarm = AlarmRow(
-            id=new_alarm_id(self.now),
+        return self._new_alarm(
+            note,
             site=device.site,
             grid=device.grid,
             building=device.building,
@@ -121,14 +105,21 @@ class Ledger:
             resident=device.resident,
             cls=cls,
             reason=reason,
+            last_event=event.id if event else None,
+            event_ids=[event.id] if event else [],
+        )
+
+    def _new_alarm(self, note: str, **fields: Any) -> AlarmRow:
+        """Add an alarm in state `raised` now, with its first history entry."""
+        alarm = AlarmRow(
+            id=new_alarm_id(self.now),
             state="raised",
             active=True,
             raised_at=self.now,
             updated_at=self.now,
             tier=0,
             repeats=0,
-            last_event=event.id if event else None,
-            event_ids=[event.id] if event else [],
+            **fields,
         )
         self.session.add(alarm)
         self.session.flush()
