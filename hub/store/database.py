@@ -55,6 +55,7 @@ def alembic_config(connection: Connection) -> Config:
 
 
 def upgrade_to_head(engine: Engine) -> None:
-    """Apply every migration not yet applied (idempotent)."""
+    """Apply every migration not yet applied (idempotent); parallel branches (one per feature, each
+    revising the last shared revision) are all applied."""
     with engine.begin() as connection:
-        command.upgrade(alembic_config(connection), "head")
+        command.upgrade(alembic_config(connection), "heads")
