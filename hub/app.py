@@ -161,7 +161,10 @@ async def _run(
     metrics = HubMetrics()
     engine = build_engine(settings, store)
     address = BrokerAddress.from_url(
-        settings.broker, settings.broker_username, settings.secret("broker_password")
+        settings.broker,
+        settings.broker_username,
+        settings.secret("broker_password"),
+        settings.broker_ca_file,
     )
     bus = Bus(address, settings.name, site=settings.site)
     async with InfluxWriter(_influx_settings(settings)) as writer, httpx.AsyncClient() as http:

@@ -2,14 +2,21 @@
 
 Two connections, because alarms must never wait behind telemetry (ARCHITECTURE.md, "Measured"):
 
-* the **alarm path** (`watchpost-hub-<name>-events`, persistent session, QoS 1): events, status
+* the **alarm path** (`<user>-events`, persistent session, QoS 1): events, status
   and worker replies in; alerts and device commands out. Its PUBACKs are sent by hand, only after
   the engine committed the message (`Received.ack`), so a hub that dies between receipt and
   commit gets the message again from the broker when it comes back. `run_batches` hands the
   handler every message already waiting (up to a bound, never waiting for more), so the hub
   can commit them in one transaction (group commit);
-* the **telemetry path** (`watchpost-hub-<name>-telemetry`, clean session, QoS 0): telemetry and
+* the **telemetry path** (`<user>-telemetry`, clean session, QoS 0): telemetry and
   the broker's `$SYS` counters.
+
+`<user>` is the hub's broker user (`watchpost-hub-<name>` when the broker is anonymous). Each
+path logs in as its own broker user, `<user>-events` and `<user>-telemetry`, with the hub's one
+password, and uses that user name as its client id: a broker configured with
+`use_username_as_clientid true` (what `watchpost config broker` writes) then lets nobody else
+take over the hub's persistent session. `mqtts://` connects with TLS, verified against `ca_file`
+(or the system CAs).
 
 Each path reconnects on its own with capped, jittered backoff. Exception tree::
 
@@ -29,6 +36,7 @@ import socket
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path as FilePath
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -59,22 +67,30 @@ class Redeliver(Exception):  # noqa: N818 - it is a request, not an error
 
 @dataclass(frozen=True, slots=True)
 class BrokerAddress:
-    """Where and as whom to connect."""
+    """Where and as whom to connect; `username` is the hub's user, each path appends its own."""
 
     host: str
     port: int
     username: str | None = None
     password: str | None = None
+    tls: bool = False
+    ca_file: FilePath | None = None
 
     @classmethod
     def from_url(
-        cls, url: str, username: str | None = None, password: str | None = None
+        cls,
+        url: str,
+        username: str | None = None,
+        password: str | None = None,
+        ca_file: FilePath | None = None,
     ) -> BrokerAddress:
-        """Parse `mqtt://host:port` (credentials come separately, never in the URL)."""
+        """Parse `mqtt(s)://host:port` (credentials come separately, never in the URL)."""
         parts = urlsplit(url)
-        if parts.scheme != "mqtt" or not parts.hostname:
-            raise ValueError(f"broker URL {url!r} must look like mqtt://host:port")
-        return cls(parts.hostname, parts.port or 1883, username, password)
+        if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+            raise ValueError(f"broker URL {url!r} must look like mqtt://host:port or mqtts://…")
+        tls = parts.scheme == "mqtts"
+        port = parts.port or (8883 if tls else 1883)
+        return cls(parts.hostname, port, username, password, tls, ca_file)
 
 
 @dataclass(slots=True)
@@ -122,17 +138,26 @@ class Bus:
 
     @property
     def alarm_client_id(self) -> str:
-        """Return the persistent client id of the alarm path."""
-        return f"watchpost-hub-{self.name}-events"
+        """Return the persistent client id (and broker user) of the alarm path."""
+        return self.client_id("alarm")
+
+    def client_id(self, path: Path) -> str:
+        """Return the client id of `path`; with credentials it is also the path's broker user."""
+        base = self.address.username or f"watchpost-hub-{self.name}"
+        return f"{base}-{'events' if path == 'alarm' else path}"
 
     def _client(self, path: Path) -> aiomqtt.Client:
         persistent = path == "alarm"
+        # ca_file None = the system CAs; a missing CA file fails the connect (MqttError), which
+        # is retried like an unreachable broker.
+        ca = None if self.address.ca_file is None else str(self.address.ca_file)
         client = aiomqtt.Client(
             self.address.host,
             self.address.port,
-            username=self.address.username,
+            username=None if self.address.username is None else self.client_id(path),
             password=self.address.password,
-            identifier=self.alarm_client_id if persistent else f"watchpost-hub-{self.name}-{path}",
+            identifier=self.client_id(path),
+            tls_params=aiomqtt.TLSParameters(ca_certs=ca) if self.address.tls else None,
             clean_session=not persistent,
             keepalive=15,
             # Telemetry is QoS 0 and may be shed under overload; alarms are never shed here:

@@ -24,7 +24,9 @@ hub_app = typer.Typer(
 @hub_app.callback()
 def hub(
     config: Annotated[Path | None, typer.Option(help="hub.yaml with the same settings")] = None,
-    broker: Annotated[str | None, typer.Option(help="mqtt://host:port")] = None,
+    broker: Annotated[
+        str | None, typer.Option(help="mqtt://host:port, or mqtts://host:port (TLS)")
+    ] = None,
     influx: Annotated[str | None, typer.Option(help="InfluxDB URL http://host:8086")] = None,
     store: Annotated[str | None, typer.Option(help="SQLAlchemy URL, e.g. sqlite:///hub.db")] = None,
     http: Annotated[str | None, typer.Option(help="HOST:PORT of the HTTP API")] = None,

@@ -28,10 +28,17 @@ class HubConfig(BaseModel):
     name: str = Field("hub", pattern=ID_PATTERN, description="Hub name, part of MQTT client ids")
     broker: str = Field(
         "mqtt://127.0.0.1:1883",
-        pattern=r"^mqtt://[^/\s:]+(:\d{1,5})?/?$",
-        description="mqtt://host:port",
+        pattern=r"^mqtts?://[^/\s:]+(:\d{1,5})?/?$",
+        description="mqtt://host:port, or mqtts://host:port for TLS",
     )
-    broker_username: str | None = Field(None, description="MQTT user name of the hub")
+    broker_ca_file: Path | None = Field(
+        None, description="CA certificate (PEM) that signed the broker's (mqtts); default: system"
+    )
+    broker_username: str | None = Field(
+        None,
+        pattern=ID_PATTERN,
+        description="The hub's MQTT user U; it logs in as U-events and U-telemetry",
+    )
     broker_password: SecretStr | None = Field(None, description="MQTT password (env only)")
     broker_password_file: Path | None = Field(None, description="File holding the MQTT password")
     site: str | None = Field(

@@ -54,6 +54,10 @@ class VirtualWorker:
     resolve_after_s: float = 2.0
     outcome: Outcome = "handled"
     respond: bool = True
+    ca_file: str | None = None
+    """CA certificate for an `mqtts://` broker (None: the system CAs)."""
+    password: str | None = None
+    """Broker password of the user `worker_id` (None: connect anonymously)."""
     inbox: list[ReceivedAlert] = field(default_factory=list)
     replies: list[WorkerReply] = field(default_factory=list)
     connected: asyncio.Event = field(default_factory=asyncio.Event)
@@ -71,13 +75,17 @@ class VirtualWorker:
     async def run(self) -> None:
         """Stay connected (reconnecting with backoff), receive alerts and answer them."""
         parts = urlsplit(self.broker_url)
+        tls = aiomqtt.TLSParameters(ca_certs=self.ca_file) if parts.scheme == "mqtts" else None
         delay = 0.2
         while True:
             try:
                 async with aiomqtt.Client(
                     parts.hostname or "127.0.0.1",
-                    parts.port or 1883,
+                    parts.port or (8883 if tls else 1883),
+                    username=None if self.password is None else self.worker_id,
+                    password=self.password,
                     identifier=self.worker_id,
+                    tls_params=tls,
                     clean_session=False,
                     keepalive=15,
                     # Nagle + delayed ACK would add ~40 ms to every reply.
