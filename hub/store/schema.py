@@ -280,3 +280,8 @@ class DeviceStateRow(Base):
     online: Mapped[bool] = mapped_column(Boolean, default=False)
     heartbeat_s: Mapped[float | None] = mapped_column(Float)
     last_status: Mapped[dict[str, Any] | None] = mapped_column(Json)
+
+
+# The people's side (accounts, audit, rosters, care rounds) lives in its own module; importing it
+# here puts its tables in `Base.metadata` for the migrations.
+from hub.store import people as people  # noqa: E402
