@@ -245,7 +245,11 @@ class Ingest:
                 )
         elif isinstance(payload, Status):
             online = payload.state == "online"
-            self._write(lambda: status_line(topic.site, grid, payload.device, online, payload.ts))
+            self._write(
+                lambda: status_line(
+                    topic.site, grid, payload.device, online, payload.ts, fw=payload.fw
+                )
+            )
 
     def _write(self, build: Callable[[], str]) -> None:
         """Queue one point; a value line protocol cannot carry is counted, never fatal."""

@@ -18,15 +18,17 @@ import logging
 import random
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Protocol
 
 from hub.alarms.actions import Action, Notify, SendCommand, Transition
 from hub.bus import BusError
 from hub.dispatch.notifier import AppriseNotifier
 from hub.dispatch.webhook import DeliveryError, WebhookSender
-from hub.influx import alarm_line
+from hub.influx import alarm_line, command_line
 from hub.metrics import HubMetrics
 from protocol.codec import encode
+from protocol.messages import SirenCmd
 from protocol.topics import device_topic, worker_topic
 
 log = logging.getLogger(__name__)
@@ -190,6 +192,12 @@ class Dispatcher:
         self.metrics.commands.labels("ok" if ok else "failed").inc()
         if not ok:
             log.warning("command %s to %s not published", action.command.cmd, action.device)
+        cmd = action.command
+        on = cmd.on if isinstance(cmd, SirenCmd) else None
+        # Grafana counts sirens sounded from these points (dashboards: mini fire station).
+        self.series.submit(
+            [command_line(action.site, action.device, cmd.cmd, ok, datetime.now(UTC), on=on)]
+        )
 
     async def _notify(self, action: Notify) -> None:
         topic = worker_topic(action.site, action.worker, "alert")

@@ -8,7 +8,14 @@ Public API used by the rest of the hub::
         writer.stats()                                          # counters for /metrics
 """
 
-from hub.influx.lines import LineError, alarm_line, event_line, status_line, telemetry_line
+from hub.influx.lines import (
+    LineError,
+    alarm_line,
+    command_line,
+    event_line,
+    status_line,
+    telemetry_line,
+)
 from hub.influx.settings import InfluxSettings
 from hub.influx.writer import InfluxWriter
 
@@ -17,6 +24,7 @@ __all__ = [
     "InfluxWriter",
     "LineError",
     "alarm_line",
+    "command_line",
     "event_line",
     "status_line",
     "telemetry_line",

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
-MEASUREMENTS = ("telemetry", "event", "alarm", "device_status")
+MEASUREMENTS = ("telemetry", "event", "alarm", "device_status", "command")
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
@@ -130,7 +130,20 @@ def alarm_line(
     return build_line("alarm", tags, fields, ts)
 
 
-def status_line(site: str, grid: str, device: str, online: bool, ts: datetime) -> str:
-    """Return a `device_status` point."""
+def status_line(site: str, grid: str, device: str, online: bool, ts: datetime, fw: str = "") -> str:
+    """Return a `device_status` point (with the firmware version when the device sent one)."""
     tags = {"site": site, "grid": grid, "device": device}
-    return build_line("device_status", tags, {"online": "1i" if online else "0i"}, ts)
+    fields = {"online": "1i" if online else "0i"}
+    if fw:
+        fields["fw"] = escape_string_field(fw)
+    return build_line("device_status", tags, fields, ts)
+
+
+def command_line(
+    site: str, device: str, cmd: str, ok: bool, ts: datetime, on: bool | None = None
+) -> str:
+    """Return a `command` point: one command the hub published (`on` for sirens)."""
+    fields = {"ok": "1i" if ok else "0i"}
+    if on is not None:
+        fields["on"] = "1i" if on else "0i"
+    return build_line("command", {"site": site, "device": device, "cmd": cmd}, fields, ts)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import httpx
 import pytest
 
-from hub.influx import alarm_line, event_line, status_line, telemetry_line
+from hub.influx import alarm_line, command_line, event_line, status_line, telemetry_line
 from hub.influx.lines import LineError, timestamp_ms
 from simulators.services import Influxd
 
@@ -45,6 +45,15 @@ def test_exact_lines() -> None:
         f"device_status,device=d1,grid=g1,site=s1 online=1i {TS_MS}"
     )
     assert status_line("s1", "g1", "d1", False, TS).endswith(f" online=0i {TS_MS}")
+    assert status_line("s1", "g1", "d1", True, TS, fw='1.2 "b"').endswith(
+        f' online=1i,fw="1.2 \\"b\\"" {TS_MS}'
+    )
+    assert command_line("s1", "d1", "siren", True, TS, on=True) == (
+        f"command,cmd=siren,device=d1,site=s1 ok=1i,on=1i {TS_MS}"
+    )
+    assert command_line("s1", "d1", "indicate", False, TS) == (
+        f"command,cmd=indicate,device=d1,site=s1 ok=0i {TS_MS}"
+    )
 
 
 def test_escaping_of_tags_field_keys_and_strings() -> None:

@@ -137,7 +137,7 @@ async def test_time_series_reach_influxdb(
     )
     reading = Telemetry(device=DEVICE, ts=utcnow(), readings={"battery_v": 3.71})
     status = Status(device=DEVICE, ts=utcnow(), state="online", fw="1.0.0", heartbeat_s=30)
-    measurements = ("telemetry", "event", "alarm", "device_status")
+    measurements = ("telemetry", "event", "alarm", "device_status", "command")
     async with running_hub(settings), aiomqtt.Client("127.0.0.1", mosquitto.port) as edge:
         await edge.publish(device_topic(site_id, DEVICE, "telemetry"), encode(reading), qos=0)
         await edge.publish(device_topic(site_id, DEVICE, "event"), encode(sos()), qos=1)
@@ -164,6 +164,9 @@ async def test_time_series_reach_influxdb(
         zip(series["device_status"]["columns"], series["device_status"]["values"][0], strict=True)
     )
     assert status_row["online"] == 1
+    assert status_row["fw"] == "1.0.0"
+    command = dict(zip(series["command"]["columns"], series["command"]["values"][0], strict=True))
+    assert (command["cmd"], command["device"], command["ok"]) == ("indicate", DEVICE, 1)
     assert {"raised", "notified"} <= {
         dict(zip(series["alarm"]["columns"], v, strict=True))["state"]
         for v in series["alarm"]["values"]
