@@ -1,8 +1,15 @@
 """Mosquitto ACL and password files generated from a site registry.
 
 Least privilege on the v1 topics: a device publishes only its own event/telemetry/status and
-reads only its own cmd; a worker reads only its own alert and publishes only its own reply;
-the hub reads and writes `watchpost/v1/#` and reads `$SYS/#` (broker drop counters).
+reads only its own cmd; a worker reads only its own alert and publishes only its own reply. The
+hub has one broker user per connection (`hub.bus`): `<hub>-events` reads and writes the site's
+topics (the only user allowed to publish a device `cmd` or a worker `alert`),
+`<hub>-telemetry` reads the site's telemetry and `$SYS/#` (broker drop counters). `watchdog`
+reads the hubs' retained status and the broker's uptime (`hub.watchdog`). Both hub users share
+the hub's one secret (`<hub>.pw`); every other user has its own.
+
+With `use_username_as_clientid true` (see `provision.broker`) each user's client id is its user
+name, so no user can take over another's persistent session.
 """
 
 from __future__ import annotations
@@ -19,11 +26,26 @@ from provision.secret_store import SecretStore
 Rule = tuple[str, str]  # (read|write|readwrite, topic)
 
 
+WATCHDOG_USER = "watchdog"
+
+
+def hub_users(hub_user: str) -> tuple[str, str]:
+    """Return the broker users of the hub's alarm path and telemetry path."""
+    check_id(hub_user, "hub user")
+    return f"{hub_user}-events", f"{hub_user}-telemetry"
+
+
 def rules(registry: Registry, hub_user: str) -> dict[str, list[Rule]]:
     """Return each MQTT user's ACL rules, hub first."""
     site = registry.site.site
+    events, telemetry = hub_users(hub_user)
     users: dict[str, list[Rule]] = {
-        check_id(hub_user, "hub user"): [("readwrite", f"{PREFIX}/#"), ("read", "$SYS/#")]
+        events: [("readwrite", f"{PREFIX}/{site}/#")],
+        telemetry: [("read", f"{PREFIX}/{site}/dev/+/telemetry"), ("read", "$SYS/#")],
+        WATCHDOG_USER: [
+            ("read", f"{PREFIX}/{site}/hub/+/status"),
+            ("read", "$SYS/broker/uptime"),
+        ],
     }
     for dev in registry.devices:
         users[dev.device] = [
@@ -39,8 +61,8 @@ def rules(registry: Registry, hub_user: str) -> dict[str, list[Rule]]:
             ("read", worker_topic(site, worker.id, "alert")),
             ("write", worker_topic(site, worker.id, "reply")),
         ]
-    if len(users) != 1 + len(registry.devices) + len(registry.site.workers):
-        raise ValueError(f"a device id clashes with the hub user {hub_user!r}")
+    if len(users) != 3 + len(registry.devices) + len(registry.site.workers):
+        raise ValueError(f"a device id clashes with {events!r}, {telemetry!r} or {WATCHDOG_USER!r}")
     return users
 
 
@@ -68,15 +90,17 @@ class AclFiles:
 def write_acl_files(registry: Registry, out: Path, store: SecretStore, hub_user: str) -> AclFiles:
     """Write `passwd` and `acl` into `out`, taking or generating each user's password."""
     users = rules(registry, hub_user)
-    passwords = {user: store.get_or_create(user) for user in users}
+    # The hub's two connections are one identity with one secret; see the module docstring.
+    shared = dict.fromkeys(hub_users(hub_user), hub_user)
+    passwords = {user: store.get_or_create(shared.get(user, user)) for user in users}
     out.mkdir(parents=True, exist_ok=True)
     passwd, acl = out / "passwd", out / "acl"
-    _replace(passwd, render(passwords, read_hashes(passwd)), 0o640)
-    _replace(acl, render_acl(registry.site.site, users), 0o644)
+    replace_file(passwd, render(passwords, read_hashes(passwd)), 0o640)
+    replace_file(acl, render_acl(registry.site.site, users), 0o644)
     return AclFiles(passwd, acl, len(users), list(store.created))
 
 
-def _replace(path: Path, text: str, mode: int) -> None:
+def replace_file(path: Path, text: str, mode: int) -> None:
     """Write a file atomically, so a broker reloading on SIGHUP never reads half of it."""
     tmp = path.with_name(f".{path.name}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)

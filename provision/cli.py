@@ -1,4 +1,4 @@
-"""`watchpost config acl` and `watchpost config device`: broker credentials and new devices."""
+"""`watchpost config acl|broker|device`: broker credentials, a ready broker, new devices."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import typer
 from protocol.errors import ConfigError
 from protocol.site_config import load_site
 from provision.acl import write_acl_files
+from provision.broker import Listen, write_broker_config
+from provision.certificates import Certificates
 from provision.device_scaffold import DeviceRequest, scaffold_device
 from provision.secret_store import SecretExistsError, SecretStore
 
@@ -31,6 +33,73 @@ def acl(
         raise typer.Exit(1) from exc
     typer.echo(f"wrote {files.passwd} ({files.users} users) and {files.acl}")
     typer.echo(f"secrets in {store.folder}: {len(files.new_secrets)} generated, none printed")
+
+
+def _listen(value: str, option: str) -> Listen | None:
+    if value.lower() == "off":
+        return None
+    try:
+        return Listen.parse(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint=option) from exc
+
+
+def broker(
+    site_dir: Annotated[Path, typer.Argument(help="Site folder (site.yaml + devices/)")],
+    out: Annotated[Path, typer.Option(help="Folder for mosquitto.conf, passwd, acl, certs, data")],
+    secrets: Annotated[Path | None, typer.Option(help=SECRETS_HELP)] = None,
+    listen: Annotated[
+        str, typer.Option(help="Plain MQTT HOST:PORT (keep it on loopback), or 'off'")
+    ] = "127.0.0.1:1883",
+    tls_listen: Annotated[str, typer.Option(help="MQTT over TLS HOST:PORT, or 'off'")] = (
+        "0.0.0.0:8883"
+    ),
+    tls_host: Annotated[
+        list[str] | None, typer.Option(help="Extra name/IP for the pilot certificate (repeat)")
+    ] = None,
+    cafile: Annotated[
+        Path | None, typer.Option(help="Your CA certificate (with --certfile)")
+    ] = None,
+    certfile: Annotated[Path | None, typer.Option(help="Your server certificate (PEM)")] = None,
+    keyfile: Annotated[Path | None, typer.Option(help="Your server key (PEM)")] = None,
+    hub_user: Annotated[str, typer.Option(help="MQTT user name of the hub")] = "hub",
+    run_as: Annotated[
+        str | None, typer.Option(help="System user Mosquitto runs as (default: you)")
+    ] = None,
+) -> None:
+    """Write a ready mosquitto.conf (auth, ACL, TLS, persistence, queue limits) for a site."""
+    given = None
+    if certfile or keyfile or cafile:
+        if not (certfile and keyfile and cafile):
+            typer.echo("FAIL --cafile, --certfile and --keyfile go together", err=True)
+            raise typer.Exit(2)
+        given = Certificates(
+            cafile.resolve(), Path("/dev/null"), certfile.resolve(), keyfile.resolve()
+        )
+    store = SecretStore((secrets or site_dir / "secrets").resolve())
+    try:
+        files = write_broker_config(
+            site_dir,
+            out,
+            store,
+            plain=_listen(listen, "--listen"),
+            tls=_listen(tls_listen, "--tls-listen"),
+            given=given,
+            hosts=tuple(tls_host or ()),
+            hub_user=hub_user,
+            run_as=run_as,
+        )
+    except (ConfigError, ValueError, RuntimeError) as exc:
+        typer.echo(f"FAIL {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"wrote {files.conf} ({files.acl.users} users); run: mosquitto -c {files.conf}")
+    if files.pilot_ca:
+        typer.echo(
+            f"pilot CA {files.certs.ca_cert if files.certs else ''}: give it to every client"
+        )
+    typer.echo(f"secrets in {store.folder}: {len(files.acl.new_secrets)} generated, none printed")
+    typer.echo(f"hub: broker_username {hub_user}, broker_password_file {store.path(hub_user)}")
+    typer.echo(f"中心服务：broker_username {hub_user}，密码文件 {store.path(hub_user)}")
 
 
 def device(
@@ -67,6 +136,7 @@ def device(
 
 
 def register(app: typer.Typer) -> None:
-    """Add the `acl` and `device` commands to the `watchpost config` app."""
+    """Add the `acl`, `broker` and `device` commands to the `watchpost config` app."""
     app.command("acl")(acl)
+    app.command("broker")(broker)
     app.command("device")(device)

@@ -114,7 +114,7 @@ _mount("edge.cli", app, ("edge",), "edge", _EDGE)
 _mount("hub.cli", app, ("hub",), "hub", _HUB)
 _mount("simulators.cli", app, ("simulate",), "sim", _EDGE + _HUB)
 _mount("simulators.demo_cli", app, ("demo", "bench"), "sim", _EDGE + _HUB)
-_mount("provision.cli", config_app, ("acl", "device"), "edge", ())
+_mount("provision.cli", config_app, ("acl", "broker", "device"), "edge", ())
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ from protocol.codec import encode, new_event_id
 from protocol.messages import Event, utcnow
 from protocol.topics import device_topic
 from simulators.hubproc import HubProcess
-from simulators.tls import TlsBroker
+from simulators.site_broker import SiteBroker
 from simulators.workers import WorkerPool
 from tests.hub.receiver import write_site
 
@@ -31,31 +31,47 @@ def test_broker_url_schemes() -> None:
 
 
 @pytest.mark.integration
-async def test_hub_pages_an_sos_over_tls(
-    tmp_path: Path, mosquitto_tls: TlsBroker, site_id: str
+async def test_hub_pages_an_sos_over_tls_on_the_broker_config_writes(
+    tmp_path: Path, site_id: str
 ) -> None:
-    ca = str(mosquitto_tls.ca_file)
-    hub = HubProcess(
-        tmp_path / "hub",
-        mosquitto_tls.url,
-        write_site(tmp_path, site_id),
-        env={"WATCHPOST_BROKER_CA_FILE": ca},
-    )
-    pool = WorkerPool.build(mosquitto_tls.url, site_id, [GRID_WORKER], respond=False, ca_file=ca)
-    await asyncio.to_thread(hub.start)
-    try:
-        health = await asyncio.to_thread(hub.get, "/healthz", auth=False)
-        assert health["broker"]["alarm"] is True
-        tls = aiomqtt.TLSParameters(ca_certs=ca)
-        async with (
-            pool.running(),
-            aiomqtt.Client("127.0.0.1", mosquitto_tls.port, tls_params=tls) as device,
-        ):
-            event = Event(
-                id=new_event_id(), device=DEVICE, seq=1, ts=utcnow(), kind="call", source="gpio"
-            )
-            await device.publish(device_topic(site_id, DEVICE, "event"), encode(event), qos=1)
-            got = await pool[GRID_WORKER].wait_for_alert()
-        assert got.alert.cls == "call"
-    finally:
-        await asyncio.to_thread(hub.stop)
+    site = write_site(tmp_path, site_id)
+    with SiteBroker(site, tmp_path / "site-broker") as broker:
+        ca = str(broker.ca_file)
+        hub = HubProcess(
+            tmp_path / "hub",
+            broker.tls_url,
+            site,
+            env={
+                "WATCHPOST_BROKER_CA_FILE": ca,
+                "WATCHPOST_BROKER_USERNAME": "hub",
+                "WATCHPOST_BROKER_PASSWORD_FILE": str(broker.secrets.path("hub")),
+            },
+        )
+        password = broker.password(GRID_WORKER)
+        pool = WorkerPool.build(
+            broker.tls_url, site_id, [GRID_WORKER], respond=False, ca_file=ca, password=password
+        )
+        await asyncio.to_thread(hub.start)
+        try:
+            health = await asyncio.to_thread(hub.get, "/healthz", auth=False)
+            assert health["broker"] == {"alarm": True, "telemetry": True}
+            async with (
+                pool.running(),
+                aiomqtt.Client(
+                    "127.0.0.1",
+                    broker.tls_port,
+                    username=DEVICE,
+                    password=broker.password(DEVICE),
+                    tls_params=aiomqtt.TLSParameters(ca_certs=ca),
+                ) as device,
+            ):
+                event = Event(
+                    id=new_event_id(), device=DEVICE, seq=1, ts=utcnow(), kind="call", source="gpio"
+                )
+                await device.publish(device_topic(site_id, DEVICE, "event"), encode(event), qos=1)
+                got = await pool[GRID_WORKER].wait_for_alert()
+            assert got.alert.cls == "call" and got.alert.device == DEVICE
+        finally:
+            await asyncio.to_thread(hub.stop)
+    log = (tmp_path / "site-broker" / "broker" / "mosquitto.log").read_text()
+    assert "as hub-events (p2, c0, k15, u'hub-events')" in log

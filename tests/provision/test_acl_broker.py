@@ -29,6 +29,7 @@ def secured(site_dir: Path, tmp_path: Path, mosquitto_factory: Callable[..., Mos
     out = tmp_path / "broker-auth"
     store = SecretStore(tmp_path / "secrets")
     write_acl_files(load_site(site_dir), out, store, "hub")
+    assert sorted(p.name for p in store.folder.glob("hub*")) == ["hub.pw"]
     # Mosquitto started as root drops to the `mosquitto` user, which cannot enter pytest's
     # 0700 temp folders; `user root` keeps it able to read the files (no effect for non-root).
     broker = mosquitto_factory(
@@ -45,7 +46,7 @@ async def client(
         "127.0.0.1",
         broker.port,
         username=user,
-        password=store.get_or_create(user),
+        password=store.get_or_create("hub" if user.startswith("hub-") else user),
         identifier=f"{user}-test",
     ) as c:
         for topic in subscriptions:
@@ -69,7 +70,7 @@ async def test_device_publishes_only_as_itself(secured, site_id: str) -> None:
     other = device_topic(site_id, "home-b1-302", "event")
     async with AsyncExitStack() as stack:
         hub = await stack.enter_async_context(
-            client(broker, store, "hub", f"watchpost/v1/{site_id}/dev/+/+")
+            client(broker, store, "hub-events", f"watchpost/v1/{site_id}/dev/+/+")
         )
         dev = await stack.enter_async_context(client(broker, store, "home-b1-101"))
         await dev.publish(other, b"forged", qos=1)
@@ -88,7 +89,7 @@ async def test_device_reads_only_its_own_cmd(secured, site_id: str) -> None:
         dev_wild = await stack.enter_async_context(
             client(broker, store, "home-b3-905", f"watchpost/v1/{site_id}/dev/+/cmd")
         )
-        hub = await stack.enter_async_context(client(broker, store, "hub"))
+        hub = await stack.enter_async_context(client(broker, store, "hub-events"))
         await hub.publish(other, b"for b2-201", qos=1)
         await hub.publish(device_topic(site_id, "home-b3-905", "cmd"), b"for b3-905", qos=1)
         await hub.publish(mine, b"for b1-101", qos=1)
@@ -111,7 +112,7 @@ async def test_worker_reads_only_own_alerts_and_replies_only_as_itself(
             client(broker, store, "w-zhang-wei", alert_other, alert_mine)
         )
         hub = await stack.enter_async_context(
-            client(broker, store, "hub", f"watchpost/v1/{site_id}/worker/+/reply")
+            client(broker, store, "hub-events", f"watchpost/v1/{site_id}/worker/+/reply")
         )
         await hub.publish(alert_other, b"li-na's alarm", qos=1)
         await hub.publish(alert_mine, b"zhang-wei's alarm", qos=1)
@@ -138,14 +139,16 @@ async def test_hub_reads_through_a_shared_subscription_and_sees_sys(secured, sit
     event = device_topic(site_id, "stair-b1", "event")
     async with AsyncExitStack() as stack:
         hub = await stack.enter_async_context(
-            client(broker, store, "hub", f"$share/hub/watchpost/v1/{site_id}/dev/+/event")
+            client(broker, store, "hub-events", f"$share/hub/watchpost/v1/{site_id}/dev/+/event")
         )
         dev = await stack.enter_async_context(client(broker, store, "stair-b1"))
         await dev.publish(event, b"smoke", qos=1)
         got = await received_until(hub, event)
         sys_topic = "$SYS/broker/uptime"
-        await hub.subscribe(sys_topic)
-        uptime = await received_until(hub, sys_topic)
+        telemetry = await stack.enter_async_context(
+            client(broker, store, "hub-telemetry", sys_topic)
+        )
+        uptime = await received_until(telemetry, sys_topic)
         # A device may not read $SYS: retained ones (broker/version) arrive at once if it could.
         nosy = await stack.enter_async_context(client(broker, store, "stair-b2", "$SYS/#"))
         await nosy.subscribe(device_topic(site_id, "stair-b2", "cmd"), qos=1)

@@ -32,8 +32,10 @@ def test_cli_writes_acl_and_secrets_without_printing_them(site_dir: Path, tmp_pa
     assert result.exit_code == 0, result.output
     store = SecretStore(secrets)
     hashes = read_hashes(out / "passwd")
-    assert verify("kept-hub-password", hashes["hub"])
-    assert set(hashes) == {"hub", *(p.stem for p in (site_dir / "devices").glob("*.yaml"))} | {
+    assert verify("kept-hub-password", hashes["hub-events"])
+    assert verify("kept-hub-password", hashes["hub-telemetry"])
+    devices = {p.stem for p in (site_dir / "devices").glob("*.yaml")}
+    assert set(hashes) == {"hub-events", "hub-telemetry", "watchdog", *devices} | {
         "w-zhang-wei",
         "w-li-na",
         "w-wang-fang",
@@ -43,6 +45,7 @@ def test_cli_writes_acl_and_secrets_without_printing_them(site_dir: Path, tmp_pa
         "w-maint-1",
     }
     for user in hashes:
+        user = "hub" if user.startswith("hub-") else user
         password = store.get_or_create(user)
         assert password not in result.output
         assert stat.S_IMODE((secrets / f"{user}.pw").stat().st_mode) == 0o600

@@ -52,6 +52,8 @@ def test_shipped_broker_config_raises_the_queue_limits_tests_use() -> None:
     conf = (ROOT / "mosquitto" / "watchpost.conf").read_text().splitlines()
     for line in BROKER_LIMITS.strip().splitlines():
         assert line in conf, f"{line!r} missing from firmware-config/mosquitto/watchpost.conf"
+    listeners = [i for i, line in enumerate(conf) if line.startswith("listener ")]
+    assert all(conf[i + 1] == "use_username_as_clientid true" for i in listeners)
 
 
 def test_install_script_and_unit() -> None:
