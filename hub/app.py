@@ -18,6 +18,7 @@ import httpx
 import uvicorn
 from sqlalchemy import text
 
+from hub.accounts import Accounts
 from hub.alarms.engine import Engine
 from hub.alarms.service import AlarmService
 from hub.api import ApiContext, create_app
@@ -193,7 +194,19 @@ async def _run(
             return await _health(bus, store, writer, dispatcher, metrics, settings)
 
         token = settings.secret("api_token")
-        ctx = ApiContext(engine, store, metrics, dispatcher.submit, health, token)
+        accounts = Accounts(store, ttl_s=settings.session_ttl_s, max_age_s=settings.session_max_s)
+        ctx = ApiContext(
+            engine,
+            store,
+            metrics,
+            dispatcher.submit,
+            health,
+            token,
+            accounts=accounts,
+            openapi=settings.openapi_access,
+            metrics_access=settings.metrics_access,
+            secure_cookies=settings.secure_cookies,
+        )
         await _serve(settings, stop, bus, ingest, dispatcher, engine, _api_server(settings, ctx))
 
 

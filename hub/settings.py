@@ -8,7 +8,7 @@ Precedence, highest first: command-line flags, environment, config file, default
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -55,6 +55,22 @@ class HubConfig(BaseModel):
         "127.0.0.1:8080", pattern=r"^[^\s:]+:\d{1,5}$", description="HOST:PORT of the HTTP API"
     )
     registry: Path | None = Field(None, description="Site folder imported into the store on start")
+    openapi_access: Literal["loopback", "open", "off"] = Field(
+        "loopback", description="Who may read /openapi.json: loopback clients only, all, nobody"
+    )
+    metrics_access: Literal["loopback", "open", "off"] = Field(
+        "loopback", description="Who may read /metrics: loopback clients only, all, nobody"
+    )
+    session_ttl_s: float = Field(
+        1800.0, gt=0, le=86_400, description="A login token expires this long after its last use"
+    )
+    session_max_s: float = Field(
+        43_200.0, gt=0, le=7 * 86_400, description="A login token expires this long after login"
+    )
+    secure_cookies: bool = Field(
+        False, description="Mark the page cookie Secure (set it behind an HTTPS reverse proxy)"
+    )
+
     policy: Path | None = Field(None, description="Alarm policy YAML (default: built-in policy)")
     api_token: SecretStr | None = Field(None, description="Bearer token of the API (env only)")
     api_token_file: Path | None = Field(None, description="File holding the API bearer token")

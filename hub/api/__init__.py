@@ -1,21 +1,33 @@
-"""The hub's HTTP API (FastAPI): health, metrics and the alarm endpoints."""
+"""The hub's HTTP API (FastAPI) and pages: health, metrics, accounts, alarms, feed, audit."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
-from hub.api import errors
+from hub.api import alarms, audit_log, auth, errors, feed
 from hub.api.context import ApiContext
-from hub.api.routes import alarms, events, public
+from hub.api.routes import events, public
+from hub.api.security import SecurityHeaders
 
 
 def create_app(ctx: ApiContext) -> FastAPI:
     """Build the FastAPI app around one hub's engine, store and metrics."""
-    app = FastAPI(title="Watchpost hub", version="1", docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="Watchpost hub",
+        version="1",
+        docs_url=None,
+        redoc_url=None,
+        description="Alarms, accounts, live feed, rosters, care rounds and broadcasts. "
+        "Log in at POST /api/v1/auth/login; send the token as `Authorization: Bearer …`.",
+    )
     app.state.ctx = ctx
     errors.install(app)
+    app.add_middleware(SecurityHeaders, settings=ctx)
     app.include_router(public)
-    app.include_router(alarms)
+    app.include_router(auth.router)
+    app.include_router(alarms.router)
+    app.include_router(feed.router)
+    app.include_router(audit_log.router)
     app.include_router(events)
     return app
 

@@ -1,17 +1,28 @@
-"""Request dependencies: the hub context and bearer-token authentication."""
+"""Request dependencies: the hub context and who is asking (bearer token or page session).
+
+A page session is the `wp_session` cookie (HttpOnly, SameSite=Strict); a write made with it
+must also carry `X-Watchpost: 1`, which a cross-site form cannot send. Authentication
+failures are counted per client address: past the limit, 429 until the window passes.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from hub.accounts import Principal
+from hub.accounts.roles import Permission
 from hub.api.context import ApiContext
-from hub.api.errors import UnauthorizedError
+from hub.api.errors import ForbiddenError, TooManyError, UnauthorizedError
 
-_bearer = HTTPBearer(auto_error=False)
+SESSION_COOKIE = "wp_session"
+PAGE_HEADER = "x-watchpost"
+SERVICE = Principal(username="api-token", role="admin", site=None, lang="en")
+_bearer = HTTPBearer(auto_error=False, description="A login token or a service API token")
 
 
 def get_context(request: Request) -> ApiContext:
@@ -23,17 +34,52 @@ def get_context(request: Request) -> ApiContext:
 Context = Annotated[ApiContext, Depends(get_context)]
 
 
-def require_token(
+def client_address(request: Request) -> str:
+    """Return the client's address (the reverse proxy's, unless uvicorn trusts its headers)."""
+    return request.client.host if request.client else "-"
+
+
+async def current_principal(
+    request: Request,
     ctx: Context,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> None:
-    """Refuse the request (401) unless it carries the configured bearer token."""
-    if ctx.token is None:
-        raise UnauthorizedError("the API token is not configured on this hub (WATCHPOST_API_TOKEN)")
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise UnauthorizedError("missing bearer token")
-    if not hmac.compare_digest(credentials.credentials.encode(), ctx.token.encode()):
-        raise UnauthorizedError("wrong bearer token")
+) -> Principal:
+    """Return who is asking; 401 without valid credentials, 429 after too many failures."""
+    remote = client_address(request)
+    wait = ctx.auth_failures.retry_after(remote)
+    if wait > 0:
+        raise TooManyError("err.auth_rate", s=int(wait) + 1)
+    from_cookie = False
+    if credentials is not None and credentials.scheme.lower() == "bearer":
+        token = credentials.credentials
+    else:
+        token = request.cookies.get(SESSION_COOKIE, "")
+        from_cookie = bool(token)
+    if not token:
+        raise UnauthorizedError("err.auth_missing")
+    who: Principal | None
+    if ctx.token is not None and hmac.compare_digest(token.encode(), ctx.token.encode()):
+        who = SERVICE
+    else:
+        who = await asyncio.to_thread(ctx.users.resolve, token)
+    if who is None:
+        ctx.auth_failures.fail(remote)
+        raise UnauthorizedError("err.auth_invalid")
+    request.state.principal = who
+    if (
+        from_cookie
+        and request.method not in ("GET", "HEAD")
+        and not request.headers.get(PAGE_HEADER)
+    ):
+        raise ForbiddenError("err.csrf", role=who.role)
+    return who
 
 
-Authorized = Depends(require_token)
+Who = Annotated[Principal, Depends(current_principal)]
+Authorized = Depends(current_principal)
+
+
+def require(who: Principal, permission: Permission) -> None:
+    """Raise 403 unless `who` holds `permission`."""
+    if not who.may(permission):
+        raise ForbiddenError("err.forbidden", role=who.role)

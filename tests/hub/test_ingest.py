@@ -249,7 +249,7 @@ async def test_broker_drops_page_the_duty_officer(
         assert (listed["id"], listed["reason"]) == (alert.alarm, "broker_drops")
         done = await api.post(
             f"/api/v1/alarms/{alert.alarm}/resolve",
-            json={"actor": "w-duty-1", "outcome": "handled", "note": "queue limit raised"},
+            json={"outcome": "handled", "note": "queue limit raised"},
         )
         assert done.status_code == 200 and done.json()["state"] == "resolved"
         states: set[str] = set()

@@ -59,7 +59,7 @@ async def test_subprocess_hub_sos_ack_via_api_and_graceful_stop(
             await device.publish(device_topic(site_id, DEVICE, "event"), encode(event), qos=1)
             got = await pool[GRID_WORKER].wait_for_alert()
             acked = await asyncio.to_thread(
-                post, hub, f"/api/v1/alarms/{got.alert.alarm}/ack", {"actor": GRID_WORKER}
+                post, hub, f"/api/v1/alarms/{got.alert.alarm}/ack", {"note": GRID_WORKER}
             )
             assert acked["state"] == "acknowledged"
             async with asyncio.timeout(10):

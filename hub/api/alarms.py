@@ -1,0 +1,121 @@
+"""Alarm routes: list (filters, paging), one with its timeline, and the actions on it.
+
+The actor is always the authenticated user (their worker id when the account is a worker's);
+a body cannot name anyone. An alarm the user may not see answers 404, like a missing one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from hub.accounts import audit
+from hub.accounts.visibility import alarm_clause
+from hub.api.deps import Authorized, Context, Who, client_address, require
+from hub.api.errors import ConflictError, NotFoundError, responses
+from hub.store.alarm_views import AlarmDetail, AlarmView, detail, is_visible, list_views
+from hub.store.schema import AlarmRow
+from protocol.messages import AlarmClass, AlarmState, Outcome, ReplyAction
+from protocol.topics import ID_PATTERN
+
+router = APIRouter(
+    prefix="/api/v1/alarms",
+    tags=["alarms"],
+    dependencies=[Authorized],
+    responses=responses(401, 422, 429),
+)
+
+Verb = Literal["ack", "decline", "arrived", "resolve"]
+
+
+class ActBody(BaseModel):
+    """How it ended (resolve) and a note; the actor is whoever is logged in."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"outcome": "handled", "note": "已送医 / taken to hospital"}]
+        },
+    )
+
+    outcome: Outcome | None = Field(None, description="Required with resolve")
+    note: str = Field("", max_length=500, description="Free text for the record")
+
+
+@router.get("")
+async def list_alarms(
+    ctx: Context,
+    who: Who,
+    site: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
+    grid: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
+    state: AlarmState | None = None,
+    cls: AlarmClass | None = None,
+    active: bool = False,
+    order: Literal["newest", "priority"] = "newest",
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> list[AlarmView]:
+    """List the alarms you may see: newest first, or open ones by priority (fire first)."""
+    filters = []
+    if site is not None:
+        filters.append(AlarmRow.site == site)
+    if grid is not None:
+        filters.append(AlarmRow.grid == grid)
+    if state is not None:
+        filters.append(AlarmRow.state == state)
+    if cls is not None:
+        filters.append(AlarmRow.cls == cls)
+    if active:
+        filters.append(AlarmRow.active.is_(True))
+    return await asyncio.to_thread(
+        list_views,
+        ctx.store,
+        alarm_clause(who),
+        filters=filters,
+        priority=order == "priority",
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get("/{alarm_id}", responses=responses(404))
+async def get_alarm(ctx: Context, who: Who, alarm_id: str) -> AlarmDetail:
+    """Return one alarm with the resident's context, its full timeline and deliveries."""
+    found = await asyncio.to_thread(detail, ctx.store, alarm_clause(who), alarm_id)
+    if found is None:
+        raise NotFoundError("err.not_found", what=alarm_id)
+    return found
+
+
+@router.post("/{alarm_id}/{verb}", responses=responses(403, 404, 409))
+async def act(
+    request: Request, ctx: Context, who: Who, alarm_id: str, verb: Verb, body: ActBody
+) -> AlarmView:
+    """Accept (ack), decline, report arrival or resolve (with an outcome) as yourself."""
+    if not await asyncio.to_thread(is_visible, ctx.store, alarm_clause(who), alarm_id):
+        raise NotFoundError("err.not_found", what=alarm_id)
+    require(who, "alarm.act")
+    action: ReplyAction = verb
+    outcome = await ctx.engine.act(alarm_id, who.actor, action, body.outcome, body.note)
+    detail_ = {"outcome": body.outcome, "note": body.note, "actor": who.actor}
+    refused = outcome.rejected or ("duplicate" if outcome.duplicate else None)
+    await asyncio.to_thread(
+        audit.record,
+        ctx.store,
+        who,
+        f"alarm.{verb}",
+        alarm_id,
+        remote=client_address(request),
+        ok=outcome.rejected is None,
+        detail={**detail_, "refused": refused},
+    )
+    if outcome.rejected:
+        raise ConflictError("err.refused", reason=outcome.rejected)
+    await ctx.submit(outcome.actions)
+    found = await asyncio.to_thread(detail, ctx.store, alarm_clause(who), alarm_id)
+    if found is None:
+        raise NotFoundError("err.not_found", what=alarm_id)
+    return found.alarm
