@@ -2,7 +2,8 @@
 
 Every query filters with Grafana's `$timeFilter` and the dashboard's template variables;
 time series group by `time($__interval)`. The datasource is the provisioned one
-(`provisioning/datasources/watchpost.yaml`), referenced by its fixed uid.
+(`provisioning/datasources/watchpost.yaml`), referenced by its fixed uid. Every text comes
+from `dashboards.i18n` in the layout's language.
 """
 
 from __future__ import annotations
@@ -10,20 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from dashboards.i18n import CLASSES, TEXT, text, unit
+
 DATASOURCE = {"type": "influxdb", "uid": "watchpost-influxdb"}
 SCHEMA_VERSION = 39
 
 JSON = dict[str, Any]
-
-
-def where(*conditions: str, grid: bool = True) -> str:
-    """Return a WHERE clause with the site/grid variables and $timeFilter."""
-    parts = ['"site" =~ /^$site$/']
-    if grid:
-        parts.append('"grid" =~ /^$grid$/')
-    parts.extend(conditions)
-    parts.append("$timeFilter")
-    return "WHERE " + " AND ".join(parts)
+Steps = list[tuple[float | None, str]]
 
 
 def target(query: str, ref: str = "A", table: bool = False, alias: str | None = None) -> JSON:
@@ -38,6 +32,16 @@ def target(query: str, ref: str = "A", table: bool = False, alias: str | None = 
     if alias:
         out["alias"] = alias
     return out
+
+
+def over_target(limit: float) -> Steps:
+    """Return threshold steps for a time target: green up to `limit`, red above it."""
+    return [(None, "green"), (limit, "red")]
+
+
+def reach_target(limit: float) -> Steps:
+    """Return threshold steps for a share to reach: red below `limit`, green at it."""
+    return [(None, "red"), (limit, "green")]
 
 
 def query_variable(name: str, label: str, query: str, *, multi: bool = False) -> JSON:
@@ -60,36 +64,36 @@ def query_variable(name: str, label: str, query: str, *, multi: bool = False) ->
     }
 
 
-def site_variables(*, device: bool = False) -> list[JSON]:
-    """Return the site, grid (and device) variables every dashboard filters by."""
+def variables(lang: str, *, device: bool = False, hub: bool = False) -> list[JSON]:
+    """Return the site and grid variables (and device, hub) a dashboard filters by."""
+    show = 'SHOW TAG VALUES FROM "device_status" WITH KEY = '
     out = [
+        query_variable("site", text("var.site", lang), show + '"site"'),
         query_variable(
-            "site", "小区 / Site", 'SHOW TAG VALUES FROM "device_status" WITH KEY = "site"'
-        ),
-        query_variable(
-            "grid",
-            "网格 / Grid",
-            'SHOW TAG VALUES FROM "device_status" WITH KEY = "grid" WHERE "site" =~ /^$site$/',
-            multi=True,
+            "grid", text("var.grid", lang), show + '"grid" WHERE "site" =~ /^$site$/', multi=True
         ),
     ]
     if device:
-        out.append(
-            query_variable(
-                "device",
-                "设备 / Device",
-                'SHOW TAG VALUES FROM "device_status" WITH KEY = "device" '
-                'WHERE "site" =~ /^$site$/ AND "grid" =~ /^$grid$/',
-                multi=True,
-            )
-        )
+        query = show + '"device" WHERE "site" =~ /^$site$/ AND "grid" =~ /^$grid$/'
+        out.append(query_variable("device", text("var.device", lang), query, multi=True))
+    if hub:
+        query = 'SHOW TAG VALUES FROM "hub_stats" WITH KEY = "hub"'
+        out.append(query_variable("hub", text("var.hub", lang), query, multi=True))
     return out
+
+
+def class_names(lang: str) -> dict[str, str]:
+    """Return the display name of every alarm class (and column) in `lang`."""
+    names = {cls: text(f"{cls}_cls", lang) for cls in CLASSES}
+    names.update({k[4:]: text(k, lang) for k in TEXT if k.startswith("col.")})
+    return names
 
 
 @dataclass
 class Layout:
     """Place panels left to right in rows of 24 grid units, numbering them."""
 
+    lang: str
     panels: list[JSON] = field(default_factory=list)
     x: int = 0
     y: int = 0
@@ -98,45 +102,67 @@ class Layout:
     def add(
         self,
         kind: str,
-        title: str,
+        key: str,
         targets: list[JSON],
         *,
         size: tuple[int, int] = (12, 8),
-        description: str = "",
-        unit: str | None = None,
+        units: str | None = None,
+        steps: Steps | None = None,
         options: JSON | None = None,
         custom: JSON | None = None,
         time_from: str | None = None,
+        interval: str | None = None,
+        rename: bool = False,
     ) -> JSON:
-        """Append a panel; return it for further tweaks."""
+        """Append a panel titled from the translation table; return it for further tweaks."""
         w, h = size
         if self.x + w > 24:
             self.x, self.y, self.row_height = 0, self.y + self.row_height, 0
-        defaults: JSON = {"custom": custom or {}}
-        if unit:
-            defaults["unit"] = unit
+        defaults: JSON = {"custom": dict(custom or {})}
+        if units:
+            defaults["unit"] = unit(units, self.lang)
+        if steps:
+            defaults["thresholds"] = {
+                "mode": "absolute",
+                "steps": [{"value": v, "color": c} for v, c in steps],
+            }
+            if kind == "timeseries":  # draw the target as a dashed line across the graph
+                defaults["custom"]["thresholdsStyle"] = {"mode": "dashed"}
         panel: JSON = {
             "id": len(self.panels) + 1,
             "type": kind,
-            "title": title,
-            "description": description,
+            "title": text(key, self.lang),
+            "description": text(f"{key}.desc", self.lang) if f"{key}.desc" in TEXT else "",
             "datasource": DATASOURCE,
             "gridPos": {"x": self.x, "y": self.y, "w": w, "h": h},
             "targets": targets,
-            "fieldConfig": {"defaults": defaults, "overrides": []},
+            "fieldConfig": {"defaults": defaults, "overrides": self._renames() if rename else []},
             "options": options or {},
         }
         if time_from:
             panel["timeFrom"] = time_from
+        if interval:
+            panel["interval"] = interval
         self.panels.append(panel)
         self.x += w
         self.row_height = max(self.row_height, h)
         return panel
 
+    def _renames(self) -> list[JSON]:
+        """Show alarm classes and known column names in the layout's language."""
+        return [
+            {
+                "matcher": {"id": "byName", "options": name},
+                "properties": [{"id": "displayName", "value": shown}],
+            }
+            for name, shown in class_names(self.lang).items()
+            if shown != name
+        ]
 
-def annotation(name: str, query: str, color: str, tags: str, text: str) -> JSON:
+
+def annotation(name: str, query: str, color: str, tags: str, text_column: str) -> JSON:
     """Return an InfluxQL annotation (markers on every time series panel)."""
-    columns = {"tagsColumn": tags, "textColumn": text, "titleColumn": ""}
+    columns = {"tagsColumn": tags, "textColumn": text_column, "titleColumn": ""}
     return {
         "name": name,
         "datasource": DATASOURCE,
@@ -151,25 +177,24 @@ def annotation(name: str, query: str, color: str, tags: str, text: str) -> JSON:
 
 def dashboard(
     uid: str,
-    title: str,
-    description: str,
+    key: str,
     layout: Layout,
     variables: list[JSON],
     annotations: list[JSON] | None = None,
 ) -> JSON:
-    """Return a complete dashboard document."""
+    """Return a complete dashboard document titled from the translation table."""
     return {
         "uid": uid,
-        "title": title,
-        "description": description,
-        "tags": ["watchpost"],
+        "title": text(key, layout.lang),
+        "description": text(f"{key}.desc", layout.lang),
+        "tags": ["watchpost", key],
         "timezone": "browser",
         "editable": False,
         "graphTooltip": 1,
         "schemaVersion": SCHEMA_VERSION,
         "version": 1,
         "refresh": "30s",
-        "time": {"from": "now-24h", "to": "now"},
+        "time": {"from": "now-6h", "to": "now"},
         "timepicker": {},
         "annotations": {"list": annotations or []},
         "links": [],

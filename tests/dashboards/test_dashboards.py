@@ -1,8 +1,9 @@
-"""Dashboards as code: valid Grafana JSON, provisioning, and every query run on real data.
+"""Dashboards as code: valid Grafana JSON and provisioning, every query run on real data.
 
-Grafana's macros are expanded the way Grafana would ($timeFilter → `time > now() - 1h`,
-$__interval → `10s`, template variables → a concrete value or the "All" regex) and each
-panel query runs against a real influxd holding a simulated hour of one community.
+Every panel, annotation, template-variable and alert-rule query is expanded the way Grafana
+would (`dashboards.macros`: `$timeFilter` as epoch milliseconds, `$__interval` from the range,
+variables as one value, several `(a|b)` or All `.*`) and runs against a real influxd 1.6.7
+holding six simulated hours of one community (`dashboards.scenario`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ import json
 import re
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +22,54 @@ import pytest
 import yaml
 
 from dashboards import build
+from dashboards.alerts import RULES
+from dashboards.boards import DASHBOARDS
+from dashboards.i18n import LANGS, TEXT
+from dashboards.macros import ALL, Range, Value
 from dashboards.panels import DATASOURCE
+from dashboards.scenario import (
+    GAP_DEVICE,
+    HOURS,
+    NOBODY_ON_DUTY_GRID,
+    OFFLINE_AT_END,
+    OLD_FIRMWARE,
+    STOPPED_HUB,
+    SUSPECT_DEVICE,
+    UNACKED_FIRE_GRID,
+    scenario_lines,
+)
 from simulators.services import Influxd
-from tests.dashboards.scenario import scenario_lines
 
-ROOT = Path(__file__).resolve().parents[2] / "dashboards"
-FILES = sorted((ROOT / "watchpost").glob("*.json"))
-CONCRETE = {"grid": "grid-2", "device": "grid-2-fall"}
-ALL = {"grid": ".*", "device": ".*"}
+ROOT = build.ROOT
+SITE = "sunny-gardens"
+CHOICES: dict[str, dict[str, Value]] = {
+    "all": {"grid": ALL, "device": ALL, "hub": ALL},
+    "one-grid": {"grid": "grid-2", "device": ALL, "hub": "hub-a"},
+    "several": {
+        "grid": ["grid-1", "grid-2"],
+        "device": ["grid-2-smoke", "grid-2-call", "grid-2-motion", "grid-2-fall", "grid-1-call"],
+        "hub": ["hub-a", STOPPED_HUB],
+    },
+}
+
+
+@dataclass(frozen=True)
+class Community:
+    """A database holding the scenario, and when it ends."""
+
+    server: Influxd
+    db: str
+    end: datetime
+
+    def run(self, query: str, values: dict[str, Value] | None = None, **kw: Any) -> list[Any]:
+        """Expand `query` as Grafana would, run it and return its series (no error allowed)."""
+        choice = Range(self.end, timedelta(hours=HOURS), {"site": SITE, **(values or {})})
+        expanded = choice.expand(query, **kw)
+        answer = self.server.query(expanded, db=self.db)
+        (result,) = answer["results"]  # type: ignore[misc]
+        assert "error" not in result, f"{result['error']}\n{expanded}"
+        series: list[Any] = result.get("series", [])
+        return series
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -35,34 +77,31 @@ def _load(path: Path) -> dict[str, Any]:
     return data
 
 
+def _files(lang: str = "zh-CN") -> list[Path]:
+    return [build.dashboard_path(name, lang) for name in DASHBOARDS]
+
+
 def _queries() -> list[Any]:
+    """Return (title, query, panel time override, min interval) of every panel and annotation."""
     params = []
-    for path in FILES:
+    for path in _files():
         dash = _load(path)
         for panel in dash["panels"]:
             for t in panel["targets"]:
-                label = f"{path.stem}:{panel['id']}{t['refId']}"
-                params.append(pytest.param(panel["title"], t["query"], id=label))
+                args = (panel["title"], t["query"], panel.get("timeFrom"), panel.get("interval"))
+                params.append(pytest.param(*args, id=f"{path.stem}:{panel['id']}{t['refId']}"))
         for i, note in enumerate(dash["annotations"]["list"]):
-            label = f"{path.stem}:annotation{i}"
-            params.append(pytest.param(note["name"], note["target"]["query"], id=label))
+            args = (note["name"], note["target"]["query"], None, None)
+            params.append(pytest.param(*args, id=f"{path.stem}:annotation{i}"))
     return params
 
 
-def expand(query: str, values: dict[str, str]) -> str:
-    """Replace Grafana macros and $variables as Grafana would for an InfluxQL datasource."""
-    out = query.replace("$timeFilter", "time > now() - 1h").replace("$__interval", "10s")
-    out = re.sub(r"\$\{?(\w+)\}?", lambda m: values[m.group(1)], out)
-    assert not re.search(r"\$\{?\w", out), out
-    return out
-
-
 @pytest.fixture(scope="module")
-def community(influxd_server: Influxd) -> Iterator[tuple[Influxd, str, str]]:
-    """Fill a fresh database with the simulated hour; return (server, database, site)."""
-    server, db, site = influxd_server, f"dash_{uuid.uuid4().hex[:10]}", "sunny-gardens"
+def community(influxd_server: Influxd) -> Iterator[Community]:
+    """Fill a fresh database with the simulated hours."""
+    server, db, end = influxd_server, f"dash_{uuid.uuid4().hex[:10]}", datetime.now(UTC)
     server.create_database(db)
-    lines = scenario_lines(site, datetime.now(UTC))
+    lines = scenario_lines(SITE, end)
     for start in range(0, len(lines), 5000):
         resp = httpx.post(
             f"{server.url}/write",
@@ -70,47 +109,77 @@ def community(influxd_server: Influxd) -> Iterator[tuple[Influxd, str, str]]:
             content="\n".join(lines[start : start + 5000]).encode(),
         )
         assert resp.status_code == 204, resp.text
-    yield server, db, site
+    yield Community(server, db, end)
     server.query(f'DROP DATABASE "{db}"')
 
 
-def test_there_are_dashboards() -> None:
-    assert {p.name for p in FILES} == {"community-overview.json", "device-health.json"}
+def test_committed_files_match_the_generator() -> None:
+    assert build.stale() == [], "run `watchpost dashboards build` and commit the result"
+    assert {p.name for p in (ROOT / "watchpost" / "zh-CN").glob("*.json")} == {
+        f"{n}.json" for n in DASHBOARDS
+    }
 
 
-def test_files_match_the_generator() -> None:
-    rendered = build.render()
-    assert {p.name: p.read_text(encoding="utf-8") for p in FILES} == rendered
+def test_stale_file_is_reported(tmp_path: Path) -> None:
+    build.write(("en",), tmp_path)
+    assert build.stale(("en",), tmp_path) == []
+    path = build.dashboard_path("device-health", "en", tmp_path)
+    path.write_text(path.read_text(encoding="utf-8").replace("Battery", "Batt"), encoding="utf-8")
+    assert build.stale(("en",), tmp_path) == [path]
+    assert build.write(("en",), tmp_path) == [path]
 
 
-@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
-def test_valid_grafana_dashboard(path: Path) -> None:
-    dash = _load(path)
+def test_every_text_in_both_languages() -> None:
+    for key, (zh, en) in TEXT.items():
+        assert zh.strip() and en.strip(), key
+    for name in DASHBOARDS:
+        zh, en = (_load(build.dashboard_path(name, lang)) for lang in LANGS)
+        assert re.search(r"[\u4e00-\u9fff]", zh["title"]), zh["title"]
+        for a, b in zip(zh["panels"], en["panels"], strict=True):
+            assert re.search(r"[\u4e00-\u9fff]", a["title"]), a["title"]
+            assert b["title"].isascii() and b["description"].isascii(), b["title"]
+            assert a["targets"] == b["targets"] and a["gridPos"] == b["gridPos"]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("name", list(DASHBOARDS))
+def test_valid_grafana_dashboard(name: str, lang: str) -> None:
+    dash = _load(build.dashboard_path(name, lang))
     assert re.fullmatch(r"[a-z0-9-]{1,40}", dash["uid"])
-    assert " / " in dash["title"]  # zh-CN / English
-    assert isinstance(dash["schemaVersion"], int)
-    assert dash["panels"]
     ids = [p["id"] for p in dash["panels"]]
-    assert len(ids) == len(set(ids))
+    assert ids and len(ids) == len(set(ids))
     names = {v["name"] for v in dash["templating"]["list"]}
     assert {"site", "grid"} <= names
     for note in dash["annotations"]["list"]:
         assert note["datasource"] == DATASOURCE and note["enable"] is True
-        assert note["query"] == note["target"]["query"]
-        assert "$timeFilter" in note["query"]
+        assert note["query"] == note["target"]["query"] and "$timeFilter" in note["query"]
     for panel in dash["panels"]:
-        assert panel["type"] in {"stat", "timeseries", "table", "bargauge", "state-timeline"}
-        assert panel["title"] and set(panel["gridPos"]) == {"x", "y", "w", "h"}
-        assert panel["gridPos"]["x"] + panel["gridPos"]["w"] <= 24
-        assert panel["datasource"] == DATASOURCE
-        assert panel["targets"], panel["title"]
+        assert panel["type"] in {"stat", "timeseries", "table", "bargauge", "gauge"}
+        pos = panel["gridPos"]
+        assert pos["x"] + pos["w"] <= 24 and panel["datasource"] == DATASOURCE
         for t in panel["targets"]:
             assert t["rawQuery"] is True and t["datasource"] == DATASOURCE
             assert "$timeFilter" in t["query"], panel["title"]
-            if "GROUP BY time(" in t["query"]:
-                assert "time($__interval)" in t["query"], panel["title"]
             for var in re.findall(r"\$(\w+)", t["query"]):
-                assert var in names | {"timeFilter", "__interval"}, var
+                assert var in names | {"timeFilter", "__interval"}, (panel["title"], var)
+
+
+def test_targets_are_drawn_as_thresholds() -> None:
+    """60 s to acknowledge, 1 minute to respond, 3 minutes to arrive, 100 % coverage."""
+    drawn: dict[str, set[float]] = {}
+    for path in _files("en"):
+        for panel in _load(path)["panels"]:
+            steps = panel["fieldConfig"]["defaults"].get("thresholds", {}).get("steps", [])
+            drawn[panel["title"]] = {s["value"] for s in steps if s["value"] is not None}
+            if panel["type"] == "timeseries" and steps:
+                style = panel["fieldConfig"]["defaults"]["custom"]["thresholdsStyle"]
+                assert style["mode"] == "dashed", panel["title"]
+    assert drawn["Time to acknowledge p50 / p90"] == {60}
+    assert drawn["Time to acknowledge, each alarm"] == {60}
+    assert drawn["Time to arrive p50 / p90"] == {180}
+    assert drawn["Response start (acknowledged)"] == {60}
+    assert drawn["Arrival on scene"] == {180}
+    assert drawn["Care-round coverage by grid"] == {100}
 
 
 def test_provisioning_matches_the_dashboards() -> None:
@@ -122,65 +191,88 @@ def test_provisioning_matches_the_dashboards() -> None:
     providers = yaml.safe_load((ROOT / "provisioning/dashboards/watchpost.yaml").read_text())
     (provider,) = providers["providers"]
     assert provider["type"] == "file" and provider["folderUid"] == "watchpost"
+    for lang in LANGS:
+        (group,) = yaml.safe_load(build.rules_path(lang).read_text(encoding="utf-8"))["groups"]
+        assert group["folder"] == provider["folder"]
+        assert [r["uid"] for r in group["rules"]] == [r[0] for r in RULES]
+        for rule in group["rules"]:
+            query, reduce, threshold = rule["data"]
+            assert query["datasourceUid"] == DATASOURCE["uid"] and rule["condition"] == "C"
+            assert reduce["model"]["expression"] == "A" and threshold["model"]["expression"] == "B"
 
 
-def _series(server: Influxd, db: str, query: str) -> list[Any]:
-    answer = server.query(query, db=db)
-    (result,) = answer["results"]  # type: ignore[misc]
-    assert "error" not in result, f"{result['error']}\n{query}"
-    series: list[Any] = result.get("series", [])
-    return series
-
-
-@pytest.mark.parametrize("values", [CONCRETE, ALL], ids=["one-grid", "all"])
-@pytest.mark.parametrize(("title", "query"), _queries())
-def test_every_panel_query_returns_data(
-    community: tuple[Influxd, str, str], title: str, query: str, values: dict[str, str]
+@pytest.mark.parametrize("choice", list(CHOICES))
+@pytest.mark.parametrize(("title", "query", "time_from", "min_interval"), _queries())
+def test_every_panel_query_returns_rows(
+    community: Community,
+    title: str,
+    query: str,
+    time_from: str | None,
+    min_interval: str | None,
+    choice: str,
 ) -> None:
-    server, db, site = community
-    series = _series(server, db, expand(query, {"site": site, **values}))
-    assert series, f"{title}: no series for\n{expand(query, {'site': site, **values})}"
-    assert any(row for s in series for row in s["values"]), title
+    series = community.run(query, CHOICES[choice], time_from=time_from, min_interval=min_interval)
+    rows = [row for s in series for row in s["values"] if any(v is not None for v in row[1:])]
+    assert rows, f"panel {title!r} shows nothing for {choice}:\n{query}"
 
 
-@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
-def test_template_variable_queries(community: tuple[Influxd, str, str], path: Path) -> None:
-    server, db, site = community
-    for var in _load(path)["templating"]["list"]:
-        series = _series(server, db, expand(var["query"], {"site": site, **CONCRETE}))
-        values = {row[1] for s in series for row in s["values"]}
-        expected = {"site": site, "grid": "grid-2", "device": "grid-2-fall"}[var["name"]]
-        assert expected in values, var["name"]
+@pytest.mark.parametrize("name", list(DASHBOARDS))
+def test_template_variable_queries(community: Community, name: str) -> None:
+    expected = {"site": SITE, "grid": "grid-2", "device": "grid-2-fall", "hub": STOPPED_HUB}
+    for var in _load(build.dashboard_path(name, "zh-CN"))["templating"]["list"]:
+        series = community.run(var["query"], {"grid": "grid-2"})
+        assert expected[var["name"]] in {row[1] for s in series for row in s["values"]}
 
 
-def _panel_query(dashboard: str, title_start: str, ref: str = "A") -> str:
-    dash = _load(ROOT / "watchpost" / f"{dashboard}.json")
-    panel = next(p for p in dash["panels"] if p["title"].startswith(title_start))
-    query: str = next(t["query"] for t in panel["targets"] if t["refId"] == ref)
-    return query
+def _by(series: list[Any], tag: str) -> dict[str, list[Any]]:
+    return {s["tags"][tag]: s["values"][-1][1:] for s in series}
 
 
-def _by_tag(series: list[Any], tag: str) -> dict[str, list[Any]]:
-    return {s["tags"][tag]: s["values"][0][1:] for s in series}
+def test_alert_rule_queries_find_what_the_scenario_broke(community: Community) -> None:
+    queries = {uid: query for uid, _, query, *_ in RULES}
+    unacked = _by(community.run(queries["watchpost-fire-unacked"], time_from="1h"), "grid")
+    assert {g for g, (n,) in unacked.items() if n > 0} == {UNACKED_FIRE_GRID}
+    on_duty = _by(community.run(queries["watchpost-nobody-on-duty"], time_from="1h"), "grid")
+    assert {g for g, (n,) in on_duty.items() if n < 1} == {NOBODY_ON_DUTY_GRID}
+    written = _by(community.run(queries["watchpost-hub-silent"], time_from="1h"), "hub")
+    assert {h for h, (n,) in written.items() if n < 1} == {STOPPED_HUB}
+    assert len(written) == 2
 
 
-def test_panel_figures_match_the_scenario(community: tuple[Influxd, str, str]) -> None:
-    server, db, site = community
+def _panel(name: str, title: str) -> tuple[str, str | None]:
+    panel = next(
+        p for p in _load(build.dashboard_path(name, "en"))["panels"] if p["title"] == title
+    )
+    return panel["targets"][0]["query"], panel.get("timeFrom")
 
-    def run(dashboard: str, title: str, ref: str = "A") -> list[Any]:
-        return _series(
-            server, db, expand(_panel_query(dashboard, title, ref), {"site": site, **ALL})
-        )
 
-    open_alarms = _by_tag(run("community-overview", "未结束告警"), "class")
-    assert open_alarms == {"call": [1], "fall": [1], "fire": [0], "trouble": [2]}
-    (devices,) = run("community-overview", "设备在线")
-    assert devices["values"][0][1:] == [10, 2]
-    offline = _by_tag(run("community-overview", "离线设备"), "device")
-    assert set(offline) == {"grid-2-fall", "grid-3-gateway"}
-    low = _by_tag(run("community-overview", "低电量设备", "B"), "device")
-    assert set(low) == {"grid-1-smoke", "grid-2-fall"}
-    missing = _by_tag(run("device-health", "丢失事件"), "device")
-    assert {d: v[0] for d, v in missing.items() if v[0]} == {"grid-1-call": 5}
-    ack = _by_tag(run("community-overview", "确认用时中位数"), "class")
-    assert ack == {"call": [42, 42], "fall": [42, 42], "fire": [42, 42]}
+def test_panel_figures_match_the_scenario(community: Community) -> None:
+    def run(name: str, title: str, tag: str) -> dict[str, list[Any]]:
+        query, time_from = _panel(name, title)
+        return _by(community.run(query, CHOICES["all"], time_from=time_from), tag)
+
+    assert run("community-overview", "Open alarms by class", "class") == {
+        "call": [1], "fall": [1], "fire": [1], "inactivity": [1], "pre_alarm": [0],
+        "trouble": [2],
+    }  # fmt: skip
+    (online,) = community.run(_panel("community-overview", "Devices online / offline")[0], ALL_V)
+    assert online["values"][0][1:] == [13, 2]
+    ack = run("community-overview", "Acknowledged within 60 s", "class")
+    assert ack == {"call": [75], "fall": [pytest.approx(200 / 3)], "fire": [50]}
+    assert run("community-overview", "Fire: on scene within 3 min", "class") == {"fire": [50]}
+    assert run("community-overview", "Time to acknowledge p50 / p90", "class")["fire"] == [42, 75]
+    assert set(run("device-health", "Offline devices", "device")) == OFFLINE_AT_END
+    assert set(run("device-health", "Suspect devices (false alarms)", "device")) == {SUSPECT_DEVICE}
+    fw = run("device-health", "Firmware versions", "device")
+    assert {d for d, (v,) in fw.items() if v == OLD_FIRMWARE} == {
+        d for d in fw if d.startswith("grid-3")
+    }
+    missing = run("device-health", "Missing event sequence numbers", "device")
+    assert {d: v[0] for d, v in missing.items() if v[0]} == {GAP_DEVICE: 5}
+    gaps = run("device-health", "Heartbeat gaps", "device")
+    assert gaps["grid-2-fall"][0] == 180 and gaps["grid-1-call"][0] == 60
+    coverage = run("resident-wellbeing", "Care-round coverage by grid", "grid")
+    assert coverage == {"grid-1": [100], "grid-2": [100], "grid-3": [50]}
+
+
+ALL_V: dict[str, Value] = CHOICES["all"]
