@@ -16,12 +16,14 @@ FeedbackState = Literal[
     "idle",
     "sending",
     "sent",
+    "received",
     "acknowledged",
     "on_scene",
     "resolved",
     "cancelled",
     "failed",
     "cancel_window",
+    "checked_in",
 ]
 
 
@@ -63,13 +65,21 @@ class Pattern:
 PATTERNS: dict[FeedbackState, Pattern] = {
     "idle": Pattern("off", "off", "待机", "idle"),
     "sending": Pattern((0.1, 0.1, None), (0.1, 0.1, 1), "正在发送求助…", "sending the alarm…"),
-    "sent": Pattern((0.5, 1.5, None), "off", "求助已送达，等待回应", "alarm delivered, waiting"),
-    "acknowledged": Pattern("on", (0.3, 0.3, 2), "已有人响应，救助在路上", "help is coming"),
+    "sent": Pattern(
+        (0.5, 1.5, None), "off", "求助已发出，等待中心确认", "alarm sent, waiting for the centre"
+    ),
+    "received": Pattern(
+        (2.0, 0.5, None), (0.1, 0.1, 2), "中心已收到求助，正在安排人员", "received: finding help"
+    ),
+    "acknowledged": Pattern("on", (0.3, 0.3, 3), "已有人响应，救助在路上", "help is coming"),
     "on_scene": Pattern("on", "off", "救助人员已到达", "help has arrived"),
     "resolved": Pattern("off", "off", "事件已处理", "alarm resolved"),
     "cancelled": Pattern("off", "off", "求助已取消", "alarm cancelled"),
     "failed": Pattern(
-        (1.0, 1.0, None), (1.0, 1.0, 3), "求助未能送达，请打电话求助", "alarm NOT delivered: phone"
+        (1.0, 1.0, None),
+        (1.0, 1.0, None),
+        "求助未能确认送达，请打电话求助",
+        "failed: please phone for help",
     ),
     "cancel_window": Pattern(
         (0.25, 0.25, None),
@@ -77,6 +87,7 @@ PATTERNS: dict[FeedbackState, Pattern] = {
         "检测到跌倒，如无需帮助请按取消键",
         "fall detected: press cancel if you are fine",
     ),
+    "checked_in": Pattern((2.0, 0.1, 1), (0.05, 0.1, 1), "已签到：我很好", "checked in: I'm OK"),
 }
 
 

@@ -121,10 +121,12 @@ class Policy(Strict):
         description="A resident's cancel within this many seconds of raising cancels the alarm",
     )
     smoke_verify_s: float = Field(
-        30.0,
+        60.0,
         ge=0,
-        le=600,
-        description="Smoke from one detector must persist this long to become a fire (0: at once)",
+        le=60,
+        description="An analog smoke reading alone must persist this long to become a fire "
+        "(0: at once; at most 60 s, UL 864's limit for alarm verification); a detector's alarm "
+        "contact is a fire at once",
     )
     missed_heartbeats: int = Field(
         3, ge=1, le=100, description="Heartbeats missed in a row before a device is offline"

@@ -104,7 +104,9 @@ class Status(Wire):
     heartbeat_s: float | None = Field(None, gt=0, description="Promised heartbeat interval")
 
 
-IndicateState = Literal["sent", "acknowledged", "on_scene", "resolved", "cancelled", "failed"]
+IndicateState = Literal[
+    "sent", "received", "acknowledged", "on_scene", "resolved", "cancelled", "failed"
+]
 
 
 class IndicateCmd(Wire):

@@ -16,7 +16,7 @@ async def test_call_pages_the_grid_worker_and_tells_the_resident(engine, events,
     assert out.rejected is None and not out.duplicate
     assert pick.notified(out) == ["w-zhang-wei"]
     assert pick.states(out) == [("call", "raised"), ("call", "notified")]
-    assert pick.indications(out) == [(HOME, "sent")]
+    assert pick.indications(out) == [(HOME, "received")]
     alarm = store.list_alarms(site=SITE, active_only=True)[0]
     assert (alarm.cls, alarm.state, alarm.grid, alarm.resident) == (
         "call",
@@ -52,13 +52,37 @@ async def test_redelivered_event_is_a_duplicate(engine, events, store):
     assert len(store.list_alarms(site=SITE)) == 1
 
 
-async def test_repeat_updates_the_active_alarm_without_paging(engine, events, store):
+async def test_repeat_re_alerts_everyone_paged_at_most_once_a_minute(
+    engine, events, clock, pick, store
+):
     await engine.on_event(SITE, events(HOME, "call"))
     second = events(HOME, "call")
     out = await engine.on_event(SITE, second)
-    assert out.actions == []
+    assert pick.notified(out) == ["w-zhang-wei"]
+    alert = next(a for a in out.actions if isinstance(a, Notify)).alert
+    assert alert.title_zh.startswith("【一键呼叫】居民再次按下求助（第2次）")
+    assert "Pressed again, 2nd time" in alert.title_en
+    assert pick.indications(out) == [(HOME, "received")]
     (alarm,) = store.list_alarms(site=SITE)
     assert alarm.repeats == 1 and alarm.last_event == second.id and len(alarm.event_ids) == 2
+    clock.advance(30)
+    out = await engine.on_event(SITE, events(HOME, "call"))
+    assert pick.notified(out) == []  # within the minute: counted, not paged again
+    clock.advance(31)
+    out = await engine.on_event(SITE, events(HOME, "call"))
+    alert = next(a for a in out.actions if isinstance(a, Notify)).alert
+    assert "Pressed again, 4th time" in alert.title_en and "第4次" in alert.title_zh
+
+
+async def test_repeat_on_an_acknowledged_alarm_re_alerts_the_worker(engine, events, pick, store):
+    await engine.on_event(SITE, events("home-b2-201", "fall"))
+    (alarm,) = store.list_alarms(site=SITE)
+    await engine.act(alarm.id, "w-li-na", "ack")
+    out = await engine.on_event(SITE, events("home-b2-201", "fall"))
+    assert pick.notified(out) == ["w-li-na"]
+    alert = next(a for a in out.actions if isinstance(a, Notify)).alert
+    assert "Fall detected again, 2nd time" in alert.title_en
+    assert alert.state == "acknowledged"
 
 
 async def test_unknown_device_is_rejected(engine, events, store):
@@ -84,14 +108,32 @@ async def test_cancel_within_window_cancels_and_tells_those_paged(
     assert store.alarm_history(alarm.id)[-1].by == "resident"
 
 
-async def test_cancel_after_window_is_only_a_note(engine, events, clock, store):
+async def test_cancel_after_window_tells_the_worker_resident_says_ok(
+    engine, events, clock, pick, store
+):
     await engine.on_event(SITE, events(HOME, "call"))
     clock.advance(engine.policy.cancel_window_s + 1)
     out = await engine.on_event(SITE, events(HOME, "cancel"))
-    assert out.actions == []
+    assert pick.states(out) == []
+    assert pick.notified(out) == ["w-zhang-wei"]
     (alarm,) = store.list_alarms(site=SITE)
     assert alarm.state == "notified" and alarm.active
-    assert "after the cancel window" in store.alarm_history(alarm.id)[-1].note
+    assert "resident says OK" in store.alarm_history(alarm.id)[-1].note
+
+
+async def test_cancel_after_acknowledgement_does_not_cancel(engine, events, pick, store):
+    """A worker is on the way: the resident's cancel is news for them, not a cancel."""
+    await engine.on_event(SITE, events(HOME, "call"))
+    (alarm,) = store.list_alarms(site=SITE)
+    await engine.act(alarm.id, "w-zhang-wei", "ack")
+    out = await engine.on_event(SITE, events(HOME, "cancel"))
+    assert pick.states(out) == []
+    assert pick.notified(out) == ["w-zhang-wei"]
+    alert = next(a for a in out.actions if isinstance(a, Notify)).alert
+    assert "居民按了取消键，表示没事" in alert.title_zh and "Resident says OK" in alert.title_en
+    assert pick.indications(out) == [(HOME, "acknowledged")]
+    (alarm,) = store.list_alarms(site=SITE)
+    assert (alarm.state, alarm.active) == ("acknowledged", True)
 
 
 async def test_a_new_call_after_cancel_raises_a_new_alarm(engine, events, pick, store):

@@ -15,7 +15,7 @@ FIRE_TIER = ["w-duty-1", "w-fire-1", "w-zhang-wei"]
 
 
 async def test_first_smoke_is_a_pre_alarm_for_the_duty_officer_only(engine, events, pick, store):
-    out = await engine.on_event(SITE, events(FLAT, "smoke"))
+    out = await engine.on_event(SITE, events(FLAT, "smoke", analog=True))
     assert pick.notified(out) == ["w-duty-1"]
     assert pick.states(out) == [("pre_alarm", "raised"), ("pre_alarm", "notified")]
     assert pick.sirens(out) == []
@@ -24,14 +24,14 @@ async def test_first_smoke_is_a_pre_alarm_for_the_duty_officer_only(engine, even
 
 
 async def test_sustained_smoke_becomes_a_fire(engine, events, clock, pick, store):
-    await engine.on_event(SITE, events(FLAT, "smoke"))
+    await engine.on_event(SITE, events(FLAT, "smoke", analog=True))
     out = await engine.tick(clock.advance(engine.policy.smoke_verify_s - 1))
     assert pick.notified(out) == []
     out = await engine.tick(clock.advance(1))
     assert pick.states(out) == [("fire", "raised"), ("fire", "notified")]
     assert sorted(pick.notified(out)) == FIRE_TIER
     assert pick.sirens(out) == [(STAIR, True)]
-    assert pick.indications(out) == [(FLAT, "sent")]
+    assert pick.indications(out) == [(FLAT, "received")]
     (alarm,) = store.list_alarms(site=SITE)
     assert (alarm.cls, alarm.device, alarm.verify_at) == ("fire", FLAT, None)
     assert "smoke persisted" in store.alarm_history(alarm.id)[-2].note
@@ -39,7 +39,7 @@ async def test_sustained_smoke_becomes_a_fire(engine, events, clock, pick, store
 
 
 async def test_second_detector_in_the_building_confirms_at_once(engine, events, pick, store):
-    await engine.on_event(SITE, events(FLAT, "smoke"))
+    await engine.on_event(SITE, events(FLAT, "smoke", analog=True))
     out = await engine.on_event(SITE, events(STAIR, "smoke"))
     assert sorted(pick.notified(out)) == FIRE_TIER
     assert pick.sirens(out) == [(STAIR, True)]
@@ -60,8 +60,8 @@ async def test_second_detector_in_the_building_confirms_at_once(engine, events, 
 
 
 async def test_smoke_in_another_building_is_its_own_pre_alarm(engine, events, pick, store):
-    await engine.on_event(SITE, events(FLAT, "smoke"))
-    out = await engine.on_event(SITE, events("stair-b2", "smoke"))
+    await engine.on_event(SITE, events(FLAT, "smoke", analog=True))
+    out = await engine.on_event(SITE, events("stair-b2", "smoke", analog=True))
     assert pick.states(out)[0] == ("pre_alarm", "raised")
     assert {a.cls for a in store.list_alarms(site=SITE)} == {"pre_alarm"}
 
@@ -69,7 +69,7 @@ async def test_smoke_in_another_building_is_its_own_pre_alarm(engine, events, pi
 async def test_smoke_clear_before_confirmation_resolves_the_pre_alarm(
     engine, events, clock, pick, store
 ):
-    await engine.on_event(SITE, events(FLAT, "smoke"))
+    await engine.on_event(SITE, events(FLAT, "smoke", analog=True))
     out = await engine.on_event(SITE, events(FLAT, "smoke_clear"))
     assert pick.states(out) == [("pre_alarm", "resolved")]
     assert pick.notified(out) == ["w-duty-1"]
@@ -80,7 +80,7 @@ async def test_smoke_clear_before_confirmation_resolves_the_pre_alarm(
 
 
 async def test_resolving_a_fire_switches_the_sirens_off(engine, events, pick, store):
-    await engine.on_event(SITE, events(FLAT, "smoke"))
+    await engine.on_event(SITE, events(FLAT, "smoke", analog=True))
     await engine.on_event(SITE, events(STAIR, "smoke"))
     (alarm,) = store.list_alarms(site=SITE)
     ack = WorkerReply(alarm=alarm.id, action="ack", ts=datetime.now(UTC))
@@ -98,13 +98,13 @@ async def test_resolving_a_fire_switches_the_sirens_off(engine, events, pick, st
 
 async def test_verification_off_confirms_the_first_smoke(store, events, clock, pick):
     engine = Engine(store, Policy(smoke_verify_s=0, missed_heartbeats=100), clock)
-    out = await engine.on_event(SITE, events(FLAT, "smoke"))
+    out = await engine.on_event(SITE, events(FLAT, "smoke", analog=True))
     assert sorted(pick.notified(out)) == FIRE_TIER
     assert pick.sirens(out) == [(STAIR, True)]
 
 
 async def test_unacknowledged_fire_escalates_past_the_first_tier(engine, events, clock, pick):
-    await engine.on_event(SITE, events(FLAT, "smoke"))
+    await engine.on_event(SITE, events(FLAT, "smoke", analog=True))
     await engine.on_event(SITE, events(STAIR, "smoke"))
     out = await engine.tick(clock.advance(61))
     assert pick.notified(out) == ["w-wang-fang"]
@@ -115,7 +115,7 @@ async def test_unacknowledged_fire_escalates_past_the_first_tier(engine, events,
 async def test_smoke_verification_survives_a_restart(store_url, store, policy, events, clock, pick):
     from hub.store import Store
 
-    await Engine(store, policy, clock).on_event(SITE, events(FLAT, "smoke"))
+    await Engine(store, policy, clock).on_event(SITE, events(FLAT, "smoke", analog=True))
     store.close()
     reopened = Store(store_url)
     try:
@@ -124,3 +124,42 @@ async def test_smoke_verification_survives_a_restart(store_url, store, policy, e
         assert pick.sirens(out) == [(STAIR, True)]
     finally:
         reopened.close()
+
+
+async def test_a_detectors_alarm_contact_is_a_fire_at_once(engine, events, pick, store):
+    """A listed detector has verified the smoke itself: the fire station is paged now."""
+    out = await engine.on_event(SITE, events(FLAT, "smoke", confirm_s=2.0))
+    assert sorted(pick.notified(out)) == FIRE_TIER
+    assert pick.sirens(out) == [(STAIR, True)]
+    (alarm,) = store.list_alarms(site=SITE)
+    assert alarm.cls == "fire"
+    assert "alarm contact" in store.alarm_history(alarm.id)[-2].note
+
+
+async def test_contact_confirms_an_analog_pre_alarm_of_the_same_device(engine, events, pick):
+    await engine.on_event(SITE, events(FLAT, "smoke", analog=True))
+    out = await engine.on_event(SITE, events(FLAT, "smoke"))
+    assert sorted(pick.notified(out)) == FIRE_TIER
+
+
+async def test_analog_spike_back_below_threshold_within_verification_stays_a_pre_alarm(
+    engine, events, clock, pick, store
+):
+    """A kitchen spike lasting 45 s (longer than the old 30 s) is not a fire."""
+    assert engine.policy.smoke_verify_s == 60
+    await engine.on_event(SITE, events(FLAT, "smoke", analog=True))
+    out = await engine.tick(clock.advance(45))
+    assert pick.notified(out) == []
+    await engine.on_event(SITE, events(FLAT, "smoke_clear", analog=True))
+    out = await engine.tick(clock.advance(60))
+    assert "fire" not in {c for c, _ in pick.states(out)}
+    (alarm,) = store.list_alarms(site=SITE)
+    assert (alarm.cls, alarm.outcome) == ("pre_alarm", "cleared")
+
+
+def test_verification_cannot_exceed_sixty_seconds():
+    import pydantic
+    import pytest
+
+    with pytest.raises(pydantic.ValidationError):
+        Policy(smoke_verify_s=61)

@@ -1,4 +1,9 @@
-"""Rules for a person in trouble: SOS `call`, `fall`, `inactivity` events and `cancel`."""
+"""Rules for a person in trouble: SOS `call`, `fall`, `inactivity` events and `cancel`.
+
+Nothing the resident does is silent: a repeated call or fall on an open alarm re-alerts
+everyone paged ("pressed again, 3rd time"), at most once per REALERT_S; a cancel after a
+worker acknowledged does not cancel, it tells those paged "the resident says OK".
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,29 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from hub.alarms.ledger import Ledger
-from hub.alarms.updates import tell_others
-from hub.store.schema import AlarmRow, DeviceRow
+from hub.alarms.updates import MQTT_ONLY, tell_others
+from hub.store.schema import AlarmRow, DeviceRow, TransitionRow
 from protocol.messages import Event
 
 PERSON_CLASSES = ("call", "fall", "inactivity")
+REALERT_S = 60.0
+"""A repeat re-alerts those paged at most this often (the count is in every re-alert)."""
+REALERT_NOTE = "repeat re-alerted"
+SAYS_OK: tuple[str, str] = ("居民按了取消键，表示没事；请仍按流程确认后再解除", "Resident says OK "
+                            "(pressed cancel); still confirm before you resolve")  # fmt: skip
+
+
+def ordinal(n: int) -> str:
+    """Return 2nd, 3rd, 4th, 11th, 21st ..."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def repeat_headline(cls: str, count: int) -> tuple[str, str]:
+    """Return the (zh, en) headline of a repeat: 再次按下求助（第3次） / pressed again, 3rd time."""
+    if cls == "fall":
+        return f"再次检测到跌倒（第{count}次）", f"Fall detected again, {ordinal(count)} time"
+    return f"居民再次按下求助（第{count}次）", f"Pressed again, {ordinal(count)} time"
 
 
 def raise_or_repeat(
@@ -27,12 +50,30 @@ def raise_or_repeat(
     if existing is not None:
         if event is not None:
             ledger.repeat(existing, event)
+            if cls in ("call", "fall"):
+                _realert(ledger, existing)
+                ledger.indicate(existing, "received")
         return existing
     alarm = ledger.raise_alarm(device, cls, reason or cls, event, note)
     ledger.page(alarm, 0)
     if cls in ("call", "fall"):
-        ledger.indicate(alarm, "sent")
+        ledger.indicate(alarm, "received")
     return alarm
+
+
+def _realert(ledger: Ledger, alarm: AlarmRow) -> None:
+    """Page everyone already paged again with the press count, at most once per REALERT_S."""
+    last = ledger.session.scalars(
+        select(TransitionRow.ts)
+        .where(TransitionRow.alarm_id == alarm.id, TransitionRow.note.startswith(REALERT_NOTE))
+        .order_by(TransitionRow.ts.desc())
+        .limit(1)
+    ).first()
+    if last is not None and (ledger.now - last).total_seconds() < REALERT_S:
+        return
+    count = alarm.repeats + 1
+    ledger.notify(alarm, ledger.recipients(alarm), alarm.state, repeat_headline(alarm.cls, count))
+    ledger.note(alarm, "resident", f"{REALERT_NOTE}: pressed {count} times")
 
 
 def on_cancel(ledger: Ledger, device: DeviceRow, event: Event) -> list[AlarmRow]:
@@ -52,12 +93,14 @@ def on_cancel(ledger: Ledger, device: DeviceRow, event: Event) -> list[AlarmRow]
     for alarm in alarms:
         alarm.last_event = event.id
         alarm.event_ids = [*alarm.event_ids, event.id][-100:]
-        if ledger.now - alarm.raised_at <= window and alarm.state != "on_scene":
+        if ledger.now - alarm.raised_at <= window and alarm.state in ("raised", "notified"):
             ledger.move(alarm, "cancelled", "resident", "cancelled by the resident")
             tell_others(ledger, alarm, "resident")
             ledger.indicate(alarm, "cancelled")
         else:
-            ledger.note(
-                alarm, "resident", "resident pressed cancel after the cancel window; still check"
-            )
+            # Acknowledged (someone is on the way) or past the window: the worker decides.
+            ledger.note(alarm, "resident", "resident says OK (pressed cancel); still check")
+            ledger.notify(alarm, ledger.recipients(alarm), alarm.state, SAYS_OK, MQTT_ONLY)
+            if alarm.state in ("acknowledged", "on_scene"):
+                ledger.indicate(alarm, alarm.state)  # type: ignore[arg-type]
     return list(alarms)

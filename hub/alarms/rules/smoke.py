@@ -1,5 +1,9 @@
-"""Smoke verification: a lone detector raises a quiet `pre_alarm` for the duty officer; it
-becomes a `fire` when smoke persists, or when a second detector in the building agrees.
+"""Smoke: a listed smoke detector's alarm contact is a `fire` at once (the detector has done
+its own verification); only an analog reading (`adc:` source, no detector's judgement) raises a
+quiet `pre_alarm` for the duty officer. That becomes a `fire` when the smoke persists for the
+policy's `smoke_verify_s` (at most 60 s, UL 864's limit for alarm verification), or when a second
+detector in the building agrees; a reading back below its threshold in that time (`smoke_clear`)
+resolves the pre-alarm as `cleared`.
 """
 
 from __future__ import annotations
@@ -42,6 +46,11 @@ def _note_spread(ledger: Ledger, fire: AlarmRow, device: DeviceRow) -> None:
         ledger.note(fire, "system", note)
 
 
+def is_analog(event: Event) -> bool:
+    """Tell whether a smoke event is a bare analog reading rather than a detector's alarm."""
+    return event.source.startswith("adc:") or event.data.get("analog") is True
+
+
 def on_smoke(ledger: Ledger, device: DeviceRow, event: Event) -> AlarmRow:
     """Raise, repeat or confirm the building's smoke alarm."""
     fire = _active_in_building(ledger, device, "fire")
@@ -49,9 +58,12 @@ def on_smoke(ledger: Ledger, device: DeviceRow, event: Event) -> AlarmRow:
         ledger.repeat(fire, event)
         _note_spread(ledger, fire, device)
         return fire
+    analog = is_analog(event)
     own = ledger.active(device.site, device.id, "pre_alarm")
     if own is not None:
         ledger.repeat(own, event)
+        if not analog:
+            confirm_fire(ledger, own, f"smoke detector {device.id} in alarm")
         return own
     other = _active_in_building(ledger, device, "pre_alarm")
     if other is not None:
@@ -59,6 +71,9 @@ def on_smoke(ledger: Ledger, device: DeviceRow, event: Event) -> AlarmRow:
         confirm_fire(ledger, other, f"second detector {device.id} reports smoke")
         return other
     pre = ledger.raise_alarm(device, "pre_alarm", "smoke", event)
+    if not analog:
+        confirm_fire(ledger, pre, f"smoke detector {device.id} in alarm (alarm contact)")
+        return pre
     if ledger.policy.smoke_verify_s <= 0:
         confirm_fire(ledger, pre, "smoke verification disabled")
         return pre
@@ -92,7 +107,7 @@ def confirm_fire(ledger: Ledger, alarm: AlarmRow, why: str) -> None:
     ledger.record(alarm, before, "raised", "system", f"fire confirmed: {why}")
     ledger.page(alarm, 0)
     ledger.sirens(alarm, on=True)
-    ledger.indicate(alarm, "sent")
+    ledger.indicate(alarm, "received")
 
 
 def verify_due(ledger: Ledger) -> None:
