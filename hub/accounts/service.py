@@ -52,9 +52,12 @@ class Accounts:
         ttl_s: float = 1800.0,
         max_age_s: float = 12 * 3600.0,
         clock: Callable[[], datetime] = utcnow,
+        hasher: PasswordHasher = _HASHER,
     ) -> None:
-        """Bind to a migrated store."""
+        """Bind to a migrated store; `hasher` sets argon2's cost (tests use a cheap one)."""
         self.store = store
+        self.hasher = hasher
+        self._dummy = _DUMMY if hasher is _HASHER else hasher.hash("not-a-real-password")
         self.ttl = timedelta(seconds=ttl_s)
         self.max_age = timedelta(seconds=max_age_s)
         self.clock = clock
@@ -92,7 +95,7 @@ class Accounts:
             s.add(
                 UserRow(
                     username=username,
-                    password_hash=_HASHER.hash(password) if password is not None else "",
+                    password_hash=self.hasher.hash(password) if password is not None else "",
                     role=role,
                     site=site,
                     worker=worker,
@@ -111,7 +114,7 @@ class Accounts:
             row = s.get(UserRow, username)
             if row is None:
                 raise AccountError(f"username: no user {username!r}")
-            row.password_hash = _HASHER.hash(password)
+            row.password_hash = self.hasher.hash(password)
         self.revoke_all(username)
 
     def set_active(self, username: str, active: bool) -> None:
@@ -144,7 +147,7 @@ class Accounts:
             row = s.get(UserRow, username)
         stored = row.password_hash if row is not None and row.active else ""
         try:
-            return _HASHER.verify(stored or _DUMMY, password) and bool(stored)
+            return self.hasher.verify(stored or self._dummy, password) and bool(stored)
         except (VerificationError, InvalidHashError):
             return False
 

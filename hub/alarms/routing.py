@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.policy import Audience, Escalation
+from hub.store.rosters import on_duty
 from hub.store.schema import AlarmRow, WorkerRow
+from protocol.messages import utcnow
 
 ROLE_OF: dict[str, str] = {
     "duty_officer": "duty_officer",
@@ -27,15 +30,19 @@ def _matches(worker: WorkerRow, audience: Audience, grid: str | None) -> bool:
 
 
 def audience_workers(
-    session: Session, site: str, grid: str | None, audiences: Sequence[Audience]
+    session: Session,
+    site: str,
+    grid: str | None,
+    audiences: Sequence[Audience],
+    now: datetime | None = None,
 ) -> list[WorkerRow]:
-    """Return the on-duty workers of `site` that any of `audiences` names, in roster order."""
+    """Return the workers of `site` on duty at `now` (rosters: shifts and exceptions) that any
+    of `audiences` names, in roster order."""
     workers = session.scalars(
-        select(WorkerRow)
-        .where(WorkerRow.site == site, WorkerRow.on_duty.is_(True))
-        .order_by(WorkerRow.id)
+        select(WorkerRow).where(WorkerRow.site == site).order_by(WorkerRow.id)
     ).all()
-    return [w for w in workers if any(_matches(w, a, grid) for a in audiences)]
+    named = [w for w in workers if any(_matches(w, a, grid) for a in audiences)]
+    return on_duty(session, site, named, now or utcnow())
 
 
 def tier_workers(

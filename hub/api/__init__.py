@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from hub.api import alarms, audit_log, auth, errors, feed
+from hub.api import alarms, audit_log, auth, care, errors, feed, rosters, site
 from hub.api.context import ApiContext
 from hub.api.routes import events, public
 from hub.api.security import SecurityHeaders
+from hub.web import pages
 
 
 def create_app(ctx: ApiContext) -> FastAPI:
@@ -28,7 +29,12 @@ def create_app(ctx: ApiContext) -> FastAPI:
     app.include_router(alarms.router)
     app.include_router(feed.router)
     app.include_router(audit_log.router)
+    app.include_router(site.router)
+    app.include_router(rosters.router)
+    app.include_router(care.router)
     app.include_router(events)
+    app.include_router(pages.router)
+    app.mount("/static", pages.static_files(), name="static")
     return app
 
 

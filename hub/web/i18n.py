@@ -99,6 +99,13 @@ TEXT: dict[str, tuple[str, str]] = {
     "ui.on_duty": ("当班", "On duty"),
     "ui.nobody_on_duty": ("无人当班", "Nobody on duty"),
     "ui.years": ("{n}岁", "{n} y"),
+    "role.admin": ("管理员", "Admin"),
+    "role.duty_officer": ("值班员", "Duty officer"),
+    "role.supervisor": ("主管", "Supervisor"),
+    "role.grid_worker": ("网格员", "Grid worker"),
+    "role.fire_station": ("微型消防站", "Fire station"),
+    "role.maintenance": ("维修", "Maintenance"),
+    "role.viewer": ("只读", "Viewer"),
 }
 
 

@@ -14,6 +14,8 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`")
     from fastapi.testclient import TestClient
 
+from argon2 import PasswordHasher
+
 from hub.accounts import Accounts
 from hub.alarms.actions import Action
 from hub.alarms.engine import Engine
@@ -26,6 +28,8 @@ from protocol.messages import Event, EventKind, utcnow
 from protocol.site_config import load_site
 from tests.hub.receiver import TOKEN, write_site
 
+# argon2 at its lowest cost: the tests check the accounts' logic, not the hash's strength.
+CHEAP = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 PASSWORD = "correct-horse-9"
 # username: (role, worker); the sunflower registry's workers.
@@ -109,7 +113,7 @@ def make_api(
     store.migrate()
     store.import_registry(load_site(write_site(tmp_path, site_id)))
     engine = Engine(store, Policy(), utcnow)
-    accounts = Accounts(store, ttl_s=600, max_age_s=3600, clock=clock)
+    accounts = Accounts(store, ttl_s=600, max_age_s=3600, clock=clock, hasher=CHEAP)
     for username, (role, worker) in PEOPLE.items():
         site = None if role == "admin" else site_id
         accounts.add_user(username, PASSWORD, role, site=site, worker=worker, lang="en")

@@ -1,0 +1,267 @@
+"""Rosters: who is on duty now per grid and role; weekly shifts; absences, extras and swaps."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, time
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import delete, select
+
+from hub.accounts import Principal, audit
+from hub.accounts.visibility import site_of
+from hub.api.deps import Authorized, Context, Who, client_address, require
+from hub.api.errors import NotFoundError, responses
+from hub.store import Store
+from hub.store.people import RosterExceptionRow, ShiftRow
+from hub.store.rosters import add_exception, add_shift, on_duty
+from hub.store.schema import GridRow, WorkerRow
+from protocol.messages import utcnow
+from protocol.topics import ID_PATTERN
+
+router = APIRouter(
+    prefix="/api/v1/rosters",
+    tags=["rosters"],
+    dependencies=[Authorized],
+    responses=responses(401, 403, 404, 422, 429),
+)
+OVERSEEN_ROLES = ("duty_officer", "fire_station", "supervisor", "maintenance")
+
+
+class OnDutyWorker(BaseModel):
+    """A worker on duty."""
+
+    id: str
+    name: str
+    phone: str
+
+
+class OnDuty(BaseModel):
+    """Who is on duty now for a grid (grid workers) or a role (grid null)."""
+
+    site: str
+    grid: str | None
+    role: str
+    workers: list[OnDutyWorker]
+
+
+class ShiftBody(BaseModel):
+    """A weekly shift: weekday 0 = Monday, local start and end (end <= start: overnight)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"worker": "w-zhang-wei", "weekday": 0, "start": "08:00", "end": "20:00"}]
+        },
+    )
+
+    worker: str = Field(pattern=ID_PATTERN)
+    weekday: int = Field(ge=0, le=6)
+    start: time
+    end: time
+
+
+class ExceptionBody(BaseModel):
+    """One day off the pattern: `absent`, or `extra` duty."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    worker: str = Field(pattern=ID_PATTERN)
+    day: date
+    kind: Literal["absent", "extra"]
+    note: str = Field("", max_length=200)
+
+
+class SwapBody(BaseModel):
+    """`absent` is off on `day`, `replacement` covers."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    absent: str = Field(pattern=ID_PATTERN)
+    replacement: str = Field(pattern=ID_PATTERN)
+    day: date
+    note: str = Field("", max_length=200)
+
+
+def now_on_duty(store: Store, site: str) -> list[OnDuty]:
+    """Return who is on duty now in `site`, per grid and per overseeing role."""
+    with store.session() as s:
+        workers = list(
+            s.scalars(select(WorkerRow).where(WorkerRow.site == site).order_by(WorkerRow.id))
+        )
+        on = {w.id for w in on_duty(s, site, workers, utcnow())}
+        grids = list(s.scalars(select(GridRow.id).where(GridRow.site == site).order_by(GridRow.id)))
+
+    def entry(grid: str | None, role: str, chosen: list[WorkerRow]) -> OnDuty:
+        people = [OnDutyWorker(id=w.id, name=w.name, phone=w.phone) for w in chosen if w.id in on]
+        return OnDuty(site=site, grid=grid, role=role, workers=people)
+
+    out = [
+        entry(g, "grid_worker", [w for w in workers if w.role == "grid_worker" and g in w.grids])
+        for g in grids
+    ]
+    out += [entry(None, r, [w for w in workers if w.role == r]) for r in OVERSEEN_ROLES]
+    return out
+
+
+def _site(who: Principal, site: str | None) -> str:
+    chosen = site_of(who, site)
+    if chosen is None:
+        raise NotFoundError("err.not_found", what="site")
+    return chosen
+
+
+def _check_worker(store: Store, site: str, worker: str) -> None:
+    with store.session() as s:
+        if s.get(WorkerRow, (site, worker)) is None:
+            raise NotFoundError("err.not_found", what=worker)
+
+
+@router.get("/now")
+async def rosters_now(
+    ctx: Context, who: Who, site: Annotated[str | None, Query(pattern=ID_PATTERN)] = None
+) -> list[OnDuty]:
+    """Return who is on duty now, per grid and per role ("nobody" shows as an empty list)."""
+    return await asyncio.to_thread(now_on_duty, ctx.store, _site(who, site))
+
+
+@router.post("/shifts", status_code=201)
+async def create_shift(request: Request, ctx: Context, who: Who, body: ShiftBody) -> dict[str, int]:
+    """Add a weekly shift."""
+    require(who, "roster.write")
+    site = _site(who, None)
+    await asyncio.to_thread(_check_worker, ctx.store, site, body.worker)
+
+    def run() -> int:
+        with ctx.store.session(write=True) as s:
+            return add_shift(s, site, body.worker, body.weekday, body.start, body.end)
+
+    shift_id = await asyncio.to_thread(run)
+    await asyncio.to_thread(
+        audit.record,
+        ctx.store,
+        who,
+        "roster.shift",
+        body.worker,
+        remote=client_address(request),
+        detail=body.model_dump(mode="json"),
+    )
+    return {"id": shift_id}
+
+
+@router.delete("/shifts/{shift_id}")
+async def delete_shift(request: Request, ctx: Context, who: Who, shift_id: int) -> dict[str, bool]:
+    """Remove a weekly shift."""
+    require(who, "roster.write")
+    site = _site(who, None)
+
+    def run() -> int:
+        with ctx.store.session(write=True) as s:
+            result = s.execute(
+                delete(ShiftRow).where(ShiftRow.id == shift_id, ShiftRow.site == site)
+            )
+            return int(getattr(result, "rowcount", 0) or 0)
+
+    if await asyncio.to_thread(run) == 0:
+        raise NotFoundError("err.not_found", what=str(shift_id))
+    await asyncio.to_thread(
+        audit.record,
+        ctx.store,
+        who,
+        "roster.shift_delete",
+        str(shift_id),
+        remote=client_address(request),
+    )
+    return {"ok": True}
+
+
+@router.post("/exceptions", status_code=201)
+async def create_exception(
+    request: Request, ctx: Context, who: Who, body: ExceptionBody
+) -> dict[str, int]:
+    """Mark a worker absent, or on extra duty, for one day."""
+    require(who, "roster.write")
+    site = _site(who, None)
+    await asyncio.to_thread(_check_worker, ctx.store, site, body.worker)
+
+    def run() -> int:
+        with ctx.store.session(write=True) as s:
+            return add_exception(s, site, body.worker, body.day, body.kind, body.note, who.username)
+
+    exception_id = await asyncio.to_thread(run)
+    await asyncio.to_thread(
+        audit.record,
+        ctx.store,
+        who,
+        f"roster.{body.kind}",
+        body.worker,
+        remote=client_address(request),
+        detail=body.model_dump(mode="json"),
+    )
+    return {"id": exception_id}
+
+
+@router.post("/swap", status_code=201)
+async def swap(request: Request, ctx: Context, who: Who, body: SwapBody) -> dict[str, bool]:
+    """Take `absent` off duty and put `replacement` on, for one day."""
+    require(who, "roster.write")
+    site = _site(who, None)
+    for worker in (body.absent, body.replacement):
+        await asyncio.to_thread(_check_worker, ctx.store, site, worker)
+
+    def run() -> None:
+        with ctx.store.session(write=True) as s:
+            add_exception(s, site, body.absent, body.day, "absent", body.note, who.username)
+            add_exception(s, site, body.replacement, body.day, "extra", body.note, who.username)
+
+    await asyncio.to_thread(run)
+    await asyncio.to_thread(
+        audit.record,
+        ctx.store,
+        who,
+        "roster.swap",
+        body.absent,
+        remote=client_address(request),
+        detail=body.model_dump(mode="json"),
+    )
+    return {"ok": True}
+
+
+class RosterDoc(BaseModel):
+    """A site's weekly shifts and day exceptions."""
+
+    shifts: list[ShiftBody]
+    exceptions: list[ExceptionBody]
+
+
+@router.get("")
+async def roster(
+    ctx: Context, who: Who, site: Annotated[str | None, Query(pattern=ID_PATTERN)] = None
+) -> RosterDoc:
+    """Return the weekly shifts and the exceptions of a site."""
+    chosen = _site(who, site)
+
+    def run() -> RosterDoc:
+        with ctx.store.session() as s:
+            shifts = s.scalars(
+                select(ShiftRow).where(ShiftRow.site == chosen).order_by(ShiftRow.id)
+            )
+            days = s.scalars(
+                select(RosterExceptionRow)
+                .where(RosterExceptionRow.site == chosen)
+                .order_by(RosterExceptionRow.day, RosterExceptionRow.id)
+            )
+            return RosterDoc(
+                shifts=[
+                    ShiftBody(worker=r.worker, weekday=r.weekday, start=r.start, end=r.end)
+                    for r in shifts
+                ],
+                exceptions=[
+                    ExceptionBody(worker=r.worker, day=r.day, kind=r.kind, note=r.note)
+                    for r in days
+                ],
+            )
+
+    return await asyncio.to_thread(run)

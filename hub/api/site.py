@@ -1,0 +1,186 @@
+"""Device health and emergency broadcasts (sirens in a building or the whole site).
+
+A broadcast takes two steps: POST plans it and answers a confirmation code and the devices it
+would sound; POST …/confirm with that code (within a minute) sends `siren on` to each; POST
+…/stop sends `siren off`. Each step is audited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from hub.accounts import Principal, audit
+from hub.accounts.visibility import site_of
+from hub.alarms.actions import SendCommand
+from hub.api.deps import Authorized, Context, Who, client_address, require
+from hub.api.errors import ConflictError, NotFoundError, UnauthorizedError, responses
+from hub.store.site_views import DeviceHealth, device_health, siren_devices
+from protocol.messages import SirenCmd, utcnow
+from protocol.topics import ID_PATTERN
+
+router = APIRouter(
+    prefix="/api/v1", dependencies=[Authorized], responses=responses(401, 403, 422, 429)
+)
+CONFIRM_WITHIN_S = 60.0
+
+
+@router.get("/devices", tags=["devices"])
+async def devices(
+    ctx: Context, who: Who, site: Annotated[str | None, Query(pattern=ID_PATTERN)] = None
+) -> list[DeviceHealth]:
+    """Return device health (online, last heartbeat, battery, outbox depth) you may see."""
+    grids = who.grids if who.role == "grid_worker" else None
+    return await asyncio.to_thread(device_health, ctx.store, site_of(who, site), grids)
+
+
+class BroadcastBody(BaseModel):
+    """Where to sound the sirens: one building, or the whole site (building null)."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"building": "b1"}, {"building": None}]}
+    )
+
+    building: str | None = Field(None, pattern=ID_PATTERN, description="Building id; null: all")
+    site: str | None = Field(None, pattern=ID_PATTERN, description="Site (admins only)")
+
+
+class ConfirmBody(BaseModel):
+    """The code the plan answered."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(min_length=6, max_length=6, pattern=r"^\d{6}$")
+
+
+class Broadcast(BaseModel):
+    """A planned or sounding broadcast."""
+
+    id: str
+    site: str
+    building: str | None
+    devices: list[str]
+    code: str | None = None
+    sounding: bool = False
+
+
+def _site(who: Principal, requested: str | None) -> str:
+    site = site_of(who, requested)
+    if site is None:
+        raise ConflictError("err.refused", reason="no_sirens")
+    return site
+
+
+async def _sirens(ctx: Context, b: Broadcast, on: bool) -> None:
+    now = utcnow()
+    await ctx.submit(
+        [SendCommand(b.site, d, SirenCmd(ts=now, on=on, alarm=b.id)) for d in b.devices]
+    )
+
+
+@router.post("/broadcasts", tags=["broadcasts"], status_code=201, responses=responses(409))
+async def plan_broadcast(
+    request: Request, ctx: Context, who: Who, body: BroadcastBody
+) -> Broadcast:
+    """Plan a broadcast; nothing sounds until it is confirmed with the answered code."""
+    require(who, "broadcast")
+    site = _site(who, body.site)
+    found = await asyncio.to_thread(siren_devices, ctx.store, site, body.building)
+    if not found:
+        raise ConflictError("err.refused", reason="no_sirens")
+    plan = Broadcast(
+        id=f"bc-{secrets.token_hex(6)}",
+        site=site,
+        building=body.building,
+        devices=found,
+        code=f"{secrets.randbelow(1_000_000):06d}",
+    )
+    ctx.pending[plan.id] = (plan, time.monotonic() + CONFIRM_WITHIN_S)
+    await asyncio.to_thread(
+        audit.record,
+        ctx.store,
+        who,
+        "broadcast.plan",
+        plan.id,
+        remote=client_address(request),
+        detail={"building": body.building, "devices": found},
+    )
+    return plan
+
+
+def _pending(ctx: Context, who: Principal, broadcast_id: str) -> Broadcast:
+    entry = ctx.pending.get(broadcast_id)
+    if entry is None or (who.role != "admin" and entry[0].site != who.site):
+        raise NotFoundError("err.not_found", what=broadcast_id)
+    plan: Broadcast = entry[0]
+    return plan
+
+
+@router.post("/broadcasts/{broadcast_id}/confirm", tags=["broadcasts"], responses=responses(404))
+async def confirm_broadcast(
+    request: Request, ctx: Context, who: Who, broadcast_id: str, body: ConfirmBody
+) -> Broadcast:
+    """Sound the planned sirens (`siren` on) now."""
+    require(who, "broadcast")
+    plan = _pending(ctx, who, broadcast_id)
+    deadline = ctx.pending[broadcast_id][1]
+    if plan.sounding or plan.code != body.code or time.monotonic() > deadline:
+        await asyncio.to_thread(
+            audit.record,
+            ctx.store,
+            who,
+            "broadcast.sound",
+            plan.id,
+            remote=client_address(request),
+            ok=False,
+        )
+        raise UnauthorizedError("err.confirm")
+    sounding = plan.model_copy(update={"sounding": True, "code": None})
+    ctx.pending[broadcast_id] = (sounding, float("inf"))
+    await _sirens(ctx, sounding, on=True)
+    await asyncio.to_thread(
+        audit.record,
+        ctx.store,
+        who,
+        "broadcast.sound",
+        plan.id,
+        remote=client_address(request),
+        detail={"devices": plan.devices},
+    )
+    return sounding
+
+
+@router.post("/broadcasts/{broadcast_id}/stop", tags=["broadcasts"], responses=responses(404))
+async def stop_broadcast(request: Request, ctx: Context, who: Who, broadcast_id: str) -> Broadcast:
+    """Silence a broadcast's sirens (`siren` off)."""
+    require(who, "broadcast")
+    plan = _pending(ctx, who, broadcast_id)
+    del ctx.pending[broadcast_id]
+    stopped = plan.model_copy(update={"sounding": False, "code": None})
+    await _sirens(ctx, stopped, on=False)
+    await asyncio.to_thread(
+        audit.record,
+        ctx.store,
+        who,
+        "broadcast.stop",
+        plan.id,
+        remote=client_address(request),
+        detail={"devices": plan.devices},
+    )
+    return stopped
+
+
+@router.get("/broadcasts", tags=["broadcasts"])
+async def list_broadcasts(ctx: Context, who: Who) -> list[Broadcast]:
+    """Return broadcasts planned or sounding in your site."""
+    require(who, "broadcast")
+    return [
+        p.model_copy(update={"code": None})
+        for p, _ in ctx.pending.values()
+        if who.role == "admin" or p.site == who.site
+    ]
