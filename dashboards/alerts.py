@@ -15,7 +15,8 @@ from dashboards import queries as q
 from dashboards.i18n import text
 from dashboards.panels import DATASOURCE, JSON
 
-GROUP_INTERVAL = "30s"
+GROUP = "watchpost-wall-screen"  # ASCII: it is part of the rule-group URL in the HTTP API
+GROUP_INTERVAL_S = 30
 RULES = (
     # (uid, key, query, operator, threshold, state when the query returns nothing)
     ("watchpost-fire-unacked", "rule.fire_unacked", q.FIRE_UNACKED, "gt", 0, "OK"),
@@ -25,7 +26,8 @@ RULES = (
 )
 
 
-def _rule(uid: str, key: str, query: str, op: str, limit: float, no_data: str, lang: str) -> JSON:
+def rule(uid: str, key: str, query: str, op: str, limit: float, no_data: str, lang: str) -> JSON:
+    """Return one alert rule: query A, last value B, threshold C."""
     model = {"refId": "A", "query": query, "rawQuery": True, "resultFormat": "time_series"}
     return {
         "uid": uid,
@@ -70,10 +72,10 @@ def alert_rules(lang: str) -> JSON:
         "groups": [
             {
                 "orgId": 1,
-                "name": text("rule.group", lang),
+                "name": GROUP,
                 "folder": text("folder", lang),
-                "interval": GROUP_INTERVAL,
-                "rules": [_rule(*rule, lang) for rule in RULES],
+                "interval": f"{GROUP_INTERVAL_S}s",
+                "rules": [rule(*r, lang) for r in RULES],
             }
         ],
     }

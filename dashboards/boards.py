@@ -49,7 +49,7 @@ def community_overview(lang: str) -> JSON:
         units="alarms", time_from="7d", options=NAMED, rename=True,
     )  # fmt: skip
     lay.add(
-        "stat", "devices_online", [target(q.DEVICES_ONLINE)], size=(6, 5),
+        "stat", "devices_online", [target(q.DEVICES_ONLINE, alias="$col")], size=(6, 5),
         units="devices", options=NAMED, rename=True,
     )  # fmt: skip
     lay.add(
@@ -95,8 +95,8 @@ def mini_fire_station(lang: str) -> JSON:
         units="alarms", time_from="7d", options=NAMED, rename=True,
     )  # fmt: skip
     lay.add(
-        "stat", "sirens_total", [target(q.SIRENS_TOTAL)], size=(6, 5), units="events",
-        options=NAMED,
+        "stat", "sirens_total", [target(q.SIRENS_TOTAL, alias="$col")], size=(6, 5),
+        units="events", options=NAMED, rename=True,
     )  # fmt: skip
     lay.add(
         "bargauge", "fire_response_inside",
@@ -163,15 +163,15 @@ def device_health(lang: str) -> JSON:
     )  # fmt: skip
     lay.add(
         "timeseries", "rejected", [target(q.REJECTED, alias="$tag_hub · $tag_reason")],
-        size=(12, 8), units="messages", custom=BARS,
+        size=(12, 8), units="messages", custom=BARS, interval="5m",
     )  # fmt: skip
     lay.add(
         "timeseries", "shed", [target(q.SHED, alias="$tag_hub")], size=(12, 8),
-        units="messages", custom=BARS,
+        units="messages", custom=BARS, interval="5m",
     )  # fmt: skip
     lay.add(
         "timeseries", "written", [target(q.POINTS_WRITTEN, alias="$tag_hub")], size=(12, 8),
-        units="points",
+        units="points", interval="5m",
     )  # fmt: skip
     return dashboard(
         "watchpost-device-health", "health", lay, variables(lang, device=True, hub=True)

@@ -150,11 +150,15 @@ TEXT: dict[str, tuple[str, str]] = {
     "trouble_cls": ("设备故障", "trouble"),
     "col.online": ("在线", "online"),
     "col.offline": ("离线", "offline"),
-    "col.inside": ("达标", "inside target"),
-    "col.acknowledged": ("出动", "response start"),
+    "col.sirens": ("鸣响", "sirens"),
+    "col.published": ("已发送", "published"),
+    "col.acknowledged": ("已确认", "acknowledged"),
     "col.on_scene": ("到场", "on scene"),
+    "col.raised": ("发起", "raised"),
+    "col.notified": ("已通知", "notified"),
+    "col.resolved": ("已解除", "resolved"),
+    "col.cancelled": ("已取消", "cancelled"),
     # Alert rules
-    "rule.group": ("值班大屏", "Wall screen"),
     "rule.fire_unacked": ("火警 60 秒未确认", "Fire not acknowledged in 60 s"),
     "rule.fire_unacked.desc": (
         "{{ $labels.site }} {{ $labels.grid }}：有火警发起超过 60 秒仍无人确认。",

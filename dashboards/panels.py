@@ -136,28 +136,32 @@ class Layout:
             "datasource": DATASOURCE,
             "gridPos": {"x": self.x, "y": self.y, "w": w, "h": h},
             "targets": targets,
-            "fieldConfig": {"defaults": defaults, "overrides": self._renames() if rename else []},
+            "fieldConfig": {"defaults": defaults, "overrides": []},
             "options": options or {},
         }
         if time_from:
             panel["timeFrom"] = time_from
         if interval:
             panel["interval"] = interval
+        if rename:
+            self._rename(panel)
         self.panels.append(panel)
         self.x += w
         self.row_height = max(self.row_height, h)
         return panel
 
-    def _renames(self) -> list[JSON]:
+    def _rename(self, panel: JSON) -> None:
         """Show alarm classes and known column names in the layout's language."""
-        return [
+        names = {k: v for k, v in class_names(self.lang).items() if k != v}
+        panel["transformations"] = [
             {
-                "matcher": {"id": "byName", "options": name},
-                "properties": [{"id": "displayName", "value": shown}],
+                "id": "renameByRegex",
+                "options": {"regex": f"^{k}( .*)?$", "renamePattern": v + "$1"},
             }
-            for name, shown in class_names(self.lang).items()
-            if shown != name
+            for k, v in names.items()
         ]
+        options = {k: {"text": v, "index": i} for i, (k, v) in enumerate(names.items())}
+        panel["fieldConfig"]["defaults"]["mappings"] = [{"type": "value", "options": options}]
 
 
 def annotation(name: str, query: str, color: str, tags: str, text_column: str) -> JSON:

@@ -1,66 +1,136 @@
-"""Upload the generated dashboards to a running Grafana through its HTTP API.
+"""Upload the dashboards and alert rules to a running Grafana over its HTTP API (grafana-client).
 
-UNTESTED: no Grafana server can run where this was written. Provisioning from files
-(`provisioning/`) is the tested, preferred way; this is for a Grafana you cannot mount files
-into. Usage, from the repository root:
+For a Grafana whose provisioning folder you cannot write to. Idempotent: what Grafana already
+holds is compared with the generated documents first, and only what differs is written, so a
+second run changes nothing and says so. Endpoints used (and nothing else):
 
-    WATCHPOST_GRAFANA_TOKEN=… python -m dashboards.push http://127.0.0.1:3000
+    GET/POST/PUT /api/folders[/{uid}]                      the folder
+    GET /api/dashboards/uid/{uid}, POST /api/dashboards/db   each dashboard
+    GET/PUT /api/v1/provisioning/folder/{uid}/rule-groups/{group}   the alert rules
 
-The token is a Grafana service-account token with the Editor role; it is read from the
-environment, never from the command line. httpx (already a hub dependency) is enough for the
-two endpoints used, so grafana-client is not needed.
+The token is a Grafana service-account token (Editor role, and alerting write for the rules).
+Errors from grafana-client become one `PushError` naming the step.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import sys
-from pathlib import Path
+from dataclasses import dataclass
+from typing import Any
 
-import httpx
+from grafana_client.api import GrafanaApi
+from grafana_client.client import GrafanaClientError, GrafanaException
 
-DASHBOARD_DIR = Path(__file__).resolve().parent / "watchpost"
+from dashboards.alerts import GROUP, GROUP_INTERVAL_S, alert_rules
+from dashboards.boards import DASHBOARDS
+from dashboards.i18n import DEFAULT_LANG, text
+from dashboards.panels import JSON
+
 FOLDER_UID = "watchpost"
-FOLDER_TITLE = "Watchpost 社区应急"
+SERVER_KEYS = {"id", "version"}  # set by Grafana on every save
 
 
-def push(url: str, token: str, folder_uid: str = FOLDER_UID) -> list[str]:
-    """Create the folder if missing and upload every dashboard; return their Grafana URLs."""
-    headers = {"Authorization": f"Bearer {token}"}
-    with httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=10) as client:
-        if client.get(f"/api/folders/{folder_uid}").status_code == 404:
-            client.post(
-                "/api/folders", json={"uid": folder_uid, "title": FOLDER_TITLE}
-            ).raise_for_status()
-        urls = []
-        for path in sorted(DASHBOARD_DIR.glob("*.json")):
-            dashboard = json.loads(path.read_text(encoding="utf-8"))
-            dashboard["id"] = None  # Grafana matches on uid
-            resp = client.post(
-                "/api/dashboards/db",
-                json={
-                    "dashboard": dashboard,
-                    "folderUid": folder_uid,
-                    "overwrite": True,
-                    "message": "watchpost: dashboards/push.py",
-                },
-            )
-            resp.raise_for_status()
-            urls.append(f"{url.rstrip('/')}{resp.json().get('url', '')}")
-        return urls
+class PushError(RuntimeError):
+    """Grafana refused or could not be reached; the message names the step."""
 
 
-def main(argv: list[str]) -> int:
-    """Push to the Grafana at argv[0] with the token in WATCHPOST_GRAFANA_TOKEN."""
-    token = os.environ.get("WATCHPOST_GRAFANA_TOKEN")
-    if len(argv) != 1 or not token:
-        sys.stderr.write("usage: WATCHPOST_GRAFANA_TOKEN=… python -m dashboards.push GRAFANA_URL\n")
-        return 2
-    for url in push(argv[0], token):
-        sys.stdout.write(f"{url}\n")
-    return 0
+@dataclass(frozen=True)
+class Change:
+    """What one push did to one object in Grafana."""
+
+    kind: str  # folder | dashboard | alert rule
+    uid: str
+    title: str
+    action: str  # created | updated | unchanged
+
+    def __str__(self) -> str:
+        return f"{self.action:9} {self.kind:10} {self.uid}  {self.title}"
 
 
-if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))
+def _get(step: str, call: Any, *args: Any) -> Any:
+    """Return the object a GET finds, or None on 404."""
+    try:
+        return call(*args)
+    except GrafanaClientError as exc:
+        if exc.status_code == 404:
+            return None
+        raise PushError(f"{step}: {exc}") from exc
+    except GrafanaException as exc:
+        raise PushError(f"{step}: {exc}") from exc
+
+
+def _do(step: str, call: Any, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return call(*args, **kwargs)
+    except GrafanaException as exc:
+        raise PushError(f"{step}: {exc}") from exc
+
+
+def _same(ours: JSON, theirs: JSON | None) -> bool:
+    """Return whether Grafana's copy holds every key of ours with the same value."""
+    if theirs is None:
+        return False
+    return all(theirs.get(k) == v for k, v in ours.items() if k not in SERVER_KEYS)
+
+
+def _folder(api: GrafanaApi, uid: str, title: str) -> Change:
+    found = _get("read folder", api.folder.get_folder, uid)
+    if found is None:
+        _do("create folder", api.folder.create_folder, title, uid=uid)
+        return Change("folder", uid, title, "created")
+    if found.get("title") != title:
+        _do("rename folder", api.folder.update_folder, uid, title=title, overwrite=True)
+        return Change("folder", uid, title, "updated")
+    return Change("folder", uid, title, "unchanged")
+
+
+def _dashboard(api: GrafanaApi, board: JSON, folder_uid: str) -> Change:
+    uid, title = board["uid"], board["title"]
+    found = _get(f"read dashboard {uid}", api.dashboard.get_dashboard, uid)
+    in_folder = found is not None and found.get("meta", {}).get("folderUid") == folder_uid
+    if in_folder and _same(board, found.get("dashboard")):
+        return Change("dashboard", uid, title, "unchanged")
+    body = {
+        "dashboard": {**board, "id": None},
+        "folderUid": folder_uid,
+        "overwrite": True,
+        "message": "watchpost dashboards push",
+    }
+    _do(f"save dashboard {uid}", api.dashboard.update_dashboard, body)
+    return Change("dashboard", uid, title, "updated" if found else "created")
+
+
+def _action(rule: JSON, theirs: dict[str, JSON]) -> str:
+    found = theirs.get(rule["uid"])
+    return "created" if found is None else "unchanged" if _same(rule, found) else "updated"
+
+
+def _rules(api: GrafanaApi, lang: str, folder_uid: str) -> list[Change]:
+    (group,) = alert_rules(lang)["groups"]
+    ours = [{**r, "folderUID": folder_uid, "ruleGroup": GROUP, "orgID": 1} for r in group["rules"]]
+    found = _get("read alert rules", api.alertingprovisioning.get_rule_group, folder_uid, GROUP)
+    theirs = {r.get("uid"): r for r in (found or {}).get("rules", [])}
+    changes = [Change("alert rule", r["uid"], r["title"], _action(r, theirs)) for r in ours]
+    interval_same = found is not None and found.get("interval") == GROUP_INTERVAL_S
+    if interval_same and all(c.action == "unchanged" for c in changes):
+        return changes
+    body = {"title": GROUP, "folderUid": folder_uid, "interval": GROUP_INTERVAL_S, "rules": ours}
+    _do("save alert rules", api.alertingprovisioning.update_rule_group, folder_uid, GROUP, body)
+    return changes
+
+
+def push(
+    url: str,
+    token: str,
+    lang: str = DEFAULT_LANG,
+    folder_uid: str = FOLDER_UID,
+    *,
+    rules: bool = True,
+    timeout: float = 10.0,
+) -> list[Change]:
+    """Bring the folder, every dashboard and (optionally) the alert rules up to date."""
+    api = GrafanaApi.from_url(url, credential=token, timeout=timeout)
+    changes = [_folder(api, folder_uid, text("folder", lang))]
+    changes += [_dashboard(api, build(lang), folder_uid) for build in DASHBOARDS.values()]
+    if rules:
+        changes += _rules(api, lang, folder_uid)
+    return changes

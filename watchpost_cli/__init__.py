@@ -116,6 +116,8 @@ _mount("hub.accounts.cli", app, ("users",), "hub", _HUB)
 _mount("simulators.cli", app, ("simulate",), "sim", _EDGE + _HUB)
 _mount("simulators.demo_cli", app, ("demo", "bench"), "sim", _EDGE + _HUB)
 _mount("provision.cli", config_app, ("acl", "broker", "device"), "edge", ())
+# build needs nothing more; push imports grafana_client and render matplotlib when they run.
+_mount("dashboards.cli", app, ("dashboards",), "grafana", ())
 
 
 def main() -> None:

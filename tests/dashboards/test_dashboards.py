@@ -10,14 +10,9 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import yaml
 
@@ -25,23 +20,20 @@ from dashboards import build
 from dashboards.alerts import RULES
 from dashboards.boards import DASHBOARDS
 from dashboards.i18n import LANGS, TEXT
-from dashboards.macros import ALL, Range, Value
+from dashboards.macros import ALL, Value
 from dashboards.panels import DATASOURCE
 from dashboards.scenario import (
     GAP_DEVICE,
-    HOURS,
     NOBODY_ON_DUTY_GRID,
     OFFLINE_AT_END,
     OLD_FIRMWARE,
     STOPPED_HUB,
     SUSPECT_DEVICE,
     UNACKED_FIRE_GRID,
-    scenario_lines,
 )
-from simulators.services import Influxd
+from tests.dashboards.conftest import SITE, Community
 
 ROOT = build.ROOT
-SITE = "sunny-gardens"
 CHOICES: dict[str, dict[str, Value]] = {
     "all": {"grid": ALL, "device": ALL, "hub": ALL},
     "one-grid": {"grid": "grid-2", "device": ALL, "hub": "hub-a"},
@@ -51,25 +43,6 @@ CHOICES: dict[str, dict[str, Value]] = {
         "hub": ["hub-a", STOPPED_HUB],
     },
 }
-
-
-@dataclass(frozen=True)
-class Community:
-    """A database holding the scenario, and when it ends."""
-
-    server: Influxd
-    db: str
-    end: datetime
-
-    def run(self, query: str, values: dict[str, Value] | None = None, **kw: Any) -> list[Any]:
-        """Expand `query` as Grafana would, run it and return its series (no error allowed)."""
-        choice = Range(self.end, timedelta(hours=HOURS), {"site": SITE, **(values or {})})
-        expanded = choice.expand(query, **kw)
-        answer = self.server.query(expanded, db=self.db)
-        (result,) = answer["results"]  # type: ignore[misc]
-        assert "error" not in result, f"{result['error']}\n{expanded}"
-        series: list[Any] = result.get("series", [])
-        return series
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -94,23 +67,6 @@ def _queries() -> list[Any]:
             args = (note["name"], note["target"]["query"], None, None)
             params.append(pytest.param(*args, id=f"{path.stem}:annotation{i}"))
     return params
-
-
-@pytest.fixture(scope="module")
-def community(influxd_server: Influxd) -> Iterator[Community]:
-    """Fill a fresh database with the simulated hours."""
-    server, db, end = influxd_server, f"dash_{uuid.uuid4().hex[:10]}", datetime.now(UTC)
-    server.create_database(db)
-    lines = scenario_lines(SITE, end)
-    for start in range(0, len(lines), 5000):
-        resp = httpx.post(
-            f"{server.url}/write",
-            params={"db": db, "precision": "ms"},
-            content="\n".join(lines[start : start + 5000]).encode(),
-        )
-        assert resp.status_code == 204, resp.text
-    yield Community(server, db, end)
-    server.query(f'DROP DATABASE "{db}"')
 
 
 def test_committed_files_match_the_generator() -> None:
