@@ -18,6 +18,10 @@ from hub.store.schema import WorkerRow
 from protocol.messages import utcnow
 from protocol.topics import ID_PATTERN
 
+SiteQuery = Annotated[
+    str | None, Query(pattern=ID_PATTERN, description="Site (admins only; others: their own)")
+]
+
 router = APIRouter(
     prefix="/api/v1/care",
     tags=["care rounds"],
@@ -91,11 +95,11 @@ async def care_coverage(
 
 @router.put("/plans/{resident}")
 async def set_plan(
-    request: Request, ctx: Context, who: Who, resident: str, body: PlanBody
+    request: Request, ctx: Context, who: Who, resident: str, body: PlanBody, site: SiteQuery = None
 ) -> dict[str, bool]:
     """Create or change a resident's visit plan."""
     require(who, "care.plan")
-    site = _site(who, None)
+    site = _site(who, site)
 
     def run() -> None:
         with ctx.store.session(write=True) as s:
@@ -124,10 +128,12 @@ async def set_plan(
 
 
 @router.post("/visits", status_code=201)
-async def record_visit(request: Request, ctx: Context, who: Who, body: VisitBody) -> CareItem:
+async def record_visit(
+    request: Request, ctx: Context, who: Who, body: VisitBody, site: SiteQuery = None
+) -> CareItem:
     """Record a visit made now by you (grid workers: residents of your grids)."""
     require(who, "care.visit")
-    site = _site(who, None)
+    site = _site(who, site)
     now = utcnow()
 
     def run() -> CareItem:

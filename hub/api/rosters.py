@@ -21,6 +21,10 @@ from hub.store.schema import GridRow, WorkerRow
 from protocol.messages import utcnow
 from protocol.topics import ID_PATTERN
 
+SiteQuery = Annotated[
+    str | None, Query(pattern=ID_PATTERN, description="Site (admins only; others: their own)")
+]
+
 router = APIRouter(
     prefix="/api/v1/rosters",
     tags=["rosters"],
@@ -128,10 +132,12 @@ async def rosters_now(
 
 
 @router.post("/shifts", status_code=201)
-async def create_shift(request: Request, ctx: Context, who: Who, body: ShiftBody) -> dict[str, int]:
+async def create_shift(
+    request: Request, ctx: Context, who: Who, body: ShiftBody, site: SiteQuery = None
+) -> dict[str, int]:
     """Add a weekly shift."""
     require(who, "roster.write")
-    site = _site(who, None)
+    site = _site(who, site)
     await asyncio.to_thread(_check_worker, ctx.store, site, body.worker)
 
     def run() -> int:
@@ -152,10 +158,12 @@ async def create_shift(request: Request, ctx: Context, who: Who, body: ShiftBody
 
 
 @router.delete("/shifts/{shift_id}")
-async def delete_shift(request: Request, ctx: Context, who: Who, shift_id: int) -> dict[str, bool]:
+async def delete_shift(
+    request: Request, ctx: Context, who: Who, shift_id: int, site: SiteQuery = None
+) -> dict[str, bool]:
     """Remove a weekly shift."""
     require(who, "roster.write")
-    site = _site(who, None)
+    site = _site(who, site)
 
     def run() -> int:
         with ctx.store.session(write=True) as s:
@@ -179,11 +187,11 @@ async def delete_shift(request: Request, ctx: Context, who: Who, shift_id: int) 
 
 @router.post("/exceptions", status_code=201)
 async def create_exception(
-    request: Request, ctx: Context, who: Who, body: ExceptionBody
+    request: Request, ctx: Context, who: Who, body: ExceptionBody, site: SiteQuery = None
 ) -> dict[str, int]:
     """Mark a worker absent, or on extra duty, for one day."""
     require(who, "roster.write")
-    site = _site(who, None)
+    site = _site(who, site)
     await asyncio.to_thread(_check_worker, ctx.store, site, body.worker)
 
     def run() -> int:
@@ -204,10 +212,12 @@ async def create_exception(
 
 
 @router.post("/swap", status_code=201)
-async def swap(request: Request, ctx: Context, who: Who, body: SwapBody) -> dict[str, bool]:
+async def swap(
+    request: Request, ctx: Context, who: Who, body: SwapBody, site: SiteQuery = None
+) -> dict[str, bool]:
     """Take `absent` off duty and put `replacement` on, for one day."""
     require(who, "roster.write")
-    site = _site(who, None)
+    site = _site(who, site)
     for worker in (body.absent, body.replacement):
         await asyncio.to_thread(_check_worker, ctx.store, site, worker)
 
