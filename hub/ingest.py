@@ -1,16 +1,27 @@
 """Ingest: every MQTT message is parsed, validated, checked against the registry, handed to the
 alarm engine and only then acknowledged; its time series go to InfluxDB.
 
-A message that does not follow the contract is logged (warning), counted per reason in
-`watchpost_ingest_rejected_total{reason}`, acknowledged (so the broker does not resend it for
-ever) and dropped; the hub keeps going. A message the *engine* fails on is not acknowledged: the
-alarm path reconnects and the broker redelivers it.
+Nothing one message does can end a task of the hub (docs/reliability.md):
+
+* a message that does not follow the contract (too large, nested too deep, numbers the store
+  cannot hold, dates out of range, unknown device, anything the decoder raises) is a counted
+  rejection (`watchpost_ingest_rejected_total{reason}`), acknowledged and dropped; at most one
+  summary log line per reason per minute (`hub.limits.RejectionLog`);
+* a sender past its token bucket is rejected as `rate_limited` (its first life-safety event of
+  a kind in a minute always goes through) and life-safety events of every sender are
+  committed before anything else waiting (`hub.limits`);
+* a message the *engine* fails on is tried `TRIES` times; then it is kept in the store's
+  dead-letter table, acknowledged, and a `trouble` alarm (`dead_letter`) pages the duty
+  officer. If even the dead letter cannot be written, the store is failing: the duty officer
+  is paged directly (`hub.dispatch.direct`), a life-safety event is paged directly too, and
+  the message stays un-acknowledged for the broker to redeliver once the store writes again.
 
 Group commit: the alarm path hands over every message already waiting (`on_alarm_batch`).
 Consecutive events go to the engine in ONE transaction and are acknowledged after it committed;
 a status or reply first flushes the events before it. If that transaction fails, each event
-gets its own; one that fails again is left un-acked, and so is every later message from the
-same sender (its order is kept), while the other senders' messages go through.
+gets its own; one that fails (and cannot be dead-lettered) is left un-acked, and so is every
+later message from the same sender (its order is kept), while the other senders' messages go
+through.
 
 The broker's `$SYS` drop counter: every increase becomes `engine.on_system("broker_drops")`, a
 `trouble` alarm for every site served, paged to the duty officer. If the engine fails, the
@@ -19,6 +30,7 @@ drops are kept and reported again with the next `$SYS` message.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import time
@@ -31,6 +43,7 @@ from hub.alarms.actions import Action, Outcome
 from hub.alarms.service import AlarmService
 from hub.bus import Received, Redeliver
 from hub.influx import event_line, status_line, telemetry_line
+from hub.limits import LIFE_SAFETY, RejectionLog, SenderLimits
 from hub.metrics import HubMetrics
 from protocol.codec import decode
 from protocol.errors import ProtocolError
@@ -42,8 +55,37 @@ log = logging.getLogger(__name__)
 Submit = Callable[[Sequence[Action]], Awaitable[None]]
 Sender = tuple[str, str, str]
 """(site, role, ident) of a topic: the device or worker that published it."""
-MAX_BATCH = 200
-"""Most alarm-path messages handled at once (only what is already queued; never waited for)."""
+MAX_BATCH = 1000
+"""Most alarm-path messages taken at once (only what is already queued; never waited for):
+the broker's `max_inflight_messages`, so the whole in-flight window is sorted by priority."""
+MAX_COMMIT = 200
+"""Most events committed in one transaction."""
+TRIES = 3
+"""Engine attempts per message before it becomes a dead letter."""
+
+
+class DeadLetters(Protocol):
+    """Where messages the engine could not handle are kept (the store)."""
+
+    async def keep(self, topic: str, payload: bytes, error: str, attempts: int) -> int:
+        """Store one dead letter; raise if the store cannot write."""
+        ...
+
+
+class StoreAlarm(Protocol):
+    """Who hears that the store failed, and of alarms it could not record (no store used)."""
+
+    def store_failed(self, detail: str) -> None:
+        """A store write failed."""
+        ...
+
+    def store_ok(self) -> None:
+        """A store write worked."""
+        ...
+
+    def unsaved_alarm(self, site: str, event: Event) -> None:
+        """Page a life-safety event the store could not record."""
+        ...
 
 
 class Directory(Protocol):
@@ -80,6 +122,7 @@ class _Batch:
 
     events: list[_Decoded] = field(default_factory=list)
     held: set[Sender] = field(default_factory=set)
+    store_down: bool = False
 
 
 class Ingest:
@@ -94,6 +137,10 @@ class Ingest:
         submit: Submit,
         *,
         crash_before_commit: bool = False,
+        letters: DeadLetters | None = None,
+        alarm: StoreAlarm | None = None,
+        limits: SenderLimits | None = None,
+        retry_s: float = 0.05,
     ) -> None:
         self.engine = engine
         self.directory = directory
@@ -101,11 +148,16 @@ class Ingest:
         self.metrics = metrics
         self.submit = submit
         self.crash_before_commit = crash_before_commit
+        self.letters = letters
+        self.alarm = alarm
+        self.limits = limits or SenderLimits()
+        self.retry_s = retry_s
+        self.rejections = RejectionLog()
         self._drops_unreported = 0
 
     def _reject(self, reason: str, msg: Received, detail: object) -> None:
         self.metrics.rejected.labels(reason).inc()
-        log.warning("dropped message on %s: %s", msg.topic[:200], detail)
+        self.rejections.add(reason, msg.topic, detail)
 
     async def _decode(self, msg: Received) -> tuple[Topic, object, str] | None:
         """Parse topic and payload and look the device up; None when the message was rejected."""
@@ -116,6 +168,9 @@ class Ingest:
             payload = decode(topic.channel, msg.payload, device=device)
         except ProtocolError as exc:
             self._reject(exc.reason, msg, exc)
+            return None
+        except Exception as exc:  # noqa: BLE001 - a decoder bug must not end the path
+            self._reject("decode_error", msg, repr(exc)[:300])
             return None
         grid = ""
         if topic.role == "dev":
@@ -135,32 +190,53 @@ class Ingest:
         await self.on_alarm_batch([msg])
 
     async def on_alarm_batch(self, msgs: Sequence[Received]) -> None:
-        """Handle waiting alarm-path messages in order; events group-committed, then PUBACKed.
+        """Handle waiting alarm-path messages: life-safety first, events group-committed, then
+        PUBACKed; a sender past its limit is rejected (counted, acked).
 
         Raises `Redeliver` at the end if any message was left un-acked for the broker to resend.
         """
         batch = _Batch()
+        first: list[_Decoded] = []
+        rest: list[_Decoded] = []
         for msg in msgs:
             try:
                 decoded = await self._decode(msg)
             except Redeliver:
-                await self._flush(batch)
-                raise
+                batch.held.add(("", "", ""))  # the registry lookup failed: leave it un-acked
+                continue
             if decoded is None:
                 msg.ack()
                 continue
             item = _Decoded(msg, *decoded)
-            if item.sender in batch.held:
-                continue  # an earlier message of this sender failed: both are redelivered
-            if isinstance(item.payload, Event):
-                self._crash_hook(item.payload)
-                batch.events.append(item)
+            kind = item.payload.kind if isinstance(item.payload, Event) else None
+            if not self.limits.allow(item.sender, kind):
+                self._reject("rate_limited", msg, f"{item.sender[2]} is past its message limit")
+                msg.ack()
                 continue
-            await self._flush(batch)
-            await self._one(batch, item)
+            urgent = kind in LIFE_SAFETY or isinstance(item.payload, WorkerReply)
+            (first if urgent else rest).append(item)
+        # Other senders' life-safety events and workers' replies never wait behind status,
+        # `test` events or a noisy sender: they are committed and acked first. A sender's own
+        # messages keep their order within each group.
+        for item in [*first, *rest]:
+            await self._take(batch, item)
         await self._flush(batch)
         if batch.held:
-            raise Redeliver(f"engine failed on messages from {len(batch.held)} sender(s)")
+            raise Redeliver(f"messages from {len(batch.held)} sender(s) left for redelivery")
+
+    async def _take(self, batch: _Batch, item: _Decoded) -> None:
+        if item.sender in batch.held or batch.store_down:
+            batch.held.add(item.sender)
+            self._unsaved(item)
+            return
+        if isinstance(item.payload, Event):
+            self._crash_hook(item.payload)
+            batch.events.append(item)
+            if len(batch.events) >= MAX_COMMIT:
+                await self._flush(batch)
+            return
+        await self._flush(batch)
+        await self._one(batch, item)
 
     def _crash_hook(self, event: Event) -> None:
         if self.crash_before_commit:
@@ -183,6 +259,7 @@ class Ingest:
                 self.metrics.batch_fallbacks.inc()
                 log.warning("group commit of %d events failed (%r); one by one", len(items), exc)
             else:
+                self._store_ok()
                 for item in items:
                     item.msg.ack()
                 for item, outcome in zip(items, outcomes, strict=True):
@@ -192,21 +269,74 @@ class Ingest:
             await self._one(batch, item)
 
     async def _one(self, batch: _Batch, item: _Decoded) -> None:
-        """Run one message in its own transaction; on failure hold its sender, leave it un-acked."""
-        if item.sender in batch.held:
+        """Run one message in its own transaction, `TRIES` times; then keep it as a dead letter.
+
+        If the dead letter cannot be written either, the store is failing: hold the sender
+        (and every later message of this batch) un-acked for redelivery.
+        """
+        if item.sender in batch.held or batch.store_down:
+            batch.held.add(item.sender)
+            self._unsaved(item)
             return
-        try:
-            outcome = await self._engine(item.topic, item.payload)
-        except Exception:
-            self.metrics.engine_errors.inc()
-            log.exception("engine failed on %s; leaving it un-acked for redelivery", item.msg.topic)
+        error: Exception | None = None
+        for attempt in range(TRIES):
+            try:
+                outcome = await self._engine(item.topic, item.payload)
+            except Exception as exc:  # noqa: BLE001 - counted, retried, then dead-lettered
+                error = exc
+                self.metrics.engine_errors.inc()
+                if attempt + 1 < TRIES:
+                    await asyncio.sleep(self.retry_s * 2**attempt)
+                continue
+            self._store_ok()
+            item.msg.ack()
+            await self._done(item, outcome)
+            return
+        log.error("engine failed %d times on %s: %r", TRIES, item.msg.topic[:200], error)
+        await self._dead_letter(batch, item, repr(error))
+
+    async def _dead_letter(self, batch: _Batch, item: _Decoded, error: str) -> None:
+        if self.letters is None:
             batch.held.add(item.sender)
             return
+        try:
+            await self.letters.keep(item.msg.topic, item.msg.payload, error, TRIES)
+        except Exception as exc:  # noqa: BLE001 - the store cannot write at all
+            self.metrics.store_write_failures.inc()
+            self.metrics.store_writable.set(0)
+            log.error("store cannot write (%r); leaving messages un-acked for redelivery", exc)
+            if self.alarm is not None:
+                self.alarm.store_failed(repr(exc)[:300])
+            batch.store_down = True
+            batch.held.add(item.sender)
+            self._unsaved(item)
+            return
         item.msg.ack()
-        await self._done(item, outcome)
+        self.metrics.dead_lettered.inc()
+        self.metrics.rejected.labels("dead_letter").inc()
+        try:
+            outcome = await self.engine.on_system("dead_letter", 1, f"{item.msg.topic}: {error}"[:500])
+        except Exception:
+            self.metrics.engine_errors.inc()
+            log.exception("the dead-letter trouble alarm could not be raised")
+            return
+        if outcome.actions:
+            await self.submit(outcome.actions)
+
+    def _unsaved(self, item: _Decoded) -> None:
+        """A life-safety event the store could not take is paged directly (not via the store)."""
+        if self.alarm is not None and isinstance(item.payload, Event):
+            self.alarm.unsaved_alarm(item.topic.site, item.payload)
+
+    def _store_ok(self) -> None:
+        self.metrics.store_writable.set(1)
+        if self.alarm is not None:
+            self.alarm.store_ok()
 
     async def _done(self, item: _Decoded, outcome: Outcome) -> None:
         """Count and write what was committed, then hand its actions to dispatch."""
+        if isinstance(item.payload, Event) and not outcome.rejected:
+            self.limits.committed(item.sender, item.payload.kind)
         self._account(item.msg, item.topic, item.payload, item.grid, outcome)
         if outcome.actions:
             await self.submit(outcome.actions)
@@ -257,12 +387,18 @@ class Ingest:
             line = build()
         except ValueError as exc:
             self.metrics.rejected.labels("bad_line").inc()
-            log.warning("point not written: %s", exc)
+            self.rejections.add("bad_line", "influx", exc)
             return
         self.series.submit([line])
 
     async def on_telemetry_path(self, msg: Received) -> None:
-        """Handle telemetry (to InfluxDB) and the broker's `$SYS` counters."""
+        """Handle telemetry (to InfluxDB) and the broker's `$SYS` counters; never raises."""
+        try:
+            await self._telemetry(msg)
+        except Exception as exc:  # noqa: BLE001 - one reading must never end the path
+            self._reject("handler_error", msg, repr(exc)[:300])
+
+    async def _telemetry(self, msg: Received) -> None:
         if msg.topic.startswith("$SYS/"):
             self._drops_unreported += self.metrics.broker_stat(msg.topic, msg.payload)
             if self._drops_unreported:

@@ -46,6 +46,7 @@ class HubMetrics:
         self.registry = CollectorRegistry()
         self._define_ingest(self.registry)
         self._define_dispatch(self.registry)
+        self._define_trust(self.registry)
         self._dropped_last: float | None = None
 
     def _define_ingest(self, r: CollectorRegistry) -> None:
@@ -118,6 +119,42 @@ class HubMetrics:
             "watchpost_broker_dropped_increase",
             "Messages the broker dropped while this hub watched (should stay 0)",
             registry=r,
+        )
+
+    def _define_trust(self, r: CollectorRegistry) -> None:
+        self.outbox_oldest = Gauge(
+            "watchpost_outbox_oldest_seconds",
+            "Age of the oldest page or command not yet delivered (0: none); grows if dispatch is stuck",
+            registry=r,
+        )
+        self.outbox_resent = Counter(
+            "watchpost_outbox_resent",
+            "Outbox rows read back and sent again (after a crash or failed retries)",
+            ["result"],
+            registry=r,
+        )
+        self.dead_letters = Gauge(
+            "watchpost_dead_letters", "Alarm-path messages kept as dead letters", registry=r
+        )
+        self.dead_lettered = Counter(
+            "watchpost_dead_lettered",
+            "Messages the engine failed on after every try, kept and acknowledged",
+            registry=r,
+        )
+        self.store_write_failures = Counter(
+            "watchpost_store_write_failures",
+            "Alarm-path store writes that failed (disk full, database down)",
+            registry=r,
+        )
+        self.store_writable = Gauge(
+            "watchpost_store_writable", "1 while the last store write succeeded", registry=r
+        )
+        self.store_writable.set(1)
+        self.bus_reconnects = Counter(
+            "watchpost_bus_reconnects", "MQTT path (re)connections", ["path"], registry=r
+        )
+        self.flaps = Counter(
+            "watchpost_device_flaps", "Device online/offline changes counted as flapping", registry=r
         )
 
     def watch_influx(self, source: Callable[[], Mapping[str, int | str]]) -> None:

@@ -76,7 +76,9 @@ def _default_by_reason() -> dict[AlarmClass, dict[str, Escalation]]:
     # A broker that drops messages may have lost SOS calls of the whole site: the duty officer
     # hears of it at once (maintenance fixes the broker), the supervisor if nobody answers.
     drops = Escalation(tiers=[["duty_officer", "maintenance"], ["supervisor"]], timeouts_s=[600.0])
-    return {"trouble": {"broker_drops": drops}}
+    # A dead letter may be an SOS the engine could not handle: the duty officer looks at once.
+    dead = Escalation(tiers=[["duty_officer", "maintenance"], ["supervisor"]], timeouts_s=[600.0])
+    return {"trouble": {"broker_drops": drops, "dead_letter": dead}}
 
 
 def _default_arrival() -> dict[AlarmClass, float | None]:

@@ -24,6 +24,10 @@ from protocol.messages import (
 
 MAX_PAYLOAD = 16 * 1024
 """Largest payload accepted, in bytes."""
+MAX_DEPTH = 8
+"""Deepest nesting of arrays and objects accepted (the deepest v1 payload needs 4)."""
+_OPEN = frozenset(b"[{")
+_CLOSE = frozenset(b"]}")
 
 M = TypeVar("M", bound=BaseModel)
 _COMMAND: TypeAdapter[Command] = TypeAdapter(Command)
@@ -40,16 +44,46 @@ def _reject_constant(name: str) -> Any:
     raise ProtocolError("non_finite", f"{name} is not allowed; numbers must be finite")
 
 
+def nesting_depth(raw: bytes) -> int:
+    """Return the deepest nesting of `[`/`{` in JSON text, ignoring brackets inside strings."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in _OPEN:
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in _CLOSE:
+            depth -= 1
+    return deepest
+
+
 def load_json(payload: bytes | str) -> dict[str, Any]:
-    """Parse a payload into a JSON object, enforcing size, syntax and finiteness."""
-    size = len(payload.encode() if isinstance(payload, str) else payload)
-    if size > MAX_PAYLOAD:
-        raise ProtocolError("too_large", f"payload is {size} bytes; the limit is {MAX_PAYLOAD}")
+    """Parse a payload into a JSON object, enforcing size, depth, syntax and finiteness."""
+    raw = payload.encode(errors="surrogatepass") if isinstance(payload, str) else payload
+    if len(raw) > MAX_PAYLOAD:
+        raise ProtocolError(
+            "too_large", f"payload is {len(raw)} bytes; the limit is {MAX_PAYLOAD}"
+        )
+    # Python's json recurses once per level and raises RecursionError (not ValueError) on a
+    # 10 kB `[[[[…`: measure the depth first, without recursion (ARCHITECTURE.md, "Measured").
+    brackets = raw.count(b"[") + raw.count(b"{")  # C speed; the scan runs only when needed
+    depth = nesting_depth(raw) if brackets > MAX_DEPTH else brackets
+    if depth > MAX_DEPTH:
+        raise ProtocolError("too_deep", f"payload nests {depth} levels; the limit is {MAX_DEPTH}")
     try:
-        obj = json.loads(payload, parse_constant=_reject_constant)
+        obj = json.loads(raw, parse_constant=_reject_constant)
     except ProtocolError:
         raise
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise ProtocolError("not_json", f"payload is not valid UTF-8 JSON ({exc})") from exc
     if not isinstance(obj, dict):
         raise ProtocolError(

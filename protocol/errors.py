@@ -13,6 +13,7 @@ from typing import Literal
 
 Reason = Literal[
     "too_large",
+    "too_deep",
     "not_json",
     "not_object",
     "non_finite",

@@ -17,13 +17,26 @@ from protocol.topics import ID_PATTERN
 
 Ident = Annotated[str, Field(pattern=ID_PATTERN, description="Id: [a-z0-9-]{1,64}")]
 Name = Annotated[str, Field(pattern=r"^[a-z0-9_.-]{1,64}$")]
-Scalar = str | int | float | bool | None
+
+INT_MAX = 2**63 - 1
+"""Largest integer the store keeps (BIGINT on PostgreSQL, INTEGER on SQLite)."""
+INT_MIN = -(2**63)
+TS_MIN = datetime(2000, 1, 1, tzinfo=UTC)
+"""Earliest timestamp accepted: a device clock before this was never set."""
+TS_MAX = datetime(2100, 1, 1, tzinfo=UTC)
+"""Latest timestamp accepted (InfluxDB's nanosecond time ends in 2262; nothing is sane after 2100)."""
+
+StoreInt = Annotated[int, Field(ge=INT_MIN, le=INT_MAX)]
+Scalar = Annotated[str, Field(max_length=256)] | StoreInt | float | bool | None
 
 _ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 
 
 def _to_utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
+    utc = value.astimezone(UTC)
+    if not TS_MIN <= utc < TS_MAX:
+        raise ValueError(f"must lie between {TS_MIN:%Y-%m-%d} and {TS_MAX:%Y-%m-%d} (UTC)")
+    return utc
 
 
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
@@ -71,7 +84,9 @@ class Event(Wire):
     v: Literal[1] = Field(1, description="Schema version")
     id: EventId = Field(description="Unique id (ULID or UUIDv7); makes delivery idempotent")
     device: Ident = Field(description="Device id; must equal the topic's device")
-    seq: int = Field(ge=0, description="Per-device sequence number; a gap shows a lost event")
+    seq: int = Field(
+        ge=0, le=INT_MAX, description="Per-device sequence number; a gap shows a lost event"
+    )
     ts: UtcDatetime = Field(description="When it happened, RFC 3339 with offset")
     kind: EventKind = Field(description="What happened")
     source: str = Field(
@@ -99,9 +114,11 @@ class Status(Wire):
     ts: UtcDatetime
     state: Literal["online", "offline"]
     fw: str = Field("", max_length=64)
-    uptime_s: float = Field(0.0, ge=0)
-    outbox: int = Field(0, ge=0, description="Events waiting in the device's outbox")
-    heartbeat_s: float | None = Field(None, gt=0, description="Promised heartbeat interval")
+    uptime_s: float = Field(0.0, ge=0, le=1e10)
+    outbox: int = Field(0, ge=0, le=INT_MAX, description="Events waiting in the device's outbox")
+    heartbeat_s: float | None = Field(
+        None, gt=0, le=86_400, description="Promised heartbeat interval"
+    )
 
 
 IndicateState = Literal[
@@ -162,7 +179,7 @@ class ResidentContext(Wire):
     conditions: list[str] = Field(default_factory=list, max_length=16)
     contacts: list[Contact] = Field(default_factory=list, max_length=8)
     address: str = Field("", max_length=200)
-    floor: int | None = None
+    floor: int | None = Field(None, ge=-1000, le=1000)
     key_safe: str = Field("", max_length=64)
 
 
@@ -179,7 +196,7 @@ class WorkerAlert(Wire):
     grid: Ident | None = None
     building: Ident | None = None
     device: Ident | None = None
-    tier: int = Field(0, ge=0, description="Escalation tier that reached this worker")
+    tier: int = Field(0, ge=0, le=1000, description="Escalation tier that reached this worker")
     title_zh: str = Field(max_length=200)
     title_en: str = Field(max_length=200)
     body_zh: str = Field("", max_length=2000)

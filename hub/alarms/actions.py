@@ -43,6 +43,8 @@ class Notify:
     tier: int
     alert: WorkerAlert
     channels: tuple[str, ...] | None = None
+    outbox_id: int | None = None
+    """Its row in the store's outbox (set once written there, with the alarm change)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +54,8 @@ class SendCommand:
     site: str
     device: str
     command: Command
+    outbox_id: int | None = None
+    """Its row in the store's outbox (set once written there, with the alarm change)."""
 
 
 Action = Transition | Notify | SendCommand

@@ -31,6 +31,7 @@ REASON_LABELS: dict[str, tuple[str, str]] = {
     "low_battery": ("电量低", "low battery"),
     "tamper": ("防拆触发", "tamper"),
     "fault": ("故障", "fault"),
+    "flapping": ("频繁上下线", "flapping online/offline"),
 }
 SYSTEM_LABEL: tuple[str, str] = ("系统故障", "System trouble")
 SYSTEM_TEXT: dict[str, tuple[str, str, str, str]] = {
@@ -41,6 +42,13 @@ SYSTEM_TEXT: dict[str, tuple[str, str, str, str]] = {
         "请立即核对近期报警和设备状态；检查消息代理的队列上限（max_queued_messages）和慢订阅者。",
         "Check recent alarms and devices now; check the broker's queue limits "
         "(max_queued_messages) and slow subscribers.",
+    ),
+    "dead_letter": (
+        "中心无法处理 {n} 条报警通道消息，已存入死信表",
+        "The hub could not handle {n} alarm-path message(s); kept as dead letters",
+        "请在 /api/v1/dead-letters 查看并核对相关设备；该消息已确认，不会阻塞其他报警。",
+        "Look at /api/v1/dead-letters and check the devices concerned; the message was "
+        "acknowledged and blocks no other alarm.",
     ),
 }
 STATE_LABELS: dict[str, tuple[str, str]] = {

@@ -4,6 +4,8 @@ Each input runs as one store transaction in a worker thread, serialised by one l
 event loop never waits on the database and two inputs never interleave. The transaction
 commits before the method returns; the returned `Outcome` lists what the hub must do next.
 `on_events` is the group commit: several events, each in its own savepoint, one transaction.
+Every page and device command is written to the store's outbox in that same transaction
+(`hub.alarms.outbox`), so a crash after the commit cannot lose it.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from hub.alarms.actions import Outcome
 from hub.alarms.arrival import arrival_due
 from hub.alarms.escalation import escalate_due
 from hub.alarms.ledger import Ledger
+from hub.alarms.outbox import persist
 from hub.alarms.replies import Refused, apply, check, replayed
 from hub.alarms.rules.checkin import check_windows
 from hub.alarms.rules.person import on_cancel, raise_or_repeat
@@ -136,6 +139,8 @@ class Engine:
             with self.store.session(write=True) as session:
                 ledger = Ledger(session, self.policy, now or self.clock())
                 work(ledger)
+                # Pages and commands are committed with the change that caused them (outbox).
+                ledger.actions = persist(session, ledger.now, ledger.actions)
                 session.flush()
         except Refused as exc:
             log.info("input refused: %s", exc.reason)
@@ -154,6 +159,7 @@ class Engine:
                 try:
                     with session.begin_nested():
                         self._event(ledger, site, event)
+                        ledger.actions = persist(session, ledger.now, ledger.actions)
                 except Refused as exc:
                     log.info("input refused: %s", exc.reason)
                     outcomes.append(Outcome(rejected=exc.reason))

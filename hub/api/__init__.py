@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from hub.api import alarms, audit_log, auth, care, errors, feed, rosters, site
 from hub.api.context import ApiContext
+from hub.api.dead_letters import router as dead_letters
 from hub.api.routes import events, public
 from hub.api.security import SecurityHeaders
 from hub.web import pages
@@ -33,6 +34,7 @@ def create_app(ctx: ApiContext) -> FastAPI:
     app.include_router(rosters.router)
     app.include_router(care.router)
     app.include_router(events)
+    app.include_router(dead_letters)
     app.include_router(pages.router)
     app.mount("/static", pages.static_files(), name="static")
     return app

@@ -9,6 +9,13 @@ Two bounded queues, each drained by its own worker tasks in the hub's TaskGroup:
   slow or dead webhook never holds up an MQTT alert, nor the acking of events.
 
 Every delivery attempt's result is recorded per alarm, worker and channel (`DeliveryLog`).
+
+Durability: every `Notify` and `SendCommand` the engine returns was already written to the
+store's outbox with the alarm change (`outbox_id`). Once its MQTT publish got the broker's
+PUBACK the row is marked delivered (in batches, `run_outbox`); a row still undelivered a few
+seconds after it was written and not being worked on here — after a crash, a broker outage
+longer than the retries, a full queue — is read back and sent again, until delivered.
+Duplicates are possible (workers' apps dedup by alarm id and state); losses are not.
 """
 
 from __future__ import annotations
@@ -16,19 +23,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Protocol
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
 from hub.alarms.actions import Action, Notify, SendCommand, Transition
+from hub.alarms.outbox import restore
 from hub.bus import BusError
 from hub.dispatch.notifier import AppriseNotifier
 from hub.dispatch.webhook import DeliveryError, WebhookSender
 from hub.influx import alarm_line, command_line
 from hub.metrics import HubMetrics
 from protocol.codec import encode
-from protocol.messages import SirenCmd
+from protocol.messages import SirenCmd, utcnow
 from protocol.topics import device_topic, worker_topic
 
 log = logging.getLogger(__name__)
@@ -54,6 +63,41 @@ class DeliveryLog(Protocol):
         self, alarm_id: str, worker: str, channel: str, tier: int, ok: bool, detail: str
     ) -> None:
         """Record one delivery's final result."""
+        ...
+
+
+class OutboxRow(Protocol):
+    """An undelivered outbox row."""
+
+    @property
+    def id(self) -> int:
+        """Row id."""
+        ...
+
+    @property
+    def kind(self) -> str:
+        """'notify' or 'command'."""
+        ...
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        """The action, as stored."""
+        ...
+
+
+class Outbox(Protocol):
+    """The store's outbox, seen from the dispatcher (async; the store runs in a thread)."""
+
+    async def pending(self, before: datetime) -> Sequence[OutboxRow]:
+        """Return undelivered rows written before `before`, oldest first."""
+        ...
+
+    async def delivered(self, ids: list[int]) -> None:
+        """Mark rows delivered."""
+        ...
+
+    async def oldest(self) -> datetime | None:
+        """Return when the oldest undelivered row was written."""
         ...
 
 
@@ -126,12 +170,80 @@ class Dispatcher:
         self.mqtt_attempts = mqtt_attempts
         self.fast: asyncio.Queue[Action] = asyncio.Queue(queue_size)
         self.slow: asyncio.Queue[_External] = asyncio.Queue(queue_size)
+        self._in_flight: set[int] = set()
+        self._delivered: list[int] = []
+        self.outbox_oldest_s = 0.0
+        self.outbox_checked_mono: float | None = None
 
     async def submit(self, actions: Iterable[Action]) -> None:
         """Queue actions; waits only when the queue is full (back-pressure, never loss)."""
         for action in actions:
+            row = getattr(action, "outbox_id", None)
+            if row is not None:
+                if row in self._in_flight:
+                    continue  # already being sent (the sweep found a row ingest just queued)
+                self._in_flight.add(row)
             await self.fast.put(action)
         self.metrics.dispatch_queue.set(self.fast.qsize() + self.slow.qsize())
+
+    def _finished(self, action: Action, ok: bool) -> None:
+        row = getattr(action, "outbox_id", None)
+        if row is None:
+            return
+        self._in_flight.discard(row)
+        if ok:
+            self._delivered.append(row)
+
+    async def run_outbox(
+        self, outbox: Outbox, *, every_s: float = 0.25, resend_after_s: float = 3.0
+    ) -> None:
+        """Worker task: mark sent rows delivered; resend rows left undelivered (also at start)."""
+        started = utcnow()
+        first = True
+        last_sweep = 0.0
+        while True:
+            try:
+                await self._mark(outbox)
+                if first or time.monotonic() - last_sweep >= 1.0:
+                    before = started if first else utcnow() - timedelta(seconds=resend_after_s)
+                    await self._sweep(outbox, before)
+                    first, last_sweep = False, time.monotonic()
+            except Exception:
+                # A store that cannot be read or written (disk full, database down) must not end
+                # the task: the health report says so, and the next round tries again.
+                log.exception("outbox round failed; trying again")
+            await asyncio.sleep(every_s)
+
+    async def _mark(self, outbox: Outbox) -> None:
+        ids, self._delivered = self._delivered, []
+        if not ids:
+            return
+        try:
+            await outbox.delivered(ids)
+        except Exception:
+            self._delivered.extend(ids)
+            raise
+
+    async def _sweep(self, outbox: Outbox, before: datetime) -> None:
+        rows = await outbox.pending(before)
+        oldest = await outbox.oldest()
+        self.outbox_oldest_s = 0.0 if oldest is None else max(0.0, (utcnow() - oldest).total_seconds())
+        self.outbox_checked_mono = time.monotonic()
+        self.metrics.outbox_oldest.set(self.outbox_oldest_s)
+        actions: list[Action] = []
+        for row in rows:
+            if row.id in self._in_flight:
+                continue
+            try:
+                actions.append(restore(row.id, row.kind, row.payload))
+            except (ValueError, KeyError, TypeError) as exc:
+                log.error("outbox row %d unreadable (%s); marking it done", row.id, exc)
+                self.metrics.outbox_resent.labels("unreadable").inc()
+                self._delivered.append(row.id)
+        if actions:
+            log.warning("outbox: sending %d undelivered page(s)/command(s) again", len(actions))
+            self.metrics.outbox_resent.labels("resent").inc(len(actions))
+            await self.submit(actions)
 
     def pending(self) -> int:
         """Return how many actions and external deliveries are waiting or running."""
@@ -151,6 +263,9 @@ class Dispatcher:
             except Exception:
                 # A bug in one action must not stop every later alarm from going out.
                 log.exception("dispatch of %s failed", type(action).__name__)
+                row = getattr(action, "outbox_id", None)
+                if row is not None:
+                    self._in_flight.discard(row)
             finally:
                 self.fast.task_done()
                 self.metrics.dispatch_queue.set(self.pending())
@@ -189,6 +304,7 @@ class Dispatcher:
         ok, _, _ = await self._retry(
             lambda: self.bus.publish(topic, encode(action.command)), self.mqtt_attempts
         )
+        self._finished(action, ok)
         self.metrics.commands.labels("ok" if ok else "failed").inc()
         if not ok:
             log.warning("command %s to %s not published", action.command.cmd, action.device)
@@ -206,13 +322,14 @@ class Dispatcher:
         ok, attempts, detail = await self._retry(
             lambda: self.bus.publish(topic, encode(action.alert)), self.mqtt_attempts
         )
-        await self._record(action, "mqtt", ok, detail, attempts)
+        self._finished(action, ok)
         # The engine's channels are authoritative: a state update asks for MQTT only.
         extra = [c for c in action.channels or () if c != "mqtt"]
         if action.channels is None:
             extra += self.channels.get((action.site, action.worker), ())
         for url in dict.fromkeys(extra):
             await self.slow.put(_External(action, url))
+        await self._record(action, "mqtt", ok, detail, attempts)
 
     async def _external(self, item: _External) -> None:
         notify, url = item.notify, item.url

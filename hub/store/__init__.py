@@ -13,10 +13,15 @@ from hub.store.records import (
     TransitionRecord,
     WorkerRecord,
 )
+from hub.store.queues import DeadLetter, DeadLetterRow, OutboxRow, Pending
 from hub.store.store import Store
 
 __all__ = [
     "AlarmRecord",
+    "DeadLetter",
+    "DeadLetterRow",
+    "OutboxRow",
+    "Pending",
     "DeliveryRecord",
     "DeviceContext",
     "DeviceStateRecord",

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Float,
     ForeignKey,
@@ -166,7 +167,8 @@ class EventRow(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     site: Mapped[str] = _id()
     device: Mapped[str] = _id()
-    seq: Mapped[int] = mapped_column(Integer)
+    # 64 bits: PostgreSQL's INTEGER is 32 (SQLite's INTEGER is already 64).
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     ts: Mapped[datetime] = mapped_column(UtcDateTime)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
     kind: Mapped[str] = mapped_column(String(32))
@@ -280,6 +282,11 @@ class DeviceStateRow(Base):
     online: Mapped[bool] = mapped_column(Boolean, default=False)
     heartbeat_s: Mapped[float | None] = mapped_column(Float)
     last_status: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    # Reported offline (last will) and not back yet: trouble only after the grace (hysteresis).
+    offline_since: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Online/offline changes counted since `flap_since`; N in M minutes is one `flapping` alarm.
+    flap_since: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    flaps: Mapped[int] = mapped_column(Integer, default=0)
 
 
 # The people's side (accounts, audit, rosters, care rounds) lives in its own module; importing it

@@ -10,12 +10,13 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import get_args
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from hub.store import queues
 from hub.store.database import IMMEDIATE, make_engine, upgrade_to_head
 from hub.store.records import (
     AlarmRecord,
@@ -248,3 +249,41 @@ class Store:
                 if state in per:
                     per[state] = int(n)
         return counts
+
+    def outbox_pending(self, before: datetime, limit: int = 500) -> list[queues.Pending]:
+        """Return undelivered outbox rows written before `before`, oldest first."""
+        with self.session() as s:
+            return queues.pending(s, before, limit)
+
+    def outbox_delivered(self, ids: list[int], prune_after: timedelta | None = None) -> None:
+        """Mark outbox rows delivered (one transaction); optionally prune old delivered rows."""
+        now = utcnow()
+        with self.session(write=True) as s:
+            queues.mark_delivered(s, ids, now)
+            if prune_after is not None:
+                queues.prune_delivered(s, now, prune_after)
+
+    def outbox_oldest(self) -> datetime | None:
+        """Return when the oldest undelivered outbox row was written, or None."""
+        with self.session() as s:
+            return queues.oldest_pending(s)
+
+    def dead_letter(self, topic: str, payload: bytes, error: str, attempts: int) -> int:
+        """Keep a message the engine could not handle; return the dead letter's id."""
+        with self.session(write=True) as s:
+            return queues.add_dead_letter(s, utcnow(), topic, payload, error, attempts)
+
+    def dead_letters(self, limit: int = 100) -> list[queues.DeadLetter]:
+        """Return the newest dead letters first."""
+        with self.session() as s:
+            return queues.dead_letters(s, limit)
+
+    def dead_letter_count(self) -> int:
+        """Return how many dead letters are kept."""
+        with self.session() as s:
+            return queues.count_dead_letters(s)
+
+    def probe_write(self, name: str) -> None:
+        """Commit one small write (raises if the store cannot write, e.g. its disk is full)."""
+        with self.session(write=True) as s:
+            queues.probe(s, name, utcnow())

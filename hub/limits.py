@@ -1,0 +1,122 @@
+"""Flood control on the alarm path: per-sender token buckets and summary logging of rejects.
+
+A stuck button (1,000 `call` in 3 s) or a broken firmware must not delay other homes' alarms.
+Every sender (site, role, id) has a bucket; a message past it is rejected as `rate_limited`
+(counted, acknowledged) — except the first life-safety event of a kind from that sender in
+`first_window_s`: an SOS is never refused because the same device was noisy before.
+
+A rejection never logs a line of its own (a junk flood would fill the disk and cost the loop
+~10 % per line at 10,000 msg/s): `RejectionLog` writes at most one summary line per reason
+per `every_s`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
+
+Sender = tuple[str, str, str]
+LIFE_SAFETY = frozenset({"call", "fall", "smoke", "cancel"})
+"""Event kinds that go first and are never grouped away (ARCHITECTURE.md, "Alarms")."""
+
+
+@dataclass(slots=True)
+class _Bucket:
+    tokens: float
+    at: float
+
+
+class SenderLimits:
+    """Token bucket per sender: `rate_per_s` sustained, `burst` at once."""
+
+    def __init__(
+        self,
+        rate_per_s: float = 5.0,
+        burst: float = 20.0,
+        first_window_s: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        max_senders: int = 200_000,
+    ) -> None:
+        self.rate = rate_per_s
+        self.burst = burst
+        self.first_window_s = first_window_s
+        self.clock = clock
+        self.max_senders = max_senders
+        self._buckets: dict[Sender, _Bucket] = {}
+        self._life_safety: dict[tuple[Sender, str], float] = {}
+
+    def allow(self, sender: Sender, kind: str | None = None) -> bool:
+        """Take one token for `sender`; True if the message may go on."""
+        now = self.clock()
+        bucket = self._buckets.get(sender)
+        if bucket is None:
+            if len(self._buckets) >= self.max_senders:
+                self._buckets.clear()  # bounded memory; forgetting buckets only lets more in
+            bucket = self._buckets[sender] = _Bucket(self.burst, now)
+        bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.at) * self.rate)
+        bucket.at = now
+        if bucket.tokens >= 1.0:
+            bucket.tokens -= 1.0
+            return True
+        if kind in LIFE_SAFETY:
+            last = self._life_safety.get((sender, kind))
+            if last is None or now - last > self.first_window_s:
+                return True
+        return False
+
+    def committed(self, sender: Sender, kind: str) -> None:
+        """Remember that a life-safety event of `kind` from `sender` was committed now."""
+        if kind in LIFE_SAFETY:
+            if len(self._life_safety) >= self.max_senders:
+                self._life_safety.clear()
+            self._life_safety[(sender, kind)] = self.clock()
+
+
+@dataclass(slots=True)
+class _Tally:
+    count: int = 0
+    since: float = 0.0
+    example: str = ""
+
+
+class RejectionLog:
+    """At most one WARNING per reason per `every_s`, saying how many and one example."""
+
+    def __init__(self, every_s: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.every_s = every_s
+        self.clock = clock
+        self._tallies: dict[str, _Tally] = {}
+
+    def add(self, reason: str, topic: str, detail: object) -> None:
+        """Count one rejection; log the summary of `reason` if its minute is over."""
+        now = self.clock()
+        tally = self._tallies.get(reason)
+        if tally is None:
+            # The first of a reason is logged at once: it is news.
+            self._tallies[reason] = _Tally(0, now, "")
+            log.warning("rejected a message (%s) on %s: %.300s", reason, topic[:200], detail)
+            return
+        tally.count += 1
+        if not tally.example:
+            tally.example = f"{topic[:200]}: {str(detail)[:300]}"
+        if now - tally.since >= self.every_s:
+            self.flush(reason)
+
+    def flush(self, reason: str) -> None:
+        """Log the summary of `reason` now (if anything was counted) and start a new period."""
+        tally = self._tallies.get(reason)
+        if tally is None:
+            return
+        if tally.count:
+            log.warning(
+                "rejected %d more message(s) (%s) in the last %.0f s; e.g. %s",
+                tally.count,
+                reason,
+                self.clock() - tally.since,
+                tally.example,
+            )
+        self._tallies[reason] = _Tally(0, self.clock(), "")
