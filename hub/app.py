@@ -11,12 +11,11 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Coroutine, Iterator, Mapping, Sequence
 from typing import Any
 
 import httpx
 import uvicorn
-from sqlalchemy import text
 
 from hub.accounts import Accounts
 from hub.alarms.engine import Engine
@@ -24,6 +23,8 @@ from hub.alarms.service import AlarmService
 from hub.api import ApiContext, create_app
 from hub.bus import BrokerAddress, Bus
 from hub.dispatch import AppriseNotifier, Dispatcher, WebhookSender
+from hub.dispatch.direct import DirectPager, Roster
+from hub.health import HealthWatch, StoreQueues
 from hub.influx import InfluxSettings, InfluxWriter
 from hub.ingest import MAX_BATCH, Ingest
 from hub.metrics import HubMetrics
@@ -181,6 +182,10 @@ async def _run(
             queue_size=settings.dispatch_queue,
             attempts=settings.webhook_attempts,
         )
+        pager = DirectPager(
+            bus, AppriseNotifier(settings.webhook_timeout_s), Roster.from_registry(registry)
+        )
+        queues = StoreQueues(store)
         ingest = Ingest(
             engine,
             StoreDirectory(store),
@@ -188,10 +193,14 @@ async def _run(
             metrics,
             dispatcher.submit,
             crash_before_commit=settings.test_crash_before_commit,
+            crash_after_commit=settings.test_crash_after_commit,
+            letters=queues,
+            alarm=pager,
         )
+        watch = HealthWatch(settings.name, store, bus, dispatcher, metrics, pager)
 
         async def health() -> dict[str, Any]:
-            return await _health(bus, store, writer, dispatcher, metrics, settings)
+            return watch.report(writer.stats() if settings.influx else "disabled")
 
         token = settings.secret("api_token")
         accounts = Accounts(store, ttl_s=settings.session_ttl_s, max_age_s=settings.session_max_s)
@@ -207,7 +216,14 @@ async def _run(
             metrics_access=settings.metrics_access,
             secure_cookies=settings.secure_cookies,
         )
-        await _serve(settings, stop, bus, ingest, dispatcher, engine, _api_server(settings, ctx))
+        background = {
+            "outbox": dispatcher.run_outbox(queues),
+            "direct-pager": pager.run(),
+            "health": watch.run(),
+        }
+        await _serve(
+            settings, stop, bus, ingest, dispatcher, engine, _api_server(settings, ctx), background
+        )
 
 
 async def _serve(
@@ -218,10 +234,13 @@ async def _serve(
     dispatcher: Dispatcher,
     engine: AlarmService,
     server: _Server,
+    background: Mapping[str, Coroutine[Any, Any, None]],
 ) -> None:
     """Run every long-lived task in one TaskGroup until `_shutdown` ends it."""
     try:
         async with asyncio.TaskGroup() as tg:
+            for name, work in background.items():
+                tg.create_task(work, name=name)
             tg.create_task(
                 bus.run_batches("alarm", ingest.on_alarm_batch, max_batch=MAX_BATCH),
                 name="bus-alarm",
@@ -268,34 +287,3 @@ async def _shutdown(
     except TimeoutError:
         log.warning("shutdown: %d deliveries still pending, cancelling", dispatcher.pending())
     raise _Stop
-
-
-async def _health(
-    bus: Bus,
-    store: Store,
-    writer: InfluxWriter,
-    dispatcher: Dispatcher,
-    metrics: HubMetrics,
-    settings: HubSettings,
-) -> dict[str, Any]:
-    """Return the health report served at /healthz."""
-    for path, up in bus.connected.items():
-        metrics.bus_connected.labels(path).set(1 if up else 0)
-    store_ok = await asyncio.to_thread(_store_ok, store)
-    influx: Any = writer.stats() if settings.influx else "disabled"
-    return {
-        "ok": bus.connected["alarm"] and store_ok,
-        "broker": dict(bus.connected),
-        "store": store_ok,
-        "influx": influx,
-        "dispatch_pending": dispatcher.pending(),
-    }
-
-
-def _store_ok(store: Store) -> bool:
-    try:
-        with store.session() as s:
-            s.execute(text("SELECT 1"))
-    except Exception:  # noqa: BLE001 - any failure means "not healthy", reported, not raised
-        return False
-    return True

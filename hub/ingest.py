@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from hub.alarms.actions import Action, Outcome
+from hub.alarms.actions import Action, Notify, Outcome
 from hub.alarms.service import AlarmService
 from hub.bus import Received, Redeliver
 from hub.influx import event_line, status_line, telemetry_line
@@ -137,6 +137,7 @@ class Ingest:
         submit: Submit,
         *,
         crash_before_commit: bool = False,
+        crash_after_commit: bool = False,
         letters: DeadLetters | None = None,
         alarm: StoreAlarm | None = None,
         limits: SenderLimits | None = None,
@@ -148,6 +149,7 @@ class Ingest:
         self.metrics = metrics
         self.submit = submit
         self.crash_before_commit = crash_before_commit
+        self.crash_after_commit = crash_after_commit
         self.letters = letters
         self.alarm = alarm
         self.limits = limits or SenderLimits()
@@ -302,8 +304,7 @@ class Ingest:
         try:
             await self.letters.keep(item.msg.topic, item.msg.payload, error, TRIES)
         except Exception as exc:  # noqa: BLE001 - the store cannot write at all
-            self.metrics.store_write_failures.inc()
-            self.metrics.store_writable.set(0)
+            self.metrics.store_write(ok=False)
             log.error("store cannot write (%r); leaving messages un-acked for redelivery", exc)
             if self.alarm is not None:
                 self.alarm.store_failed(repr(exc)[:300])
@@ -315,7 +316,9 @@ class Ingest:
         self.metrics.dead_lettered.inc()
         self.metrics.rejected.labels("dead_letter").inc()
         try:
-            outcome = await self.engine.on_system("dead_letter", 1, f"{item.msg.topic}: {error}"[:500])
+            outcome = await self.engine.on_system(
+                "dead_letter", 1, f"{item.msg.topic}: {error}"[:500]
+            )
         except Exception:
             self.metrics.engine_errors.inc()
             log.exception("the dead-letter trouble alarm could not be raised")
@@ -329,7 +332,7 @@ class Ingest:
             self.alarm.unsaved_alarm(item.topic.site, item.payload)
 
     def _store_ok(self) -> None:
-        self.metrics.store_writable.set(1)
+        self.metrics.store_write(ok=True)
         if self.alarm is not None:
             self.alarm.store_ok()
 
@@ -339,6 +342,12 @@ class Ingest:
             self.limits.committed(item.sender, item.payload.kind)
         self._account(item.msg, item.topic, item.payload, item.grid, outcome)
         if outcome.actions:
+            if self.crash_after_commit and any(isinstance(a, Notify) for a in outcome.actions):
+                # TEST HOOK (settings.test_crash_after_commit): die like a power cut after the
+                # alarm was committed and before its pages left (the outbox must page them).
+                log.warning("test hook: exiting after committing, before paging")
+                logging.shutdown()
+                os._exit(1)
             await self.submit(outcome.actions)
 
     async def _engine(self, topic: Topic, payload: object) -> Outcome:

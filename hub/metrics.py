@@ -124,7 +124,7 @@ class HubMetrics:
     def _define_trust(self, r: CollectorRegistry) -> None:
         self.outbox_oldest = Gauge(
             "watchpost_outbox_oldest_seconds",
-            "Age of the oldest page or command not yet delivered (0: none); grows if dispatch is stuck",
+            "Age of the oldest page or command not yet delivered (0: none)",
             registry=r,
         )
         self.outbox_resent = Counter(
@@ -150,12 +150,22 @@ class HubMetrics:
             "watchpost_store_writable", "1 while the last store write succeeded", registry=r
         )
         self.store_writable.set(1)
+        self.store_write_ok = True
         self.bus_reconnects = Counter(
             "watchpost_bus_reconnects", "MQTT path (re)connections", ["path"], registry=r
         )
         self.flaps = Counter(
-            "watchpost_device_flaps", "Device online/offline changes counted as flapping", registry=r
+            "watchpost_device_flaps",
+            "Device online/offline changes counted as flapping",
+            registry=r,
         )
+
+    def store_write(self, ok: bool) -> None:
+        """Record whether the last store write worked (gauge, and `store_write_ok`)."""
+        self.store_write_ok = ok
+        self.store_writable.set(1 if ok else 0)
+        if not ok:
+            self.store_write_failures.inc()
 
     def watch_influx(self, source: Callable[[], Mapping[str, int | str]]) -> None:
         """Expose the InfluxDB writer's `stats()` at every scrape."""

@@ -88,6 +88,11 @@ class HubConfig(BaseModel):
         description="TEST HOOK, never in production: exit(1) after receiving an event, before "
         "the engine commits it (proves the broker redelivers un-acked events)",
     )
+    test_crash_after_commit: bool = Field(
+        False,
+        description="TEST HOOK, never in production: exit(1) right after the engine committed "
+        "an alarm that pages someone, before dispatch (proves the outbox pages it after restart)",
+    )
 
     @field_validator(*_SECRETS, mode="before")
     @classmethod

@@ -70,9 +70,7 @@ def load_json(payload: bytes | str) -> dict[str, Any]:
     """Parse a payload into a JSON object, enforcing size, depth, syntax and finiteness."""
     raw = payload.encode(errors="surrogatepass") if isinstance(payload, str) else payload
     if len(raw) > MAX_PAYLOAD:
-        raise ProtocolError(
-            "too_large", f"payload is {len(raw)} bytes; the limit is {MAX_PAYLOAD}"
-        )
+        raise ProtocolError("too_large", f"payload is {len(raw)} bytes; the limit is {MAX_PAYLOAD}")
     # Python's json recurses once per level and raises RecursionError (not ValueError) on a
     # 10 kB `[[[[…`: measure the depth first, without recursion (ARCHITECTURE.md, "Measured").
     brackets = raw.count(b"[") + raw.count(b"{")  # C speed; the scan runs only when needed

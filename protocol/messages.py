@@ -24,7 +24,7 @@ INT_MIN = -(2**63)
 TS_MIN = datetime(2000, 1, 1, tzinfo=UTC)
 """Earliest timestamp accepted: a device clock before this was never set."""
 TS_MAX = datetime(2100, 1, 1, tzinfo=UTC)
-"""Latest timestamp accepted (InfluxDB's nanosecond time ends in 2262; nothing is sane after 2100)."""
+"""Latest timestamp accepted (InfluxDB time ends in 2262; nothing is sane after 2100)."""
 
 StoreInt = Annotated[int, Field(ge=INT_MIN, le=INT_MAX)]
 Scalar = Annotated[str, Field(max_length=256)] | StoreInt | float | bool | None

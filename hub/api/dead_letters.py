@@ -19,6 +19,4 @@ async def list_dead_letters(
 ) -> list[dict[str, Any]]:
     """List dead letters, newest first (payload as a 200-character preview)."""
     letters = await asyncio.to_thread(ctx.store.dead_letters, limit)
-    return [
-        {**dataclasses.asdict(d), "received_at": d.received_at.isoformat()} for d in letters
-    ]
+    return [{**dataclasses.asdict(d), "received_at": d.received_at.isoformat()} for d in letters]

@@ -66,7 +66,7 @@ class Roster:
                 for grid in w.grids:
                     roster.grid_workers.setdefault((site, grid), []).append(person)
         for d in registry.devices:
-            roster.device_grid[(site, d.id)] = d.grid
+            roster.device_grid[(site, d.device)] = d.grid
         return roster
 
 
@@ -107,7 +107,9 @@ class DirectPager:
             "the database now.",
         )
         for site, officers in self.roster.officers.items():
-            alert = self._alert(f"store-{int(time.time())}", "trouble", site, None, None, (zh, en), body)
+            alert = self._alert(
+                f"store-{int(time.time())}", "trouble", site, None, None, (zh, en), body
+            )
             self._queue_all(officers, alert)
 
     def store_ok(self) -> None:
@@ -118,9 +120,14 @@ class DirectPager:
         if self._paged_at is None:
             return
         self._paged_at = None
-        texts = ("【系统恢复】报警数据库已恢复写入", "[System recovered] The alarm store writes again")
+        texts = (
+            "【系统恢复】报警数据库已恢复写入",
+            "[System recovered] The alarm store writes again",
+        )
         for site, officers in self.roster.officers.items():
-            alert = self._alert(f"store-{int(time.time())}", "trouble", site, None, None, texts, ("", ""))
+            alert = self._alert(
+                f"store-{int(time.time())}", "trouble", site, None, None, texts, ("", "")
+            )
             self._queue_all(officers, alert, state="resolved")
 
     def unsaved_alarm(self, site: str, event: Event) -> None:
@@ -132,7 +139,10 @@ class DirectPager:
         while len(self._paged_events) > 10_000:
             self._paged_events.popitem(last=False)
         grid = self.roster.device_grid.get((site, event.device))
-        people = [*self.roster.grid_workers.get((site, grid or ""), []), *self.roster.officers.get(site, [])]
+        people = [
+            *self.roster.grid_workers.get((site, grid or ""), []),
+            *self.roster.officers.get(site, []),
+        ]
         label_zh, label_en = _LABEL[cls]
         texts = (f"【{label_zh}】设备 {event.device}", f"[{label_en}] device {event.device}")
         body = (
@@ -189,7 +199,9 @@ class DirectPager:
 
     async def _send(self, person: Person, alert: WorkerAlert) -> None:
         try:
-            await self.bus.publish(worker_topic(person.site, person.id, "alert"), encode(alert), wait_s=2.0)
+            await self.bus.publish(
+                worker_topic(person.site, person.id, "alert"), encode(alert), wait_s=2.0
+            )
             self.sent += 1
         except BusError as exc:
             log.warning("direct page %s to %s over MQTT failed: %s", alert.alarm, person.id, exc)

@@ -227,7 +227,9 @@ class Dispatcher:
     async def _sweep(self, outbox: Outbox, before: datetime) -> None:
         rows = await outbox.pending(before)
         oldest = await outbox.oldest()
-        self.outbox_oldest_s = 0.0 if oldest is None else max(0.0, (utcnow() - oldest).total_seconds())
+        self.outbox_oldest_s = (
+            0.0 if oldest is None else max(0.0, (utcnow() - oldest).total_seconds())
+        )
         self.outbox_checked_mono = time.monotonic()
         self.metrics.outbox_oldest.set(self.outbox_oldest_s)
         actions: list[Action] = []

@@ -4,6 +4,7 @@
 `Store.migrate()` applies the Alembic migrations in `hub/migrations` programmatically.
 """
 
+from hub.store.queues import DeadLetter, DeadLetterRow, OutboxRow, Pending
 from hub.store.records import (
     AlarmRecord,
     DeliveryRecord,
@@ -13,19 +14,18 @@ from hub.store.records import (
     TransitionRecord,
     WorkerRecord,
 )
-from hub.store.queues import DeadLetter, DeadLetterRow, OutboxRow, Pending
 from hub.store.store import Store
 
 __all__ = [
     "AlarmRecord",
     "DeadLetter",
     "DeadLetterRow",
-    "OutboxRow",
-    "Pending",
     "DeliveryRecord",
     "DeviceContext",
     "DeviceStateRecord",
     "EventRecord",
+    "OutboxRow",
+    "Pending",
     "Store",
     "TransitionRecord",
     "WorkerRecord",

@@ -127,9 +127,7 @@ def mark_delivered(session: Session, ids: list[int], now: datetime) -> None:
 
 def prune_delivered(session: Session, now: datetime, keep: timedelta) -> int:
     """Delete rows delivered longer than `keep` ago; return how many."""
-    result = session.execute(
-        delete(OutboxRow).where(OutboxRow.delivered_at < now - keep)
-    )
+    result = session.execute(delete(OutboxRow).where(OutboxRow.delivered_at < now - keep))
     return int(getattr(result, "rowcount", 0) or 0)
 
 
