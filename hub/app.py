@@ -24,6 +24,7 @@ from hub.api import ApiContext, create_app
 from hub.bus import BrokerAddress, Bus
 from hub.dispatch import AppriseNotifier, Dispatcher, WebhookSender
 from hub.dispatch.direct import DirectPager, Roster
+from hub.heartbeat import Heartbeat
 from hub.health import HealthWatch, StoreQueues
 from hub.influx import InfluxSettings, InfluxWriter
 from hub.ingest import MAX_BATCH, Ingest
@@ -168,7 +169,10 @@ async def _run(
         settings.secret("broker_password"),
         settings.broker_ca_file,
     )
-    bus = Bus(address, settings.name, site=settings.site)
+    site = settings.site or (registry.site.site if registry is not None else None)
+    heartbeat = None if site is None else Heartbeat(site, settings.name, settings.heartbeat_s)
+    will = None if heartbeat is None else (heartbeat.topic, heartbeat.payload(online=False))
+    bus = Bus(address, settings.name, site=settings.site, will=will)
     async with InfluxWriter(_influx_settings(settings)) as writer, httpx.AsyncClient() as http:
         metrics.watch_influx(writer.stats)
         dispatcher = Dispatcher(
@@ -221,9 +225,10 @@ async def _run(
             "direct-pager": pager.run(),
             "health": watch.run(),
         }
-        await _serve(
-            settings, stop, bus, ingest, dispatcher, engine, _api_server(settings, ctx), background
-        )
+        if heartbeat is not None:
+            background["heartbeat"] = heartbeat.run(bus)
+        server = _api_server(settings, ctx)
+        await _serve(settings, stop, bus, ingest, dispatcher, engine, server, background, heartbeat)
 
 
 async def _serve(
@@ -235,6 +240,7 @@ async def _serve(
     engine: AlarmService,
     server: _Server,
     background: Mapping[str, Coroutine[Any, Any, None]],
+    heartbeat: Heartbeat | None = None,
 ) -> None:
     """Run every long-lived task in one TaskGroup until `_shutdown` ends it."""
     try:
@@ -251,7 +257,9 @@ async def _serve(
                 tg.create_task(dispatcher.run_slow(), name=f"dispatch-slow-{i}")
             tg.create_task(_tick(engine, dispatcher, settings.tick_s), name="engine-tick")
             api = tg.create_task(server.serve(), name="api")
-            tg.create_task(_shutdown(stop, server, api, dispatcher, settings), name="shutdown")
+            tg.create_task(
+                _shutdown(stop, server, api, dispatcher, settings, heartbeat, bus), name="shutdown"
+            )
     except* _Stop:
         log.info("hub stopped")
 
@@ -275,6 +283,8 @@ async def _shutdown(
     api: asyncio.Task[None],
     dispatcher: Dispatcher,
     settings: HubSettings,
+    heartbeat: Heartbeat | None = None,
+    bus: Bus | None = None,
 ) -> None:
     """Wait for the stop signal, stop the API, drain dispatch in bounded time, then stop all."""
     await stop.wait()
@@ -286,4 +296,6 @@ async def _shutdown(
             await dispatcher.drain()
     except TimeoutError:
         log.warning("shutdown: %d deliveries still pending, cancelling", dispatcher.pending())
+    if heartbeat is not None and bus is not None:
+        await heartbeat.stop(bus)  # graceful: say `offline` (the last will covers crashes)
     raise _Stop

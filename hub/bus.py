@@ -126,10 +126,13 @@ class Bus:
         *,
         site: str | None = None,
         backoff_max_s: float = 5.0,
+        will: tuple[str, bytes] | None = None,
     ) -> None:
         self.address = address
         self.name = name
         self.site = site
+        self.will = will
+        """(topic, payload) the broker publishes, retained, when the alarm path dies."""
         self.backoff_max_s = backoff_max_s
         self._alarm_client: aiomqtt.Client | None = None
         self._alarm_up = asyncio.Event()
@@ -160,6 +163,9 @@ class Bus:
             tls_params=aiomqtt.TLSParameters(ca_certs=ca) if self.address.tls else None,
             clean_session=not persistent,
             keepalive=15,
+            will=aiomqtt.Will(self.will[0], self.will[1], qos=1, retain=True)
+            if persistent and self.will is not None
+            else None,
             # Telemetry is QoS 0 and may be shed under overload; alarms are never shed here:
             # the broker's max_inflight_messages bounds what it sends us without PUBACKs.
             max_queued_incoming_messages=0 if persistent else 10_000,
@@ -241,7 +247,7 @@ class Bus:
         await self._alarm_up.wait()
 
     async def publish(
-        self, topic: str, payload: bytes, *, qos: int = 1, wait_s: float = 5.0
+        self, topic: str, payload: bytes, *, qos: int = 1, wait_s: float = 5.0, retain: bool = False
     ) -> None:
         """Publish on the alarm path, waiting up to `wait_s` for it to be connected."""
         try:
@@ -253,7 +259,7 @@ class Bus:
         if client is None:
             raise BusError("alarm path not connected")
         try:
-            await client.publish(topic, payload, qos=qos, timeout=wait_s)
+            await client.publish(topic, payload, qos=qos, retain=retain, timeout=wait_s)
         except aiomqtt.MqttError as exc:
             raise BusError(f"publish to {topic} failed: {exc}") from exc
 

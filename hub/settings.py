@@ -81,6 +81,9 @@ class HubConfig(BaseModel):
     dispatch_workers: int = Field(8, ge=1, le=256, description="Concurrent dispatch tasks")
     dispatch_queue: int = Field(10_000, ge=10, description="Actions waiting for dispatch, at most")
     tick_s: float = Field(1.0, gt=0, le=60, description="How often the engine's timers run")
+    heartbeat_s: float = Field(
+        5.0, gt=0, le=300, description="How often the hub publishes its own status (watchdog)"
+    )
     shutdown_timeout_s: float = Field(5.0, gt=0, le=120, description="Graceful shutdown budget")
     log_level: str = Field("INFO", description="Python logging level")
     test_crash_before_commit: bool = Field(

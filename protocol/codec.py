@@ -16,6 +16,7 @@ from protocol.messages import (
     EVENT_KINDS,
     Command,
     Event,
+    HubStatus,
     Status,
     Telemetry,
     WorkerAlert,
@@ -37,6 +38,7 @@ _BY_CHANNEL: dict[str, type[BaseModel]] = {
     "status": Status,
     "alert": WorkerAlert,
     "reply": WorkerReply,
+    "hub_status": HubStatus,
 }
 
 

@@ -121,6 +121,17 @@ class Status(Wire):
     )
 
 
+class HubStatus(Wire):
+    """Hub liveness for watchdogs; retained, re-sent every heartbeat, `offline` as last will."""
+
+    v: Literal[1] = 1
+    hub: Ident
+    ts: UtcDatetime
+    state: Literal["online", "offline"]
+    uptime_s: float = Field(0.0, ge=0)
+    heartbeat_s: float | None = Field(None, gt=0, description="Promised heartbeat interval")
+
+
 IndicateState = Literal[
     "sent", "received", "acknowledged", "on_scene", "resolved", "cancelled", "failed"
 ]

@@ -9,7 +9,15 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from protocol.device_config import DeviceConfig
-from protocol.messages import Command, Event, Status, Telemetry, WorkerAlert, WorkerReply
+from protocol.messages import (
+    Command,
+    Event,
+    HubStatus,
+    Status,
+    Telemetry,
+    WorkerAlert,
+    WorkerReply,
+)
 from protocol.site_config import SiteConfig
 
 SCHEMAS: dict[str, Any] = {
@@ -19,6 +27,7 @@ SCHEMAS: dict[str, Any] = {
     "cmd": Command,
     "alert": WorkerAlert,
     "reply": WorkerReply,
+    "hub-status": HubStatus,
     "device-config": DeviceConfig,
     "site-config": SiteConfig,
 }

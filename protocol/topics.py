@@ -37,6 +37,16 @@ def worker_topic(site: str, worker: str, channel: WorkerChannel) -> str:
     return f"{PREFIX}/{check_id(site, 'site')}/worker/{check_id(worker, 'worker')}/{channel}"
 
 
+def hub_topic(site: str, hub: str) -> str:
+    """Return the retained status topic of one hub (its heartbeat; last will `offline`)."""
+    return f"{PREFIX}/{check_id(site, 'site')}/hub/{check_id(hub, 'hub')}/status"
+
+
+def hub_filter(site: str | None) -> str:
+    """Return a subscription filter for the status of every hub (of one site or all)."""
+    return f"{PREFIX}/{site or '+'}/hub/+/status"
+
+
 def device_filter(site: str | None, channel: DeviceChannel) -> str:
     """Return a subscription filter for one channel of every device (of one site or all)."""
     return f"{PREFIX}/{site or '+'}/dev/+/{channel}"

@@ -115,6 +115,7 @@ _mount("hub.cli", app, ("hub",), "hub", _HUB)
 _mount("hub.accounts.cli", app, ("users",), "hub", _HUB)
 _mount("simulators.cli", app, ("simulate",), "sim", _EDGE + _HUB)
 _mount("simulators.demo_cli", app, ("demo", "bench"), "sim", _EDGE + _HUB)
+_mount("lookout.cli", app, ("watchdog",), "watchdog", ("aiomqtt", "apprise"))
 _mount("provision.cli", config_app, ("acl", "broker", "device"), "edge", ())
 # build needs nothing more; push imports grafana_client and render matplotlib when they run.
 _mount("dashboards.cli", app, ("dashboards",), "grafana", ())
