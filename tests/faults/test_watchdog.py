@@ -69,7 +69,10 @@ async def test_watchdog_pages_hub_death_return_and_broker_loss(
     try:
         await asyncio.to_thread(hub.start)
         watchdog.start()
-        await asyncio.sleep(2)
+        async with asyncio.timeout(30):
+            while "watchdog connected" not in watchdog.log_path.read_text(errors="replace"):
+                await asyncio.sleep(0.1)
+        await asyncio.sleep(2)  # two heartbeats: the watchdog has seen the hub alive
         assert pages(receiver) == [], "a healthy hub and broker page nobody"
 
         killed = time.monotonic()
