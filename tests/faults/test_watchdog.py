@@ -17,6 +17,7 @@ import pytest
 from simulators.hubproc import HubProcess
 from simulators.site_broker import SiteBroker
 from simulators.watchdogproc import WatchdogProcess
+from tests.edge.conftest import until
 from tests.hub.receiver import Receiver, write_site
 
 pytestmark = pytest.mark.integration
@@ -69,9 +70,11 @@ async def test_watchdog_pages_hub_death_return_and_broker_loss(
     try:
         await asyncio.to_thread(hub.start)
         watchdog.start()
-        async with asyncio.timeout(30):
-            while "watchdog connected" not in watchdog.log_path.read_text(errors="replace"):
-                await asyncio.sleep(0.1)
+        await until(
+            lambda: "watchdog connected" in watchdog.log_path.read_text(errors="replace"),
+            within=30,
+            what="the watchdog to connect",
+        )
         await asyncio.sleep(2)  # two heartbeats: the watchdog has seen the hub alive
         assert pages(receiver) == [], "a healthy hub and broker page nobody"
 
