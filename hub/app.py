@@ -24,8 +24,8 @@ from hub.api import ApiContext, create_app
 from hub.bus import BrokerAddress, Bus
 from hub.dispatch import AppriseNotifier, Dispatcher, WebhookSender
 from hub.dispatch.direct import DirectPager, Roster
-from hub.heartbeat import Heartbeat
 from hub.health import HealthWatch, StoreQueues
+from hub.heartbeat import Heartbeat
 from hub.influx import InfluxSettings, InfluxWriter
 from hub.ingest import MAX_BATCH, Ingest
 from hub.metrics import HubMetrics
