@@ -77,6 +77,7 @@ class Api:
         )
         assert self.client.portal is not None
         outcome = self.client.portal.call(self.engine.on_event, self.site, event)
+        self.dispatched.extend(outcome.actions)
         for action in outcome.actions:
             alarm = getattr(action, "alarm_id", None)
             if alarm is not None:

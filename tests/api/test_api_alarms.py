@@ -58,6 +58,7 @@ def test_hub_without_a_machine_token_still_serves_its_users(tmp_path: Path, site
 def test_ack_arrived_resolve_through_the_api(api: Api) -> None:
     alarm = api.raise_sos()
     me = api.login("zhang")
+    api.dispatched.clear()
     resp = api.client.post(f"/api/v1/alarms/{alarm}/ack", headers=me, json={"note": "去了"})
     assert resp.status_code == 200, resp.text
     assert (resp.json()["state"], resp.json()["acknowledged_by"]) == (
