@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import uvicorn
 
+from hub import duty
 from hub.accounts import Accounts
 from hub.alarms.engine import Engine
 from hub.alarms.service import AlarmService
@@ -224,6 +225,9 @@ async def _run(
             "outbox": dispatcher.run_outbox(queues),
             "direct-pager": pager.run(),
             "health": watch.run(),
+            "duty-watch": duty.watch(
+                store, engine, writer, dispatcher.submit, settings.duty_watch_s
+            ),
         }
         if heartbeat is not None:
             background["heartbeat"] = heartbeat.run(bus)

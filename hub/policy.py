@@ -78,7 +78,9 @@ def _default_by_reason() -> dict[AlarmClass, dict[str, Escalation]]:
     drops = Escalation(tiers=[["duty_officer", "maintenance"], ["supervisor"]], timeouts_s=[600.0])
     # A dead letter may be an SOS the engine could not handle: the duty officer looks at once.
     dead = Escalation(tiers=[["duty_officer", "maintenance"], ["supervisor"]], timeouts_s=[600.0])
-    return {"trouble": {"broker_drops": drops, "dead_letter": dead}}
+    # A grid with nobody on duty: its SOS calls would reach nobody but the escalation tiers.
+    nobody = Escalation(tiers=[["duty_officer"], ["supervisor"]], timeouts_s=[600.0])
+    return {"trouble": {"broker_drops": drops, "dead_letter": dead, "nobody_on_duty": nobody}}
 
 
 def _default_arrival() -> dict[AlarmClass, float | None]:

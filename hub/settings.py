@@ -67,6 +67,9 @@ class HubConfig(BaseModel):
     session_max_s: float = Field(
         43_200.0, gt=0, le=7 * 86_400, description="A login token expires this long after login"
     )
+    duty_watch_s: float = Field(
+        60.0, gt=0, le=3600, description="How often on-duty/care points and 'nobody on duty' run"
+    )
     secure_cookies: bool = Field(
         False, description="Mark the page cookie Secure (set it behind an HTTPS reverse proxy)"
     )

@@ -50,6 +50,13 @@ SYSTEM_TEXT: dict[str, tuple[str, str, str, str]] = {
         "Look at /api/v1/dead-letters and check the devices concerned; the message was "
         "acknowledged and blocks no other alarm.",
     ),
+    "nobody_on_duty": (
+        "{n} 个网格无人当班，呼救将直接升级",
+        "{n} grid(s) have nobody on duty; their calls go straight to escalation",
+        "请在值班报警台调整排班（顶班或加班），见报警记录中的网格。",
+        "Change the roster on the alarm board (swap or extra duty); the grids are in the "
+        "alarm's history.",
+    ),
 }
 STATE_LABELS: dict[str, tuple[str, str]] = {
     "cancelled": ("已取消", "cancelled"),
