@@ -29,6 +29,7 @@ from hub.health import HealthWatch, StoreQueues
 from hub.heartbeat import Heartbeat
 from hub.influx import InfluxSettings, InfluxWriter
 from hub.ingest import MAX_BATCH, Ingest
+from hub.limits import SenderLimits
 from hub.metrics import HubMetrics
 from hub.policy import Policy, load_policy
 from hub.settings import HubSettings
@@ -201,6 +202,7 @@ async def _run(
             crash_after_commit=settings.test_crash_after_commit,
             letters=queues,
             alarm=pager,
+            limits=SenderLimits(settings.sender_rate_per_s, settings.sender_burst),
         )
         watch = HealthWatch(settings.name, store, bus, dispatcher, metrics, pager)
 

@@ -24,6 +24,17 @@ LIFE_SAFETY = frozenset({"call", "fall", "smoke", "cancel"})
 """Event kinds that go first and are never grouped away (ARCHITECTURE.md, "Alarms")."""
 
 
+_HINTS = tuple((kind, f'"{kind}"'.encode()) for kind in sorted(LIFE_SAFETY))
+
+
+def kind_hint(payload: bytes) -> str | None:
+    """Return a life-safety kind named in a raw payload (before parsing), or None."""
+    for kind, quoted in _HINTS:
+        if quoted in payload:
+            return kind
+    return None
+
+
 @dataclass(slots=True)
 class _Bucket:
     tokens: float

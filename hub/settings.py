@@ -89,6 +89,12 @@ class HubConfig(BaseModel):
     )
     shutdown_timeout_s: float = Field(5.0, gt=0, le=120, description="Graceful shutdown budget")
     log_level: str = Field("INFO", description="Python logging level")
+    sender_rate_per_s: float = Field(
+        5.0, gt=0, le=10_000, description="Alarm-path messages per second one sender may send"
+    )
+    sender_burst: int = Field(
+        20, ge=1, le=100_000, description="Alarm-path messages one sender may send at once"
+    )
     test_crash_before_commit: bool = Field(
         False,
         description="TEST HOOK, never in production: exit(1) after receiving an event, before "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 import uuid
 from typing import Any, TypeVar
@@ -27,8 +28,9 @@ MAX_PAYLOAD = 16 * 1024
 """Largest payload accepted, in bytes."""
 MAX_DEPTH = 8
 """Deepest nesting of arrays and objects accepted (the deepest v1 payload needs 4)."""
-_OPEN = frozenset(b"[{")
-_CLOSE = frozenset(b"]}")
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_SQUARE = bytes.maketrans(b"{}", b"[]")
+_NOT_BRACKET = bytes(b for b in range(256) if b not in b"[{]}")
 
 M = TypeVar("M", bound=BaseModel)
 _COMMAND: TypeAdapter[Command] = TypeAdapter(Command)
@@ -46,26 +48,22 @@ def _reject_constant(name: str) -> Any:
     raise ProtocolError("non_finite", f"{name} is not allowed; numbers must be finite")
 
 
-def nesting_depth(raw: bytes) -> int:
-    """Return the deepest nesting of `[`/`{` in JSON text, ignoring brackets inside strings."""
-    depth = deepest = 0
-    in_string = escaped = False
-    for byte in raw:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif byte == 0x5C:  # backslash
-                escaped = True
-            elif byte == 0x22:  # quote
-                in_string = False
-        elif byte == 0x22:
-            in_string = True
-        elif byte in _OPEN:
-            depth += 1
-            deepest = max(deepest, depth)
-        elif byte in _CLOSE:
-            depth -= 1
-    return deepest
+def too_deep(raw: bytes, limit: int = MAX_DEPTH) -> bool:
+    """Return True if JSON text nests arrays/objects deeper than `limit` (or is unbalanced).
+
+    No recursion and no Python loop per byte: strings are cut out and brackets kept as `[`/`]`
+    (C speed); a run of `limit + 1` openings is too deep at once; otherwise innermost pairs are
+    removed `limit` times, and anything left was deeper.
+    """
+    brackets = _STRING.sub(b"", raw).translate(_SQUARE, _NOT_BRACKET)
+    run = b"[" * (limit + 1)
+    for _ in range(limit):
+        if not brackets:
+            return False
+        if run in brackets:
+            return True
+        brackets = brackets.replace(b"[]", b"")
+    return bool(brackets)
 
 
 def load_json(payload: bytes | str) -> dict[str, Any]:
@@ -75,10 +73,9 @@ def load_json(payload: bytes | str) -> dict[str, Any]:
         raise ProtocolError("too_large", f"payload is {len(raw)} bytes; the limit is {MAX_PAYLOAD}")
     # Python's json recurses once per level and raises RecursionError (not ValueError) on a
     # 10 kB `[[[[…`: measure the depth first, without recursion (ARCHITECTURE.md, "Measured").
-    brackets = raw.count(b"[") + raw.count(b"{")  # C speed; the scan runs only when needed
-    depth = nesting_depth(raw) if brackets > MAX_DEPTH else brackets
-    if depth > MAX_DEPTH:
-        raise ProtocolError("too_deep", f"payload nests {depth} levels; the limit is {MAX_DEPTH}")
+    opening = raw.count(b"[") + raw.count(b"{")  # C speed; the scan runs only when needed
+    if opening > MAX_DEPTH and too_deep(raw):
+        raise ProtocolError("too_deep", f"payload nests more than {MAX_DEPTH} levels")
     try:
         obj = json.loads(raw, parse_constant=_reject_constant)
     except ProtocolError:

@@ -72,7 +72,10 @@ async def wait_alarms(api: httpx.AsyncClient, n: int) -> list[dict[str, Any]]:
 async def test_flood_of_bad_messages_is_counted_per_reason_and_survived(
     tmp_path: Path, mosquitto: Mosquitto, site_id: str
 ) -> None:
-    settings = hub_settings(tmp_path, mosquitto.url, write_site(tmp_path, site_id))
+    # A burst past the per-sender limit would be counted as `rate_limited` (tests/faults).
+    settings = hub_settings(
+        tmp_path, mosquitto.url, write_site(tmp_path, site_id), sender_burst=100
+    )
     event_topic = device_topic(site_id, DEVICE, "event")
     flood: list[tuple[str, bytes, str]] = [
         (event_topic, b"{oops", "not_json"),

@@ -176,3 +176,42 @@ def test_json_schema_accepts_a_valid_event_shape() -> None:
     schema = build_schemas()["event"]
     assert schema["properties"]["kind"]["enum"][0] == "call"
     assert set(schema["required"]) >= {"id", "device", "seq", "ts", "kind", "source"}
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"[" * 5000 + b"]" * 5000,
+        b'{"a":' * 2000 + b"1" + b"}" * 2000,
+        b'{"v":1,"data":' + b"[" * 9 + b"]" * 9 + b"}",
+    ],
+)
+def test_deep_nesting_is_a_rejection_not_a_recursion_error(payload: bytes) -> None:
+    with pytest.raises(ProtocolError) as err:
+        decode("event", payload)
+    assert err.value.reason == "too_deep"
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting() -> None:
+    ev = decode_event(event(source="[[[[[[[[[[[[[[[[gpio"))
+    assert ev.source.startswith("[[[[")
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"seq": 2**63}, "seq"),
+        ({"ts": "1970-01-01T00:00:00Z"}, "ts"),
+        ({"ts": "2500-01-01T00:00:00Z"}, "ts"),
+        ({"data": {"s": "x" * 300}}, "data"),
+    ],
+)
+def test_values_the_store_cannot_hold_are_invalid(changes: dict[str, Any], field: str) -> None:
+    with pytest.raises(ProtocolError) as err:
+        decode_event(event(**changes))
+    assert err.value.reason == "invalid"
+    assert field in err.value.detail
+
+
+def test_the_largest_seq_the_store_holds_is_accepted() -> None:
+    assert decode_event(event(seq=2**63 - 1)).seq == 2**63 - 1
