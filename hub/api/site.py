@@ -1,4 +1,5 @@
-"""Device health and emergency broadcasts (sirens in a building or the whole site).
+"""Device health, response statistics, and emergency broadcasts (sirens in a building or
+the whole site).
 
 A broadcast takes two steps: POST plans it and answers a confirmation code and the devices it
 would sound; POST …/confirm with that code (within a minute) sends `siren on` to each; POST
@@ -10,17 +11,19 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from hub.accounts import Principal, audit
-from hub.accounts.visibility import site_of
+from hub.accounts.visibility import alarm_clause, site_of
 from hub.alarms.actions import SendCommand
 from hub.api.deps import Authorized, Context, Who, client_address, require
 from hub.api.errors import ConflictError, NotFoundError, UnauthorizedError, responses
 from hub.store.site_views import DeviceHealth, device_health, siren_devices
+from hub.store.stats import ResponseStats, response_stats
 from protocol.messages import SirenCmd, utcnow
 from protocol.topics import ID_PATTERN
 
@@ -184,3 +187,17 @@ async def list_broadcasts(ctx: Context, who: Who) -> list[Broadcast]:
         for p, _ in ctx.pending.values()
         if who.role == "admin" or p.site == who.site
     ]
+
+
+@router.get("/stats", tags=["statistics"])
+async def stats(
+    ctx: Context,
+    who: Who,
+    since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
+) -> list[ResponseStats]:
+    """Return time to acknowledge and to arrive per class and grid (default: the last 30 days),
+    against the targets: acknowledged within 60 s, on scene within 3 minutes."""
+    end = until or utcnow()
+    start = since or end - timedelta(days=30)
+    return await asyncio.to_thread(response_stats, ctx.store, alarm_clause(who), start, end)

@@ -153,3 +153,26 @@ def test_security_headers_on_every_answer(api: Api) -> None:
         assert resp.headers["x-frame-options"] == "DENY"
         assert "default-src 'self'" in resp.headers["content-security-policy"]
     assert api.client.get("/api/v1/alarms", headers=AUTH).headers["cache-control"] == "no-store"
+
+
+def test_statistics_against_the_targets(api: Api) -> None:
+    alarm = api.raise_sos()
+    api.raise_sos("home-b2-201")
+    me = api.login("zhang")
+    api.client.post(f"/api/v1/alarms/{alarm}/ack", headers=me, json={})
+    rows = api.client.get("/api/v1/stats", headers=api.login("duty")).json()
+    got = {(r["cls"], r["grid"]): r for r in rows}
+    assert got[("call", "grid-1")]["acknowledged"] == 1
+    assert got[("call", "grid-1")]["ack_within_target"] == 1.0
+    assert got[("call", "grid-2")]["acknowledged"] == 0
+    assert got[("call", "grid-2")]["ack_within_target"] is None
+    assert [(r["cls"], r["grid"]) for r in api.client.get("/api/v1/stats", headers=me).json()] == [
+        ("call", "grid-1")
+    ]
+
+
+def test_device_health_by_role(api: Api) -> None:
+    everything = api.client.get("/api/v1/devices", headers=api.login("duty")).json()
+    assert len(everything) == 7 and not any(d["online"] for d in everything)
+    mine = api.client.get("/api/v1/devices", headers=api.login("zhang")).json()
+    assert {d["grid"] for d in mine} == {"grid-1"}
