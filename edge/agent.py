@@ -14,6 +14,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Self
 
 from edge.bridges import run_bridges
@@ -45,6 +46,16 @@ log = logging.getLogger(__name__)
 
 class _StopRequestedError(Exception):
     """Raised inside the TaskGroup to end `run()`."""
+
+
+@dataclass(slots=True)
+class _Awaiting:
+    """A resident alarm the hub has not confirmed yet (kept to resend it)."""
+
+    kind: EventKind
+    payload_for: Callable[[int], bytes]
+    stored_at: float
+    tried_at: float
 
 
 class Agent:
@@ -85,6 +96,9 @@ class Agent:
         self._aborted = False
         self._closers: list[Callable[[], None]] = []
         self._faults: list[tuple[str, str]] = []
+        self._activity_sent: dict[str, float] = {}
+        self._awaiting: dict[str, _Awaiting] = {}
+        self.activity_events = 0
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -122,7 +136,7 @@ class Agent:
         gpio_in = any(
             getattr(cfg.inputs, n) is not None
             for n in ("call_button", "cancel_button", "smoke_contact")
-        )
+        ) or bool(cfg.inputs.activity)
         gpio_out = any(getattr(cfg.outputs, n) is not None for n in ("led", "buzzer", "siren"))
         needs_factory = gpio_in or gpio_out or (cfg.inputs.smoke_analog and self._adc is None)
         factory = self._pin_factory
@@ -155,6 +169,7 @@ class Agent:
             accel=self._accel,
             adc=self._adc,
             clock=self._clock,
+            activity=self.activity,
         )
 
     def _open_accelerometer(self) -> None:
@@ -209,6 +224,7 @@ class Agent:
                 tg.create_task(self._pump.run(), name=f"{self.config.device}:outbox-pump")
                 tg.create_task(self._heartbeat(), name=f"{self.config.device}:heartbeat")
                 tg.create_task(self._telemetry(), name=f"{self.config.device}:telemetry")
+                tg.create_task(self._confirm_watch(), name=f"{self.config.device}:confirm-watch")
                 for name, coro in self._sensors.tasks():
                     tg.create_task(coro, name=f"{self.config.device}:{name}")
                 tg.create_task(run_bridges(self.config, self), name=f"{self.config.device}:bridges")
@@ -315,14 +331,24 @@ class Agent:
         seq = self._outbox.add_event(self._topics["event"], kind, payload_for)
         log.info("event %s seq=%d from %s stored (%s)", kind, seq, source, event_id)
         if kind in RESIDENT_ALARMS:
+            now = self._clock()
+            self._awaiting[event_id] = _Awaiting(kind, payload_for, now, now)
             self._feedback.show("sending")
         if self._pump is not None:
             self._pump.wake()
         return event_id
 
-    def activity(self, source: str) -> None:
-        """Note resident activity (reported in telemetry as seconds since)."""
-        self.readings.activity(source, self._clock())
+    async def activity(self, source: str, what: str = "motion") -> None:
+        """Note resident activity: telemetry's activity age, and at most one `activity` event
+        per sensor per `timing.activity_min_s` (durable, for the hub's check-in rule)."""
+        now = self._clock()
+        self.readings.activity(source, now)
+        last = self._activity_sent.get(source)
+        if last is not None and now - last < self.config.timing.activity_min_s:
+            return
+        self._activity_sent[source] = now
+        self.activity_events += 1
+        await self._store_event("activity", source, {"what": what})
 
     def availability(self, source: str, online: bool) -> None:
         """Note a bridged sub-device going online/offline (reported in telemetry)."""
@@ -333,6 +359,38 @@ class Agent:
     def _on_sent(self, message: Pending) -> None:
         if message.kind in RESIDENT_ALARMS and self._feedback.state == "sending":
             self._feedback.show("sent")
+
+    def _confirmed(self) -> None:
+        """The hub answered about our alarm: nothing is waiting for confirmation any more."""
+        if self._awaiting:
+            log.info("hub confirmed %d alarm(s) / 中心已确认", len(self._awaiting))
+        self._awaiting.clear()
+
+    async def _confirm_watch(self) -> None:
+        """Show `failed` when the hub has not confirmed an alarm in time; keep resending it."""
+        assert self._outbox is not None
+        limit = self.config.timing.confirm_s
+        while True:
+            await asyncio.sleep(min(0.25, limit / 4))
+            if not self._awaiting:
+                continue
+            now = self._clock()
+            oldest = min(a.stored_at for a in self._awaiting.values())
+            if now - oldest >= limit and self._feedback.state != "failed":
+                log.error(
+                    "no confirmation from the hub after %.0f s / 中心未确认，请打电话求助", limit
+                )
+                self._feedback.show("failed")
+            if self._outbox.pending_events:
+                continue  # still on its way to the broker: the pump keeps trying
+            for event_id, waiting in self._awaiting.items():
+                if now - waiting.tried_at >= limit:
+                    waiting.tried_at = now
+                    # Same id: the hub treats it as a duplicate and confirms it again.
+                    self._outbox.add_event(self._topics["event"], waiting.kind, waiting.payload_for)
+                    log.info("resending unconfirmed %s (%s)", waiting.kind, event_id)
+                    if self._pump is not None:
+                        self._pump.wake()
 
     def _status(self, online: bool) -> bytes:
         status = Status(
@@ -382,6 +440,8 @@ class Agent:
             log.warning("bad command dropped (%d so far): %s", self.bad_commands, exc)
             return
         if isinstance(cmd, IndicateCmd):
+            if cmd.state != "failed":
+                self._confirmed()
             self._feedback.show(cmd.state)
             if cmd.state in ("resolved", "cancelled") and self._sensors is not None:
                 self._sensors.alarm_closed()

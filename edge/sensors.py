@@ -6,7 +6,11 @@ Rules that live here:
 * A fall is held back for `cancel_window_s` with the cancel-window pattern; a cancel press in
   that window publishes `cancel` {"cancelled": "fall"} instead of the fall.
 * A cancel press while an alarm this device raised is still open publishes `cancel`
-  {"cancelled": KIND, "event": ID}; the hub decides what to do with it.
+  {"cancelled": KIND, "event": ID}; the hub decides what to do with it (cancel it, or tell the
+  worker on the way "the resident says OK") and tells the device.
+* A cancel press with nothing held or open is the resident's daily check-in ("我很好 / I'm OK"):
+  an `activity` event {"what": "checkin"}.
+* Motion, presence, door and bed inputs report activity (rate-limited by the agent).
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ log = logging.getLogger(__name__)
 
 Emit = Callable[[EventKind, str, dict[str, Scalar]], Awaitable[str]]
 """Store an event durably and return its id."""
+Activity = Callable[[str, str], Awaitable[None]]
+"""Note activity seen by (source, what)."""
 
 RESIDENT_ALARMS: frozenset[str] = frozenset({"call", "fall", "smoke", "inactivity"})
 """Kinds that show the sending/sent patterns and that a cancel press can refer to."""
@@ -91,8 +97,10 @@ class Sensors:
         accel: AccelSource | None = None,
         adc: LevelSource | None = None,
         clock: Callable[[], float] = time.monotonic,
+        activity: Activity | None = None,
     ) -> None:
         self.config = config
+        self._activity = activity
         self._emit = emit
         self._feedback = feedback
         self._signals = signals
@@ -165,11 +173,13 @@ class Sensors:
             await self._emit("cancel", "gpio:cancel", {"cancelled": held.kind})
             return
         if self._s.open_kind is None:
-            log.info("cancel pressed with nothing to cancel / 无可取消的求助")
+            log.info("cancel pressed with nothing open: check-in / 签到：我很好")
+            self._feedback.show("checked_in")
+            await self._emit("activity", "gpio:cancel", {"what": "checkin"})
             return
         data: dict[str, Scalar] = {"cancelled": self._s.open_kind, "event": self._s.open_id}
-        self.alarm_closed()
-        self._feedback.show("cancelled")
+        # The hub decides (cancel, or "resident says OK" to a worker on the way) and tells us.
+        self._feedback.show("sending")
         await self._emit("cancel", "gpio:cancel", data)
 
     async def _consume(self) -> None:
@@ -180,6 +190,10 @@ class Sensors:
                 await self.raise_alarm("call", "gpio:call", {})
             elif signal.name == "cancel":
                 await self.cancel_pressed()
+            elif signal.name.startswith("activity:"):
+                _, what, name = signal.name.split(":", 2)
+                if self._activity is not None:
+                    await self._activity(f"gpio:{name}", what)
             elif signal.name in ("smoke_on", "smoke_off"):
                 on = signal.name == "smoke_on"
                 self._s.contact_since = asyncio.get_running_loop().time() if on else None

@@ -18,8 +18,9 @@ class EventSink(Protocol):
         """Queue an event durably (outbox) for publication; returns once it is on disk."""
         ...
 
-    def activity(self, source: str) -> None:
-        """Note resident activity (presence, door, motion) for inactivity supervision."""
+    async def activity(self, source: str, what: str = "motion") -> None:
+        """Note resident activity (presence, door, motion, bed): a rate-limited `activity`
+        event per sensor for the hub's check-in rule, and the telemetry's activity age."""
         ...
 
     def availability(self, source: str, online: bool) -> None:

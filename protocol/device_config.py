@@ -95,7 +95,7 @@ class FallConfig(Strict):
     freefall_g: float = Field(0.6, gt=0, lt=1, description="|a| below this is free fall (g)")
     freefall_min_s: float = Field(0.06, ge=0, le=1, description="Shortest free-fall phase")
     impact_g: float = Field(
-        2.2, gt=1, le=16, description="|a| above this after free fall is impact"
+        2.0, gt=1, le=16, description="|a| above this after free fall is impact"
     )
     impact_window_s: float = Field(
         1.0, gt=0, le=3, description="Impact must follow free fall within this time"
@@ -114,7 +114,28 @@ class FallConfig(Strict):
         description="Stillness must begin within this long after settle_s, else no fall",
     )
     lying_angle_deg: float = Field(
-        50.0, ge=0, le=90, description="Body axis tilted at least this far from upright = lying"
+        40.0,
+        ge=0,
+        le=90,
+        description="Lying: trunk at least this far from the learned upright or from before",
+    )
+    smoothing_s: float = Field(
+        0.04, ge=0, le=0.2, description="Average samples over this long (a common bandwidth)"
+    )
+    soft_impact_s: float = Field(
+        0.11,
+        gt=0,
+        le=1,
+        description="An impact wider than this (half height) is a soft landing (bed, sofa)",
+    )
+    slump_g: float = Field(
+        1.4, gt=1, le=16, description="Fall without free fall: |a| peak at least this (g)"
+    )
+    slump_turn_deg: float = Field(
+        55.0, ge=0, le=180, description="Fall without free fall: trunk turned at least this far"
+    )
+    slump_stillness_s: float = Field(
+        4.0, gt=0, le=60, description="Fall without free fall: then lying still this long"
     )
 
 
@@ -125,7 +146,7 @@ class AccelerometerConfig(Strict):
     address: int = Field(0x68, ge=0x03, le=0x77, description="I2C address (0x68 or 0x69)")
     rate_hz: float = Field(50.0, ge=25, le=1000, description="Sampling rate; at least 25 Hz")
     upright_axis: Literal["x", "y", "z"] = Field(
-        "z", description="Axis that points up when the wearer stands"
+        "z", description="Ignored: the detector learns upright from walking (kept for old files)"
     )
     fall: FallConfig = Field(default_factory=FallConfig)
 
@@ -137,6 +158,24 @@ class OutputConfig(Strict):
     active_high: bool = Field(True, description="Pin high switches it on")
 
 
+class ActivityInputConfig(Strict):
+    """A motion (PIR), presence, door (reed) or bed sensor on a GPIO pin: a sign of life."""
+
+    name: str = Field(
+        pattern=r"^[a-z0-9-]{1,40}$", description="Sensor id, the event source is gpio:NAME"
+    )
+    pin: Pin
+    what: Literal["motion", "presence", "door", "bed"] = Field(
+        "motion", description="What it senses; a door counts opening and closing"
+    )
+    active_high: bool = Field(
+        True, description="True if the sensor drives the pin high when it sees"
+    )
+    pull_up: bool | None = Field(
+        None, description="Internal pull: True up, False down, None (default) floating/external"
+    )
+
+
 class InputsConfig(Strict):
     """Inputs wired to this device; omit what is not fitted."""
 
@@ -145,6 +184,9 @@ class InputsConfig(Strict):
     smoke_contact: SmokeContactConfig | None = Field(None, description="Smoke detector relay")
     smoke_analog: SmokeAnalogConfig | None = Field(None, description="Analog smoke via MCP3008")
     accelerometer: AccelerometerConfig | None = Field(None, description="Fall detection sensor")
+    activity: list[ActivityInputConfig] = Field(
+        default_factory=list, description="Motion/presence/door/bed sensors (signs of life)"
+    )
 
 
 class OutputsConfig(Strict):
@@ -175,6 +217,19 @@ class TimingConfig(Strict):
         ge=0,
         le=300,
         description="Fall/inactivity: resident may cancel within this time before it is sent",
+    )
+    confirm_s: float = Field(
+        20.0,
+        ge=1,
+        le=600,
+        description="No hub confirmation of an alarm within this long: show 'failed, please "
+        "phone for help' and resend it every confirm_s until the hub confirms",
+    )
+    activity_min_s: float = Field(
+        600.0,
+        ge=0,
+        le=86_400,
+        description="At most one `activity` event per sensor per this long",
     )
 
 

@@ -259,15 +259,25 @@ def simulate(
 
 
 def fall_eval(
-    days: Annotated[int, typer.Option(min=1, help="Simulated days (and as many held out)")] = 3,
-    seed: Annotated[int, typer.Option(help="Seed of the simulated days")] = 1,
-    rate: Annotated[float, typer.Option(min=25, help="Sample rate in Hz")] = 50.0,
-    jitter: Annotated[float, typer.Option(min=0, max=0.9, help="Timestamp jitter share")] = 0.2,
+    days: Annotated[int, typer.Option(min=0, help="Continuous device-days per set and rate")] = 3,
+    falls: Annotated[int, typer.Option(min=0, help="Fall traces per kind, set and rate")] = 20,
+    seed: Annotated[int, typer.Option(help="Seed of the simulated data")] = 1,
+    rate: Annotated[
+        list[float] | None, typer.Option(min=25, max=100, help="Sample rate(s) in Hz")
+    ] = None,
+    sets: Annotated[
+        list[str] | None, typer.Option("--set", help="tuning, varied and/or held-out")
+    ] = None,
 ) -> None:
-    """Measure the fall detector on synthetic days: sensitivity per fall type, false alarms."""
-    from simulators.falleval import evaluate, print_report
+    """Measure the fall detector per sample rate: falls per kind, slumps, false alarms/day."""
+    from simulators.falleval import RATES, SETS, evaluate, print_report
 
-    print_report(evaluate(days, seed, rate_hz=rate, jitter=jitter))
+    chosen = tuple(sets or SETS)
+    unknown = [s for s in chosen if s not in SETS]
+    if unknown:
+        raise typer.BadParameter(f"unknown set(s) {unknown}; use {', '.join(SETS)}")
+    rates = tuple(rate or RATES)
+    print_report(evaluate(days, falls, seed, rates=rates, sets=chosen))
 
 
 def register(app: typer.Typer) -> None:

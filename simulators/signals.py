@@ -26,7 +26,12 @@ Sample = tuple[float, float, float, float]
 """t (s), sensor ax, ay, az (g)."""
 
 FALL_KINDS = ("forward", "backward", "sideways", "slide", "recovery")
-ADL_KINDS = ("walk", "sit", "stand_up", "lie_bed", "flop_bed", "stairs", "sit_hard", "stumble")
+SLUMP_KINDS = ("slump",)
+"""Falls without a free-fall phase: the trunk turns to lying within about a second."""
+ADL_KINDS = (
+    "walk", "sit", "stand_up", "lie_bed", "flop_bed", "stairs", "sit_hard", "stumble", "jump",
+    "bend", "roll_bed",
+)  # fmt: skip
 SMOKE_KINDS = ("toast", "steam", "smouldering", "flaming")
 UPRIGHT = 0.08
 
@@ -107,13 +112,25 @@ class Trace:
 class Timeline:
     """Build a seeded sequence of activities and falls, then sample it at any rate."""
 
-    def __init__(self, seed: int | random.Random = 0, *, noise_g: float = 0.015) -> None:
+    def __init__(
+        self,
+        seed: int | random.Random = 0,
+        *,
+        noise_g: float = 0.015,
+        impact_scale: float = 1.0,
+        time_scale: float = 1.0,
+    ) -> None:
         self.rng = seed if isinstance(seed, random.Random) else random.Random(seed)
         self.noise_g = noise_g
+        self.impact_scale = impact_scale
+        """Multiplies every impact's excess over 1 g (harder or softer floors and bodies)."""
+        self.time_scale = time_scale
+        """Multiplies drop and impact durations (faster or slower falls)."""
         self.segments: list[Segment] = []
         self.falls: list[FallLabel] = []
         self.theta = UPRIGHT
         self.phi = 0.0
+        self._last_peak = 1.0
 
     @property
     def now(self) -> float:
@@ -240,6 +257,54 @@ class Timeline:
         self._add(secs, fn, end, phi)
         return self
 
+    def jump(self) -> Timeline:
+        """Jump on the spot (or off a step): crouch, push off, flight, landing of 2.5-5 g."""
+        r = self.rng
+        flight, peak = r.uniform(0.15, 0.35), r.uniform(2.5, 5.0)
+        push = r.uniform(0.6, 1.0)
+        th0, secs = self.theta, 0.6 + flight + 0.6
+        land_w = r.uniform(0.05, 0.1)
+
+        def fn(u: float) -> Pose:
+            # crouch (-), push off (+), flight (|a| ~ 0), landing impact, absorb
+            az = -0.3 * _bump(u, 0.15, 0.3) + push * _bump(u, 0.45, 0.25)
+            if 0.6 <= u < 0.6 + flight:
+                az = -0.97
+            az += (peak - 1) * _bump(u, 0.6 + flight + land_w / 2, land_w)
+            az -= 0.2 * _bump(u, 0.6 + flight + 0.25, 0.3)
+            return th0 + 0.3 * _bump(u, 0.2, 0.4), 0.0, 0.0, 0.0, az
+
+        self._add(secs, fn, th0, 0.0)
+        return self
+
+    def bend(self) -> Timeline:
+        """Bend over to pick something up (trunk 60-100 degrees), pause, straighten up."""
+        r = self.rng
+        th0, deep, hold = self.theta, r.uniform(1.0, 1.75), r.uniform(0.5, 3.0)
+        down, up = r.uniform(0.8, 1.5), r.uniform(0.8, 1.5)
+        secs = down + hold + up
+
+        def fn(u: float) -> Pose:
+            th = th0 + (deep - th0) * (_ease(u, 0, down) - _ease(u, down + hold, up))
+            return th, 0.0, 0.05 * _bump(u, down / 2, down), 0.0, 0.0
+
+        self._add(secs, fn, th0, 0.0)
+        return self
+
+    def roll_over(self) -> Timeline:
+        """Turn over while lying (in bed): the trunk turns about its long axis."""
+        r = self.rng
+        th, ph0 = self.theta, self.phi
+        ph1 = ph0 + r.choice((-1, 1)) * r.uniform(1.2, 3.1)
+        secs = r.uniform(1.5, 4.0)
+        jig = _wobble(r, 0.08, 0.5, 2.0)
+
+        def fn(u: float) -> Pose:
+            return th, ph0 + (ph1 - ph0) * _ease(u, 0, secs), jig(u), jig(u + 2), jig(u + 4)
+
+        self._add(secs, fn, th, ph1)
+        return self
+
     def get_up(self) -> Timeline:
         """Get up from lying (bed or floor): roll, push up to sitting or kneeling, stand."""
         r = self.rng
@@ -265,7 +330,9 @@ class Timeline:
         turn_extra_s: float,
     ) -> float:
         """Tilt to `end` during the drop; dip to 1-depth g; impacts are (peak g, width, delay)."""
-        th0, h = self.theta, self.rng.uniform(0.2, 0.5)
+        th0, h, ts = self.theta, self.rng.uniform(0.2, 0.5), self.time_scale
+        lead, drop, turn_extra_s = lead * ts, drop * ts, turn_extra_s * ts
+        impacts = [(1 + (p - 1) * self.impact_scale, w * ts, d * ts) for p, w, d in impacts]
         hit = lead + drop
         secs = hit + max(d + w for _, w, d in impacts) + 0.3
         # vertical pulse height A so that |(h*A, A + 1)| equals the peak
@@ -281,19 +348,22 @@ class Timeline:
             return th, phi, h * knock * math.cos(phi), h * knock * math.sin(phi), az
 
         self._add(secs, fn, end, phi)
+        self._last_peak = max(p for p, _, _ in impacts)
         return hit
 
     def fall(self, kind: str) -> Timeline:
-        """Insert a fall of one of FALL_KINDS (from standing; `slide` sits on a chair first)."""
-        if kind not in FALL_KINDS:
-            raise ValueError(f"unknown fall kind {kind!r}; use one of {', '.join(FALL_KINDS)}")
+        """Insert a fall of FALL_KINDS or SLUMP_KINDS (`slide` and half the slumps sit first)."""
+        if kind not in FALL_KINDS + SLUMP_KINDS:
+            known = ", ".join(FALL_KINDS + SLUMP_KINDS)
+            raise ValueError(f"unknown fall kind {kind!r}; use one of {known}")
         r = self.rng
-        if kind == "slide":
+        if kind == "slide" or (kind == "slump" and r.random() < 0.5):
             self.sit_down().rest(r.uniform(2, 6))
         lead, drop, depth, end, phi, impacts = self._fall_shape(kind)
         start = self.now
-        hit = self._drop(lead, drop, depth, impacts, end, phi, 0.1)
-        self.falls.append(FallLabel(kind, start + hit, max(p for p, _, _ in impacts)))
+        turn = r.uniform(0.3, 0.9) if kind == "slump" else 0.1
+        hit = self._drop(lead, drop, depth, impacts, end, phi, turn)
+        self.falls.append(FallLabel(kind, start + hit, self._last_peak))
         self._groan(r.uniform(0.0, 0.8))
         if kind == "recovery":
             self.rest(r.uniform(4.5, 12.0)).get_up()
@@ -304,6 +374,10 @@ class Timeline:
     ) -> tuple[float, float, float, float, float, list[tuple[float, float, float]]]:
         """Draw lead, drop, depth, final tilt, direction and impacts for a fall of `kind`."""
         r, u = self.rng, self.rng.uniform
+        if kind == "slump":  # faint or legs give way: knees then hip, no free fall
+            impacts = [(u(1.3, 2.0), u(0.08, 0.2), 0.0), (u(1.2, 1.8), u(0.08, 0.2), u(0.2, 0.5))]
+            phi = r.choice((0.0, math.pi, math.pi / 2, -math.pi / 2))
+            return u(0.3, 0.8), u(0.5, 1.0), u(0.1, 0.3), u(1.2, 1.65), phi, impacts
         if kind == "slide":  # short drop from the seat, one landing on the buttocks, slumped
             impacts = [(u(2.0, 3.2), u(0.06, 0.12), 0.0)]
             return 1.2, u(0.3, 0.45), u(0.45, 0.75), u(1.0, 1.5), 0.0, impacts
@@ -325,18 +399,49 @@ class Timeline:
             seconds, lambda u: (th + 0.05 * jig(u), ph, jig(u), jig(u + 1), jig(u + 2)), th, ph
         )
 
-    def samples(self, rate_hz: float, *, jitter: float = 0.0, seed: int = 0) -> Iterator[Sample]:
-        """Yield (t, ax, ay, az) at `rate_hz`; `jitter` (0-0.9) varies each interval by +-that."""
-        rng, noise, step = random.Random(seed), self.noise_g, 1.0 / rate_hz
-        t, index = 0.0, 0
+    def _at(self, t: float, index: int) -> tuple[tuple[float, float, float], int]:
+        """Return the body-frame reading at t, searching segments from `index` on."""
         segs = self.segments
-        while index < len(segs):
-            seg = segs[index]
-            if t >= seg.start + seg.duration:
-                index += 1
-                continue
-            x, y, z = to_sensor(seg.fn(t - seg.start))
-            yield t, x + rng.gauss(0, noise), y + rng.gauss(0, noise), z + rng.gauss(0, noise)
+        while index > 0 and t < segs[index].start:
+            index -= 1
+        while index < len(segs) - 1 and t >= segs[index].start + segs[index].duration:
+            index += 1
+        seg = segs[index]
+        return to_sensor(seg.fn(min(t - seg.start, seg.duration))), index
+
+    def samples(
+        self,
+        rate_hz: float,
+        *,
+        jitter: float = 0.0,
+        seed: int = 0,
+        mount: Mount | None = None,
+        bias: tuple[float, float, float] = (0.0, 0.0, 0.0),
+        antialias: bool = False,
+    ) -> Iterator[Sample]:
+        """Yield (t, ax, ay, az) at `rate_hz`; `jitter` (0-0.9) varies each interval by +-that.
+
+        `mount` rotates the body frame into the sensor's (how the device is worn), `bias` is
+        added to every axis (g), `antialias` averages the signal over each sample interval as
+        a sensor's low-pass filter does (otherwise point samples: short impacts can be missed).
+        """
+        rng, noise, step = random.Random(seed), self.noise_g, 1.0 / rate_hz
+        subs = max(1, round(100 / rate_hz)) if antialias else 1
+        t, index, end = 0.0, 0, self.now
+        while self.segments and t < end:
+            acc = [0.0, 0.0, 0.0]
+            for k in range(subs):
+                v, index = self._at(max(0.0, t - step * (subs - 1 - k) / subs), index)
+                acc = [a + b for a, b in zip(acc, v, strict=True)]
+            x, y, z = (a / subs for a in acc)
+            if mount is not None:
+                x, y, z = mount.apply((x, y, z))
+            yield (
+                t,
+                x + bias[0] + rng.gauss(0, noise),
+                y + bias[1] + rng.gauss(0, noise),
+                z + bias[2] + rng.gauss(0, noise),
+            )
             t += step * (1 + jitter * rng.uniform(-1, 1)) if jitter else step
             if not jitter:
                 t = round(t * rate_hz) / rate_hz
@@ -346,10 +451,40 @@ class Timeline:
         return Trace(list(self.samples(rate_hz, jitter=jitter, seed=seed)), list(self.falls))
 
 
+@dataclass(frozen=True, slots=True)
+class Mount:
+    """How the device sits on the body: a rotation from the body frame to the sensor frame."""
+
+    m: tuple[tuple[float, float, float], ...]
+
+    @classmethod
+    def random(cls, rng: random.Random) -> Mount:
+        """Return a uniformly random rotation (from a random unit quaternion)."""
+        q = [rng.gauss(0, 1) for _ in range(4)]
+        n = math.sqrt(sum(c * c for c in q))
+        w, x, y, z = (c / n for c in q)
+        return cls(
+            (
+                (1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)),
+                (2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)),
+                (2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)),
+            )
+        )
+
+    def apply(self, v: tuple[float, float, float]) -> tuple[float, float, float]:
+        """Rotate a body-frame vector into the sensor frame."""
+        r0, r1, r2 = self.m
+        return (
+            r0[0] * v[0] + r0[1] * v[1] + r0[2] * v[2],
+            r1[0] * v[0] + r1[1] * v[1] + r1[2] * v[2],
+            r2[0] * v[0] + r2[1] * v[1] + r2[2] * v[2],
+        )
+
+
 def activity(kind: str, seed: int = 0) -> Timeline:
     """Return a short timeline of one activity or fall, with standing/resting before and after."""
     tl = Timeline(seed).rest(2.0)
-    if kind in FALL_KINDS:
+    if kind in FALL_KINDS + SLUMP_KINDS:
         tl.walk(3.0).fall(kind)
         return tl.rest(8.0)
     actions: dict[str, Callable[[], object]] = {
@@ -361,10 +496,14 @@ def activity(kind: str, seed: int = 0) -> Timeline:
         "stairs": lambda: tl.walk(15.0, stairs_down=True),
         "sit_hard": lambda: tl.walk(3.0).sit_hard().rest(8.0).stand_up(),
         "stumble": lambda: tl.walk(4.0).stumble(),
+        "jump": lambda: tl.walk(3.0).jump().rest(4.0).jump().walk(3.0),
+        "bend": lambda: tl.walk(3.0).bend().rest(3.0),
+        "roll_bed": lambda: tl.walk(3.0).lie_down().rest(5.0).roll_over().rest(8.0).get_up(),
     }
     if kind not in actions:
         raise ValueError(
-            f"unknown activity {kind!r}; use one of {', '.join(ADL_KINDS + FALL_KINDS)}"
+            f"unknown activity {kind!r}; use one of "
+            f"{', '.join(ADL_KINDS + FALL_KINDS + SLUMP_KINDS)}"
         )
     actions[kind]()
     return tl.rest(3.0)

@@ -30,9 +30,10 @@ class Emit:
 
 @dataclass(frozen=True, slots=True)
 class Activity:
-    """Note resident activity."""
+    """Note resident activity (`what`: motion, presence, door, bed)."""
 
     source: str
+    what: str = "motion"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +58,7 @@ async def deliver(effects: list[Effect], sink: EventSink) -> None:
         if isinstance(effect, Emit):
             await sink.emit(effect.kind, effect.source, effect.data)
         elif isinstance(effect, Activity):
-            sink.activity(effect.source)
+            await sink.activity(effect.source, effect.what)
         else:
             sink.availability(effect.source, effect.online)
 

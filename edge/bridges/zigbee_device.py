@@ -163,17 +163,16 @@ class ZigbeeDeviceState:
 
     def _activity(self, fields: dict[str, Any]) -> list[Effect]:
         moving = fields.get("movement")
+        if fields.get("occupancy") is True or (moving is not None and moving.lower() not in STILL):
+            return [Activity(self.source, "motion")]
+        if fields.get("presence") is True:
+            return [Activity(self.source, "presence")]
         if (
-            fields.get("occupancy") is True
-            or fields.get("presence") is True
-            or (moving is not None and moving.lower() not in STILL)
-            or (
-                "contact" in fields
-                and "contact" in self.last
-                and fields["contact"] != self.last["contact"]
-            )
+            "contact" in fields
+            and "contact" in self.last
+            and fields["contact"] != self.last["contact"]
         ):
-            return [Activity(self.source)]
+            return [Activity(self.source, "door")]
         return []
 
     def availability(self, online: bool, now: float) -> list[Effect]:

@@ -72,6 +72,19 @@ class GpioInputs:
             self._devices.append(self.smoke)
             if self.smoke.is_active:
                 post("smoke_on")
+        for sensor in cfg.activity:
+            # A PIR/presence/bed sensor counts when it sees; a door reed when it opens or closes.
+            device = DigitalInputDevice(
+                sensor.pin,
+                pull_up=sensor.pull_up,
+                active_state=None if sensor.pull_up is not None else sensor.active_high,
+                pin_factory=factory,
+            )
+            signal = f"activity:{sensor.what}:{sensor.name}"
+            device.when_activated = lambda s=signal: post(s)
+            if sensor.what == "door":
+                device.when_deactivated = lambda s=signal: post(s)
+            self._devices.append(device)
 
     @property
     def smoke_active(self) -> bool:

@@ -19,14 +19,14 @@ from typing import TypeVar
 
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from hub.alarms.actions import Outcome
+from hub.alarms.actions import Action, Outcome
 from hub.alarms.arrival import arrival_due
 from hub.alarms.escalation import escalate_due
 from hub.alarms.ledger import Ledger
 from hub.alarms.outbox import persist
 from hub.alarms.replies import Refused, apply, check, replayed
 from hub.alarms.rules.checkin import check_windows
-from hub.alarms.rules.person import on_cancel, raise_or_repeat
+from hub.alarms.rules.person import CONFIRMED_KINDS, confirm_event, on_cancel, raise_or_repeat
 from hub.alarms.rules.smoke import on_smoke, on_smoke_clear, verify_due
 from hub.alarms.rules.system import raise_system
 from hub.alarms.rules.trouble import TROUBLE_KINDS, on_status, raise_trouble, seen, supervise
@@ -44,7 +44,9 @@ ATTEMPTS = 3
 
 
 class _Duplicate(Exception):  # noqa: N818 - control flow, rolls the transaction back
-    pass
+    def __init__(self, actions: list[Action] | None = None) -> None:
+        super().__init__()
+        self.actions = actions or []  # read-only effects, e.g. confirming a resent alarm
 
 
 class Engine:
@@ -145,8 +147,8 @@ class Engine:
         except Refused as exc:
             log.info("input refused: %s", exc.reason)
             return Outcome(rejected=exc.reason)
-        except _Duplicate:
-            return Outcome(duplicate=True)
+        except _Duplicate as dup:
+            return Outcome(duplicate=True, actions=dup.actions)
         return Outcome(actions=ledger.actions)
 
     def _attempt_events(self, items: Sequence[tuple[str, Event]]) -> list[Outcome]:
@@ -163,8 +165,8 @@ class Engine:
                 except Refused as exc:
                     log.info("input refused: %s", exc.reason)
                     outcomes.append(Outcome(rejected=exc.reason))
-                except _Duplicate:
-                    outcomes.append(Outcome(duplicate=True))
+                except _Duplicate as dup:
+                    outcomes.append(Outcome(duplicate=True, actions=dup.actions))
                 else:
                     outcomes.append(Outcome(actions=ledger.actions))
             session.flush()
@@ -185,8 +187,10 @@ class Engine:
         device = ledger.device(site, event.device)
         if device is None:
             raise Refused("unknown_device")
-        if ledger.session.get(EventRow, event.id) is not None:
-            raise _Duplicate
+        known = ledger.session.get(EventRow, event.id)
+        if known is not None:
+            # A device resends an alarm the hub has not confirmed to it: confirm it again.
+            raise _Duplicate(confirm_event(ledger, known.device, known.kind, known.alarm_id))
         row = EventRow(
             id=event.id,
             site=site,
@@ -217,6 +221,8 @@ class Engine:
         elif event.kind in TROUBLE_KINDS:
             alarm = raise_trouble(ledger, device, event.kind, event)
         row.alarm_id = alarm.id if alarm is not None else None
+        if event.kind in CONFIRMED_KINDS:
+            confirm_event(ledger, event.device, event.kind, row.alarm_id)
 
     def _status(self, ledger: Ledger, site: str, status: Status) -> None:
         device = ledger.device(site, status.device)

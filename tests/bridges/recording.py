@@ -22,7 +22,7 @@ class RecordingSink:
         """Record an event."""
         self._add(("emit", kind, source, data))
 
-    def activity(self, source: str) -> None:
+    async def activity(self, source: str, what: str = "motion") -> None:
         """Record activity."""
         self._add(("activity", source))
 

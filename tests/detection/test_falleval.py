@@ -1,4 +1,4 @@
-"""The fall-detector evaluation: labelled days, scoring and the report table."""
+"""The fall-detector evaluation: sets that differ in seeds and generator parameters, the table."""
 
 from __future__ import annotations
 
@@ -6,31 +6,22 @@ import io
 
 from rich.console import Console
 
-from edge.fall import FallDetection
-from simulators.falleval import EvalSet, evaluate, print_report, score_day
-from simulators.signals import FALL_KINDS, FallLabel
+from simulators.falleval import ALL_FALLS, SETS, evaluate, print_report
 
 
-def test_score_day_matches_and_attributes_false_alarms() -> None:
-    result = EvalSet(name="x", days=1)
-    labels = [FallLabel("forward", 10.0, 3.0), FallLabel("slide", 50.0, 2.5)]
-    spans = [(20.0, 30.0, "sit_hard")]
-    found = [FallDetection(10.3, 3.0), FallDetection(25.0, 2.4), FallDetection(10.5, 2.9)]
-    score_day(result, labels, spans, found)
-    assert result.detected == {**dict.fromkeys(FALL_KINDS, 0), "forward": 1}
-    assert result.falls["slide"] == 1
-    assert result.false_alarms == {"sit_hard": 1, "other": 1}
-    assert result.sensitivity == 0.5
-    assert result.false_alarms_per_day == 2.0
+def test_sets_differ_in_generator_parameters() -> None:
+    assert SETS["tuning"] != SETS["varied"] != SETS["held-out"]
+    assert SETS["held-out"].impact_scale[0] < SETS["varied"].impact_scale[0]
 
 
-def test_evaluate_one_day() -> None:
-    report = evaluate(1, seed=42, rate_hz=25)
-    for group in (report.tuning, report.held_out):
-        assert sum(group.falls.values()) == 2 * len(FALL_KINDS)
-        assert group.sensitivity >= 0.8
-        assert group.false_alarms_per_day <= 1.0
+def test_small_evaluation_and_table() -> None:
+    results = evaluate(days=0, falls_per_kind=2, seed=42, rates=(25.0, 100.0), sets=("varied",))
+    assert [(r.rate_hz, r.name) for r in results] == [(25.0, "varied"), (100.0, "varied")]
+    for r in results:
+        assert sum(r.falls.values()) == 2 * len(ALL_FALLS)
+        assert r.sensitivity >= 0.8
+        assert r.fall_trace_extra == 0
     out = io.StringIO()
-    print_report(report, Console(file=out, width=120))
-    assert "sensitivity: slide" in out.getvalue()
-    assert "held-out" in out.getvalue()
+    print_report(results, Console(file=out, width=160))
+    text = out.getvalue()
+    assert "fall: slump" in text and "false alarms / device-day" in text and "25 Hz" in text

@@ -24,14 +24,14 @@ async def test_first_smoke_is_a_pre_alarm_for_the_duty_officer_only(engine, even
 
 
 async def test_sustained_smoke_becomes_a_fire(engine, events, clock, pick, store):
-    await engine.on_event(SITE, events(FLAT, "smoke", analog=True))
+    out = await engine.on_event(SITE, events(FLAT, "smoke", analog=True))
+    assert pick.indications(out) == [(FLAT, "received")]
     out = await engine.tick(clock.advance(engine.policy.smoke_verify_s - 1))
     assert pick.notified(out) == []
     out = await engine.tick(clock.advance(1))
     assert pick.states(out) == [("fire", "raised"), ("fire", "notified")]
     assert sorted(pick.notified(out)) == FIRE_TIER
     assert pick.sirens(out) == [(STAIR, True)]
-    assert pick.indications(out) == [(FLAT, "received")]
     (alarm,) = store.list_alarms(site=SITE)
     assert (alarm.cls, alarm.device, alarm.verify_at) == ("fire", FLAT, None)
     assert "smoke persisted" in store.alarm_history(alarm.id)[-2].note
@@ -47,11 +47,13 @@ async def test_second_detector_in_the_building_confirms_at_once(engine, events, 
     assert alarm.cls == "fire" and len(alarm.event_ids) == 2
     # More smoke in the same building joins the fire: no new page, no second alarm.
     out = await engine.on_event(SITE, events(STAIR, "smoke"))
-    assert out.actions == []
+    assert pick.notified(out) == [] and pick.states(out) == [] and pick.sirens(out) == []
+    assert pick.indications(out) == [(STAIR, "received")]
     assert len(store.list_alarms(site=SITE)) == 1
     # Smoke spreading to a third detector is written into the fire's history, once.
     for _ in range(2):
-        assert (await engine.on_event(SITE, events("home-b1-101", "smoke"))).actions == []
+        out = await engine.on_event(SITE, events("home-b1-101", "smoke"))
+        assert pick.notified(out) == [] and pick.sirens(out) == []
     notes = [t.note for t in store.alarm_history(alarm.id) if t.from_state == t.to_state]
     assert notes == [
         "smoke also at stair-b1 1号楼楼梯间 / stairwell",

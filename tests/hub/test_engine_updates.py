@@ -123,7 +123,7 @@ async def test_cancel_by_the_resident_is_an_mqtt_update(engine, events, store):
 
 
 async def test_smoke_clearing_by_itself_is_told_as_the_system(engine, events):
-    await engine.on_event(SITE, events(FLAT, "smoke"))
+    await engine.on_event(SITE, events(FLAT, "smoke", analog=True))
     out = await engine.on_event(SITE, events(FLAT, "smoke_clear"))
     update = updates(out)["w-duty-1"]
     assert update.alert.state == "resolved" and update.channels == ("mqtt",)

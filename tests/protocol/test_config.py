@@ -61,7 +61,7 @@ def test_shipped_site_and_devices_validate() -> None:
             "inputs.call_buton",
             {"pin": 17},
             "inputs.call_buton: unknown field; remove it or fix its spelling (allowed keys: "
-            "accelerometer, call_button, cancel_button, smoke_analog, smoke_contact)",
+            "accelerometer, activity, call_button, cancel_button, smoke_analog, smoke_contact)",
         ),
         (
             "device",

@@ -42,10 +42,14 @@ def test_simulate_explains_bad_input(tmp_path: Path) -> None:
 
 
 def test_fall_eval_prints_the_table() -> None:
-    result = CliRunner().invoke(app, ["fall-eval", "--days", "1", "--rate", "25"])
+    args = ["fall-eval", "--days", "0", "--falls", "1", "--rate", "25", "--set", "held-out"]
+    result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert "sensitivity: forward" in result.output
-    assert "false alarms / day" in result.output
+    assert "fall: forward" in result.output and "slow slumps" in result.output
+    assert "false alarms / device-day" in result.output
+    assert "held-out" in result.output
+    result = CliRunner().invoke(app, ["fall-eval", "--set", "nope"])
+    assert result.exit_code == 2
 
 
 @pytest.mark.integration

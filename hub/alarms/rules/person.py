@@ -11,12 +11,15 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from hub.alarms.actions import Action, SendCommand
 from hub.alarms.ledger import Ledger
 from hub.alarms.updates import MQTT_ONLY, tell_others
 from hub.store.schema import AlarmRow, DeviceRow, TransitionRow
-from protocol.messages import Event
+from protocol.messages import Event, IndicateCmd, IndicateState
 
 PERSON_CLASSES = ("call", "fall", "inactivity")
+CONFIRMED_KINDS = frozenset({"call", "fall", "inactivity", "smoke"})
+"""Event kinds whose sender is told `received` once the hub has committed them."""
 REALERT_S = 60.0
 """A repeat re-alerts those paged at most this often (the count is in every re-alert)."""
 REALERT_NOTE = "repeat re-alerted"
@@ -52,13 +55,26 @@ def raise_or_repeat(
             ledger.repeat(existing, event)
             if cls in ("call", "fall"):
                 _realert(ledger, existing)
-                ledger.indicate(existing, "received")
         return existing
     alarm = ledger.raise_alarm(device, cls, reason or cls, event, note)
     ledger.page(alarm, 0)
-    if cls in ("call", "fall"):
-        ledger.indicate(alarm, "received")
     return alarm
+
+
+def confirm_event(ledger: Ledger, device: str, kind: str, alarm_id: str | None) -> list[Action]:
+    """Tell the device that sent an alarm event that the hub has it (its alarm's state)."""
+    if kind not in CONFIRMED_KINDS:
+        return ledger.actions
+    alarm = ledger.session.get(AlarmRow, alarm_id) if alarm_id else None
+    state: IndicateState = "received"
+    if alarm is not None and alarm.state in ("acknowledged", "on_scene", "resolved", "cancelled"):
+        state = alarm.state  # type: ignore[assignment]
+    site = alarm.site if alarm is not None else None
+    if site is None:
+        return ledger.actions
+    cmd = IndicateCmd(ts=ledger.now, state=state, alarm=alarm_id)
+    ledger.actions.append(SendCommand(site=site, device=device, command=cmd))
+    return ledger.actions
 
 
 def _realert(ledger: Ledger, alarm: AlarmRow) -> None:
@@ -101,6 +117,6 @@ def on_cancel(ledger: Ledger, device: DeviceRow, event: Event) -> list[AlarmRow]
             # Acknowledged (someone is on the way) or past the window: the worker decides.
             ledger.note(alarm, "resident", "resident says OK (pressed cancel); still check")
             ledger.notify(alarm, ledger.recipients(alarm), alarm.state, SAYS_OK, MQTT_ONLY)
-            if alarm.state in ("acknowledged", "on_scene"):
-                ledger.indicate(alarm, alarm.state)  # type: ignore[arg-type]
+            shown = alarm.state if alarm.state in ("acknowledged", "on_scene") else "received"
+            ledger.indicate(alarm, shown)  # type: ignore[arg-type]
     return list(alarms)

@@ -107,7 +107,6 @@ def confirm_fire(ledger: Ledger, alarm: AlarmRow, why: str) -> None:
     ledger.record(alarm, before, "raised", "system", f"fire confirmed: {why}")
     ledger.page(alarm, 0)
     ledger.sirens(alarm, on=True)
-    ledger.indicate(alarm, "received")
 
 
 def verify_due(ledger: Ledger) -> None:
