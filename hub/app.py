@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import uvicorn
+from sqlalchemy import select
 
 from hub import duty
 from hub.accounts import Accounts
@@ -34,6 +35,8 @@ from hub.metrics import HubMetrics
 from hub.policy import Policy, load_policy
 from hub.settings import HubSettings
 from hub.store import Store
+from hub.store.schema import DeviceRow
+from hub.telemetry import Endpoint, TelemetryLane
 from protocol.messages import utcnow
 from protocol.site_config import Registry, load_site
 
@@ -45,11 +48,28 @@ class _Stop(Exception):  # noqa: N818 - a signal to the TaskGroup, not an error
 
 
 class StoreDirectory:
-    """Device lookups for ingest, answered by the store off the event loop and cached."""
+    """Device lookups for both lanes: the registry in memory, the store asked on a miss.
+
+    `load()` reads every registered device in one query at start-up, so a lookup is a dict
+    hit, not two thread hops and two queries. The alarm lane (`device_grid`) still asks the
+    store about a device it has not seen (registered by another hub sharing the store) and
+    remembers it; the telemetry lane (`cached_grid`) never waits: a miss there is unknown.
+    """
 
     def __init__(self, store: Store) -> None:
         self.store = store
         self._grids: dict[tuple[str, str], str] = {}
+
+    def load(self) -> int:
+        """Read every registered device (site, id, grid) from the store; return how many."""
+        with self.store.session() as s:
+            rows = s.execute(select(DeviceRow.site, DeviceRow.id, DeviceRow.grid)).all()
+        self._grids = {(site, device): grid or "" for site, device, grid in rows}
+        return len(self._grids)
+
+    def cached_grid(self, site: str, device: str) -> str | None:
+        """Return the device's grid if it is known in memory, else None (never blocks)."""
+        return self._grids.get((site, device))
 
     async def device_grid(self, site: str, device: str) -> str | None:
         """Return the device's grid, or None if the device is not registered."""
@@ -192,9 +212,11 @@ async def _run(
             bus, AppriseNotifier(settings.webhook_timeout_s), Roster.from_registry(registry)
         )
         queues = StoreQueues(store)
+        directory = StoreDirectory(store)
+        log.info("%d registered devices in memory", await asyncio.to_thread(directory.load))
         ingest = Ingest(
             engine,
-            StoreDirectory(store),
+            directory,
             writer,
             metrics,
             dispatcher.submit,
@@ -223,7 +245,16 @@ async def _run(
             metrics_access=settings.metrics_access,
             secure_cookies=settings.secure_cookies,
         )
+        lane = TelemetryLane(
+            _telemetry_endpoint(address, settings.name),
+            writer,
+            metrics,
+            directory.cached_grid,
+            ingest.on_broker_sys,
+            site=settings.site,
+        )
         background = {
+            "telemetry-lane": lane.run(),
             "outbox": dispatcher.run_outbox(queues),
             "direct-pager": pager.run(),
             "health": watch.run(),
@@ -235,6 +266,20 @@ async def _run(
             background["heartbeat"] = heartbeat.run(bus)
         server = _api_server(settings, ctx)
         await _serve(settings, stop, bus, ingest, dispatcher, engine, server, background, heartbeat)
+
+
+def _telemetry_endpoint(address: BrokerAddress, name: str) -> Endpoint:
+    """Return the telemetry lane's login: `<user>-telemetry`, like the alarm path's `-events`."""
+    client_id = f"{address.username or f'watchpost-hub-{name}'}-telemetry"
+    return Endpoint(
+        address.host,
+        address.port,
+        client_id,
+        None if address.username is None else client_id,
+        address.password,
+        tls=address.tls,
+        ca_file=address.ca_file,
+    )
 
 
 async def _serve(
@@ -257,7 +302,6 @@ async def _serve(
                 bus.run_batches("alarm", ingest.on_alarm_batch, max_batch=MAX_BATCH),
                 name="bus-alarm",
             )
-            tg.create_task(bus.run("telemetry", ingest.on_telemetry_path), name="bus-telemetry")
             for i in range(settings.dispatch_workers):
                 tg.create_task(dispatcher.run_fast(), name=f"dispatch-fast-{i}")
                 tg.create_task(dispatcher.run_slow(), name=f"dispatch-slow-{i}")

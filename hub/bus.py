@@ -1,24 +1,23 @@
 """The hub's MQTT connections: the only hub module that imports aiomqtt or paho.
 
-Two connections, because alarms must never wait behind telemetry (ARCHITECTURE.md, "Measured"):
+The alarm lane's connection. Telemetry has its own, in `hub.telemetry`, because alarms must
+never wait behind telemetry (docs/architecture.md, "Lanes"):
 
 * the **alarm path** (`<user>-events`, persistent session, QoS 1): events, status
   and worker replies in; alerts and device commands out. Its PUBACKs are sent by hand, only after
   the engine committed the message (`Received.ack`), so a hub that dies between receipt and
   commit gets the message again from the broker when it comes back. `run_batches` hands the
   handler every message already waiting (up to a bound, never waiting for more), so the hub
-  can commit them in one transaction (group commit);
-* the **telemetry path** (`<user>-telemetry`, clean session, QoS 0): telemetry and
-  the broker's `$SYS` counters.
+  can commit them in one transaction (group commit).
 
 `<user>` is the hub's broker user (`watchpost-hub-<name>` when the broker is anonymous). Each
-path logs in as its own broker user, `<user>-events` and `<user>-telemetry`, with the hub's one
-password, and uses that user name as its client id: a broker configured with
+lane logs in as its own broker user, `<user>-events` here and `<user>-telemetry` in
+`hub.telemetry`, with the hub's one password, and uses that user name as its client id: a broker configured with
 `use_username_as_clientid true` (what `watchpost config broker` writes) then lets nobody else
 take over the hub's persistent session. `mqtts://` connects with TLS, verified against `ca_file`
 (or the system CAs).
 
-Each path reconnects on its own with capped, jittered backoff. Exception tree::
+The alarm path reconnects with capped, jittered backoff. Exception tree::
 
     RuntimeError
      +-- BusError       publishing failed or the alarm path is not connected
@@ -47,14 +46,7 @@ from protocol.topics import device_filter, worker_filter
 
 log = logging.getLogger(__name__)
 
-Path = Literal["alarm", "telemetry"]
-
-SYS_TOPICS = (
-    "$SYS/broker/publish/messages/dropped",
-    "$SYS/broker/store/messages/count",
-    "$SYS/broker/clients/connected",
-)
-"""Broker counters the hub watches (names as published by Mosquitto 2.0.11)."""
+Path = Literal["alarm"]
 
 
 class BusError(RuntimeError):
@@ -117,7 +109,7 @@ BatchHandler = Callable[[Sequence[Received]], Awaitable[None]]
 
 
 class Bus:
-    """Both MQTT paths of one hub; `run_*` coroutines are long-lived TaskGroup tasks."""
+    """The alarm path of one hub; `run_*` coroutines are long-lived TaskGroup tasks."""
 
     def __init__(
         self,
@@ -136,8 +128,8 @@ class Bus:
         self.backoff_max_s = backoff_max_s
         self._alarm_client: aiomqtt.Client | None = None
         self._alarm_up = asyncio.Event()
-        self.connected: dict[Path, bool] = {"alarm": False, "telemetry": False}
-        self.reconnects: dict[Path, int] = {"alarm": 0, "telemetry": 0}
+        self.connected: dict[Path, bool] = {"alarm": False}
+        self.reconnects: dict[Path, int] = {"alarm": 0}
 
     @property
     def alarm_client_id(self) -> str:
@@ -147,7 +139,7 @@ class Bus:
     def client_id(self, path: Path) -> str:
         """Return the client id of `path`; with credentials it is also the path's broker user."""
         base = self.address.username or f"watchpost-hub-{self.name}"
-        return f"{base}-{'events' if path == 'alarm' else path}"
+        return f"{base}-events"
 
     def _client(self, path: Path) -> aiomqtt.Client:
         persistent = path == "alarm"
@@ -161,14 +153,14 @@ class Bus:
             password=self.address.password,
             identifier=self.client_id(path),
             tls_params=aiomqtt.TLSParameters(ca_certs=ca) if self.address.tls else None,
-            clean_session=not persistent,
+            clean_session=False,
             keepalive=15,
             will=aiomqtt.Will(self.will[0], self.will[1], qos=1, retain=True)
             if persistent and self.will is not None
             else None,
-            # Telemetry is QoS 0 and may be shed under overload; alarms are never shed here:
-            # the broker's max_inflight_messages bounds what it sends us without PUBACKs.
-            max_queued_incoming_messages=0 if persistent else 10_000,
+            # Alarms are never shed here: the broker's max_inflight_messages bounds what it
+            # sends us without PUBACKs.
+            max_queued_incoming_messages=0,
             # Neither paho nor aiomqtt disables Nagle: small PUBACKs and alerts would wait for
             # the peer's delayed ACK (~40 ms on Linux) on every message.
             socket_options=((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),),
@@ -181,13 +173,11 @@ class Bus:
         return client
 
     def _subscriptions(self, path: Path) -> list[tuple[str, int]]:
-        if path == "alarm":
-            return [
-                (device_filter(self.site, "event"), 1),
-                (device_filter(self.site, "status"), 1),
-                (worker_filter(self.site, "reply"), 1),
-            ]
-        return [(device_filter(self.site, "telemetry"), 0), *((t, 0) for t in SYS_TOPICS)]
+        return [
+            (device_filter(self.site, "event"), 1),
+            (device_filter(self.site, "status"), 1),
+            (worker_filter(self.site, "reply"), 1),
+        ]
 
     async def run(self, path: Path, handler: Handler) -> None:
         """Keep `path` connected and feed every message to `handler`, reconnecting forever."""

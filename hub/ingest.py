@@ -1,5 +1,6 @@
-"""Ingest: every MQTT message is parsed, validated, checked against the registry, handed to the
-alarm engine and only then acknowledged; its time series go to InfluxDB.
+"""Ingest of the alarm lane: every event, status and worker reply is parsed, validated, checked
+against the registry, handed to the alarm engine and only then acknowledged; its time series go
+to InfluxDB. (Telemetry has its own lane: `hub.telemetry`.)
 
 Nothing one message does can end a task of the hub (docs/reliability.md):
 
@@ -23,7 +24,8 @@ gets its own; one that fails (and cannot be dead-lettered) is left un-acked, and
 later message from the same sender (its order is kept), while the other senders' messages go
 through.
 
-The broker's `$SYS` drop counter: every increase becomes `engine.on_system("broker_drops")`, a
+The broker's `$SYS` counters arrive through the telemetry lane (`on_broker_sys`). Every increase
+of the drop counter becomes `engine.on_system("broker_drops")`, a
 `trouble` alarm for every site served, paged to the duty officer. If the engine fails, the
 drops are kept and reported again with the next `$SYS` message.
 """
@@ -42,12 +44,12 @@ from typing import Protocol
 from hub.alarms.actions import Action, Notify, Outcome
 from hub.alarms.service import AlarmService
 from hub.bus import Received, Redeliver
-from hub.influx import event_line, status_line, telemetry_line
+from hub.influx import event_line, status_line
 from hub.limits import LIFE_SAFETY, RejectionLog, SenderLimits, kind_hint
 from hub.metrics import HubMetrics
 from protocol.codec import decode
 from protocol.errors import ProtocolError
-from protocol.messages import Event, Status, Telemetry, WorkerReply, utcnow
+from protocol.messages import Event, Status, WorkerReply, utcnow
 from protocol.topics import Topic, parse_topic
 
 log = logging.getLogger(__name__)
@@ -126,7 +128,7 @@ class _Batch:
 
 
 class Ingest:
-    """Handlers for the alarm path and the telemetry path of `hub.bus.Bus`."""
+    """Handlers for the alarm path of `hub.bus.Bus` and the broker's `$SYS` counters."""
 
     def __init__(
         self,
@@ -406,31 +408,14 @@ class Ingest:
             return
         self.series.submit([line])
 
-    async def on_telemetry_path(self, msg: Received) -> None:
-        """Handle telemetry (to InfluxDB) and the broker's `$SYS` counters; never raises."""
+    async def on_broker_sys(self, topic: str, payload: bytes) -> None:
+        """Record one of the broker's `$SYS` counters; page on dropped messages; never raises."""
         try:
-            await self._telemetry(msg)
-        except Exception as exc:  # noqa: BLE001 - one reading must never end the path
-            self._reject("handler_error", msg, repr(exc)[:300])
-
-    async def _telemetry(self, msg: Received) -> None:
-        if msg.topic.startswith("$SYS/"):
-            self._drops_unreported += self.metrics.broker_stat(msg.topic, msg.payload)
+            self._drops_unreported += self.metrics.broker_stat(topic, payload)
             if self._drops_unreported:
                 await self._report_drops()
-            return
-        decoded = await self._decode(msg)
-        if decoded is None:
-            return
-        topic, payload, grid = decoded
-        if isinstance(payload, Telemetry):
-            self._write(
-                lambda: telemetry_line(
-                    topic.site, grid, payload.device, payload.ts, payload.readings
-                )
-            )
-        else:
-            self._reject("bad_topic", msg, "only telemetry belongs on the telemetry path")
+        except Exception:  # one counter must never end the telemetry lane
+            log.exception("broker counter %s not handled", topic[:200])
 
     async def _report_drops(self) -> None:
         """Raise the broker-drops alarm; on failure keep the count for the next `$SYS` report."""

@@ -18,7 +18,7 @@ import pytest
 from hub.alarms.actions import Action, Notify, Outcome
 from hub.alarms.engine import Engine
 from hub.app import StoreDirectory
-from hub.bus import BrokerAddress, Bus, Received
+from hub.bus import BrokerAddress, Bus
 from hub.ingest import Ingest
 from hub.metrics import HubMetrics
 from hub.policy import Policy
@@ -293,9 +293,9 @@ class Points:
         """Drop the points."""
 
 
-def sys_message(topic: str, value: int) -> Received:
-    """Return a `$SYS` message as the telemetry path hands it over."""
-    return Received(f"$SYS/broker/{topic}", str(value).encode(), 0, False, 0.0, lambda: None)
+def sys_message(topic: str, value: int) -> tuple[str, bytes]:
+    """Return a `$SYS` counter as the telemetry lane hands it over."""
+    return f"$SYS/broker/{topic}", str(value).encode()
 
 
 @pytest.mark.allow_logged_errors
@@ -309,15 +309,15 @@ async def test_drops_the_engine_failed_on_are_reported_with_the_next_sys_message
 
     metrics = HubMetrics()
     ingest = Ingest(FailsOnce(engine), StoreDirectory(store), Points(), metrics, submit)  # type: ignore[arg-type]
-    await ingest.on_telemetry_path(sys_message("publish/messages/dropped", 100))  # baseline
-    await ingest.on_telemetry_path(sys_message("publish/messages/dropped", 125))
+    await ingest.on_broker_sys(*sys_message("publish/messages/dropped", 100))  # baseline
+    await ingest.on_broker_sys(*sys_message("publish/messages/dropped", 125))
     assert store.list_alarms() == []
     assert metric(metrics.render().decode(), "watchpost_engine_errors_total") == 1
-    await ingest.on_telemetry_path(sys_message("clients/connected", 3))
+    await ingest.on_broker_sys(*sys_message("clients/connected", 3))
     [alarm] = store.list_alarms()
     assert (alarm.reason, alarm.count) == ("broker_drops", 25)
     assert "w-duty-1" in [a.worker for a in actions if isinstance(a, Notify)]
-    await ingest.on_telemetry_path(sys_message("clients/connected", 4))
+    await ingest.on_broker_sys(*sys_message("clients/connected", 4))
     assert store.get_alarm(alarm.id).count == 25  # type: ignore[union-attr]
 
 
