@@ -12,10 +12,10 @@ never wait behind telemetry (docs/architecture.md, "Lanes"):
 
 `<user>` is the hub's broker user (`watchpost-hub-<name>` when the broker is anonymous). Each
 lane logs in as its own broker user, `<user>-events` here and `<user>-telemetry` in
-`hub.telemetry`, with the hub's one password, and uses that user name as its client id: a broker configured with
-`use_username_as_clientid true` (what `watchpost config broker` writes) then lets nobody else
-take over the hub's persistent session. `mqtts://` connects with TLS, verified against `ca_file`
-(or the system CAs).
+`hub.telemetry`, with the hub's one password, and uses that user name as its client id: a
+broker configured with `use_username_as_clientid true` (what `watchpost config broker` writes)
+then lets nobody else take over the hub's persistent session. `mqtts://` connects with TLS,
+verified against `ca_file` (or the system CAs).
 
 The alarm path reconnects with capped, jittered backoff. Exception tree::
 
