@@ -1,10 +1,23 @@
-"""Upsert a site registry (site.yaml + devices/*.yaml) into the store, idempotently."""
+"""Upsert a site registry (site.yaml + devices/*.yaml) into the store, idempotently, in bulk.
+
+Each table is synchronised in three statements at most: one SELECT of the site's rows, one
+multi-row INSERT of the new ones, one bulk UPDATE (by primary key) of the changed ones; rows
+that did not change are not written. 100,000 devices (with as many households and residents)
+import in a few seconds instead of a few minutes of one ORM `get` per row (docs/bench.md).
+
+`fingerprint(folder)` names a registry folder's state by its files' names, sizes and mtimes, so
+a hub can skip parsing a registry it already imported (see `hub.app`).
+"""
 
 from __future__ import annotations
 
+import hashlib
+import os
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from hub.store.schema import (
@@ -19,77 +32,101 @@ from hub.store.schema import (
 )
 from protocol.site_config import Registry, SiteConfig
 
-
-def _upsert(
-    session: Session, model: type[Base], key: tuple[str, ...], values: dict[str, Any]
-) -> None:
-    row = session.get(model, key)
-    if row is None:
-        session.add(model(**values))
-        return
-    for name, value in values.items():
-        setattr(row, name, value)
+Row = dict[str, Any]
 
 
-def import_registry(session: Session, registry: Registry) -> None:
-    """Insert or update every grid, building, household, resident, worker and device."""
-    _places(session, registry.site)
-    _people(session, registry.site)
-    _devices(session, registry)
+def import_registry(session: Session, registry: Registry) -> dict[str, int]:
+    """Insert or update every grid, building, household, resident, worker and device.
 
-
-def _places(session: Session, site: SiteConfig) -> None:
+    Return how many rows were inserted and updated, per table.
+    """
+    site = registry.site
     sid = site.site
-    _upsert(
-        session,
-        SiteRow,
-        (sid,),
-        {"id": sid, "name_zh": site.name_zh, "name_en": site.name_en, "timezone": site.timezone},
+    _upsert_site(session, site)
+    counts: dict[str, int] = {}
+    for model, rows in (
+        (GridRow, [{"site": sid, **g.model_dump()} for g in site.grids]),
+        (BuildingRow, [{"site": sid, **b.model_dump()} for b in site.buildings]),
+        (HouseholdRow, [{"site": sid, **h.model_dump()} for h in site.households]),
+        (ResidentRow, _residents(site)),
+        (WorkerRow, [{"site": sid, **w.model_dump()} for w in site.workers]),
+        (DeviceRow, _devices(registry)),
+    ):
+        inserted, updated = _sync(session, model, sid, rows)
+        counts[model.__tablename__] = inserted + updated
+    # A worker dropped from the registry keeps their history but is paged no more.
+    listed = [w.id for w in site.workers]
+    session.execute(
+        update(WorkerRow)
+        .where(WorkerRow.site == sid, WorkerRow.id.not_in(listed), WorkerRow.on_duty.is_(True))
+        .values(on_duty=False)
     )
-    for g in site.grids:
-        _upsert(session, GridRow, (sid, g.id), {"site": sid, **g.model_dump()})
     session.flush()
-    for b in site.buildings:
-        _upsert(session, BuildingRow, (sid, b.id), {"site": sid, **b.model_dump()})
-    session.flush()
-    for h in site.households:
-        _upsert(session, HouseholdRow, (sid, h.id), {"site": sid, **h.model_dump()})
+    return counts
+
+
+def _upsert_site(session: Session, site: SiteConfig) -> None:
+    values = {"name_zh": site.name_zh, "name_en": site.name_en, "timezone": site.timezone}
+    row = session.get(SiteRow, (site.site,))
+    if row is None:
+        session.add(SiteRow(id=site.site, **values))
+    else:
+        for name, value in values.items():
+            setattr(row, name, value)
     session.flush()
 
 
-def _people(session: Session, site: SiteConfig) -> None:
-    sid = site.site
+def _sync(session: Session, model: type[Base], sid: str, rows: Sequence[Row]) -> tuple[int, int]:
+    """Insert the rows that are new and update the ones that changed; return both counts."""
+    if not rows:
+        return 0, 0
+    table = model.__table__
+    names = list(rows[0])
+    values = [n for n in names if n not in ("site", "id")]
+    query = select(table.c.id, *(table.c[n] for n in values)).where(table.c.site == sid)
+    stored = {r[0]: tuple(r[1:]) for r in session.execute(query)}
+    inserts: list[Row] = []
+    updates: list[Row] = []
+    for row in rows:
+        old = stored.get(row["id"])
+        if old is None:
+            inserts.append(row)
+        elif old != tuple(row[n] for n in values):
+            updates.append(row)
+    if inserts:
+        session.execute(insert(model), inserts)
+    if updates:
+        session.execute(update(model), updates)  # ORM bulk UPDATE by primary key
+    return len(inserts), len(updates)
+
+
+def _residents(site: SiteConfig) -> list[Row]:
     households = {h.id: h for h in site.households}
+    rows = []
     for r in site.residents:
         home = households[r.household]
-        values: dict[str, Any] = {
-            "site": sid,
-            "id": r.id,
-            "household": r.household,
-            "name": r.name,
-            "age": r.age,
-            "conditions": list(r.conditions),
-            "contacts": [c.model_dump() for c in r.contacts],
-            "key_safe": home.key_safe,
-            "floor": home.floor,
-            "checkin_start": r.checkin.window_start if r.checkin else None,
-            "checkin_end": r.checkin.window_end if r.checkin else None,
-        }
-        _upsert(session, ResidentRow, (sid, r.id), values)
-    for w in site.workers:
-        _upsert(session, WorkerRow, (sid, w.id), {"site": sid, **w.model_dump()})
-    # A worker dropped from the registry keeps their history but is paged no more.
-    listed = {w.id for w in site.workers}
-    for row in session.scalars(select(WorkerRow).where(WorkerRow.site == sid)):
-        if row.id not in listed:
-            row.on_duty = False
-    session.flush()
+        rows.append(
+            {
+                "site": site.site,
+                "id": r.id,
+                "household": r.household,
+                "name": r.name,
+                "age": r.age,
+                "conditions": list(r.conditions),
+                "contacts": [c.model_dump() for c in r.contacts],
+                "key_safe": home.key_safe,
+                "floor": home.floor,
+                "checkin_start": r.checkin.window_start if r.checkin else None,
+                "checkin_end": r.checkin.window_end if r.checkin else None,
+            }
+        )
+    return rows
 
 
-def _devices(session: Session, registry: Registry) -> None:
+def _devices(registry: Registry) -> list[Row]:
     sid = registry.site.site
-    for d in registry.devices:
-        values = {
+    return [
+        {
             "site": sid,
             "id": d.device,
             "grid": d.grid,
@@ -100,5 +137,20 @@ def _devices(session: Session, registry: Registry) -> None:
             "has_siren": d.outputs.siren is not None,
             "heartbeat_s": d.timing.heartbeat_s,
         }
-        _upsert(session, DeviceRow, (sid, d.device), values)
-    session.flush()
+        for d in registry.devices
+    ]
+
+
+def fingerprint(folder: str | Path) -> str:
+    """Return a digest of a registry folder's file names, sizes and modification times."""
+    root = Path(folder)
+    digest = hashlib.sha256()
+    entries = [root / "site.yaml"]
+    devices = root / "devices"
+    if devices.is_dir():
+        with os.scandir(devices) as found:
+            entries += sorted(Path(e.path) for e in found if e.name.endswith(".yaml"))
+    for path in entries:
+        st = path.stat()
+        digest.update(f"{path.name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
