@@ -34,6 +34,7 @@ from hub.limits import SenderLimits
 from hub.metrics import HubMetrics
 from hub.policy import Policy, load_policy
 from hub.settings import HubSettings
+from hub.stats import write_stats
 from hub.store import Store
 from hub.store.schema import DeviceRow
 from hub.telemetry import Endpoint, TelemetryLane
@@ -264,6 +265,10 @@ async def _run(
         }
         if heartbeat is not None:
             background["heartbeat"] = heartbeat.run(bus)
+        if writer.enabled:
+            background["hub-stats"] = write_stats(
+                settings.name, metrics, lane.stats, writer.stats, dispatcher.pending, writer.submit
+            )
         server = _api_server(settings, ctx)
         await _serve(settings, stop, bus, ingest, dispatcher, engine, server, background, heartbeat)
 
