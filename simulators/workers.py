@@ -1,7 +1,8 @@
 """Virtual workers: grid workers' phones that receive alerts over MQTT and answer them.
 
-Each `VirtualWorker` connects with a persistent session (client id = worker id) so alerts sent
-while it is offline are delivered when it comes back, records when every alert arrived (for
+Each `VirtualWorker` connects with a persistent session (client id = worker id = its broker user
+when it has a password) so alerts sent while it is offline are delivered when it comes back
+(reconnecting with the shared backoff, `protocol.backoff`), records when every alert arrived (for
 latency figures) and replies ack → arrived → resolve after the configured delays; one with
 `respond=False` never answers, to exercise escalation. `WorkerPool` runs many in one TaskGroup.
 """
@@ -20,6 +21,7 @@ from urllib.parse import urlsplit
 
 import aiomqtt
 
+from protocol.backoff import Backoff
 from protocol.codec import decode, encode
 from protocol.errors import ProtocolError
 from protocol.messages import Outcome, ReplyAction, WorkerAlert, WorkerReply, utcnow
@@ -76,7 +78,7 @@ class VirtualWorker:
         """Stay connected (reconnecting with backoff), receive alerts and answer them."""
         parts = urlsplit(self.broker_url)
         tls = aiomqtt.TLSParameters(ca_certs=self.ca_file) if parts.scheme == "mqtts" else None
-        delay = 0.2
+        backoff = Backoff(first=0.2, cap=5.0)
         while True:
             try:
                 async with aiomqtt.Client(
@@ -93,13 +95,12 @@ class VirtualWorker:
                 ) as client:
                     await client.subscribe(worker_topic(self.site, self.worker_id, "alert"), 1)
                     self.connected.set()
-                    delay = 0.2
+                    backoff.reset()
                     await self._session(client)
             except* aiomqtt.MqttError as group:
                 self.connected.clear()
                 log.info("worker %s disconnected (%s); retry", self.worker_id, group.exceptions[0])
-            await asyncio.sleep(delay)
-            delay = min(5.0, delay * 2)
+            await asyncio.sleep(backoff.next_delay())
 
     async def _session(self, client: aiomqtt.Client) -> None:
         async with asyncio.TaskGroup() as tg:

@@ -1,35 +1,26 @@
 """The one connection to the local broker that zigbee2mqtt, Tasmota and ESPHome publish to.
 
-The only module of `edge.bridges` that imports aiomqtt. Messages are handed to the bridges in
-arrival order on the event loop; a lost connection is retried with capped, jittered backoff.
-`mqtts://` URLs use TLS verified against `ca_file` (or the system CAs); a failed handshake is
-retried like any other failed connect, so the rest of the agent keeps working.
+MQTT itself lives in `edge.session` (shared with the agent's own connection). Messages are handed
+to the bridges in arrival order on the event loop; a lost connection is retried with the shared
+capped, jittered backoff. `mqtts://` URLs use TLS verified against `ca_file` (or the system CAs);
+a failed handshake is retried like any other failed connect, so the rest of the agent keeps
+working.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 from pathlib import Path
 
-import aiomqtt
-
 from edge.bridges.effect import Bridge, Effect, deliver
-from edge.bus import NO_DELAY, parse_url
+from edge.session import Params, Session, keep_connected
 from edge.sink import EventSink
+from protocol.backoff import Backoff
 from protocol.bridge_config import LocalBrokerConfig
 
 log = logging.getLogger(__name__)
-
-BACKOFF_FIRST_S = 0.5
-BACKOFF_CAP_S = 30.0
-
-
-def backoff_delay(attempt: int, cap: float = BACKOFF_CAP_S) -> float:
-    """Return the wait before reconnect attempt `attempt` (0-based): doubling, capped, jittered."""
-    return min(cap, BACKOFF_FIRST_S * (1 << min(attempt, 16))) * random.uniform(0.5, 1.0)
 
 
 def tick_interval(timeouts: list[float]) -> float:
@@ -58,29 +49,18 @@ class LocalBus:
         self.ready = asyncio.Event()
         """Set while subscribed to every bridge's topics."""
 
-    def _client(self) -> aiomqtt.Client:
-        endpoint = parse_url(self.broker.url)
+    def _params(self) -> Params:
         password = None
         if self.broker.password_file:
             password = Path(self.broker.password_file).read_text(encoding="utf-8").strip()
-        tls = None
-        if endpoint.tls:
-            # ca_file None = the system CAs. A CA file that is missing or unreadable fails in
-            # the connect attempt (as MqttError), so it is retried like an unreachable broker.
-            tls = aiomqtt.TLSParameters(ca_certs=self.broker.ca_file)
-        return aiomqtt.Client(
-            endpoint.host,
-            endpoint.port,
+        return Params(
+            url=self.broker.url,
+            client_id=self.client_id,
             username=self.broker.username,
             password=password,
-            identifier=self.client_id,
+            ca_file=self.broker.ca_file,
             clean_session=False,
             keepalive=30,
-            tls_params=tls,
-            # Nagle off, as on the agent's own connection: our PUBACKs (which free the broker's
-            # QoS 1 in-flight window) must not wait for its delayed ACK. What the broker sends
-            # us is governed by its own `set_tcp_nodelay` option.
-            socket_options=NO_DELAY,
         )
 
     async def run(self) -> None:
@@ -90,29 +70,23 @@ class LocalBus:
             tg.create_task(self._timer(), name="bridges-timer")
 
     async def _connection(self) -> None:
+        # OSError from _params (an unreadable password file) is retried too: the bridges wait
+        # rather than stop the agent, whose wired inputs must keep working.
+        await keep_connected(self._params, self._serve, Backoff(), self._lost)
+
+    async def _serve(self, session: Session) -> None:
         filters = [(f, 1) for bridge in self.bridges for f in bridge.filters()]
-        attempt = 0
-        while True:
-            try:
-                async with self._client() as client:
-                    await client.subscribe(filters)
-                    attempt = 0
-                    self.ready.set()
-                    log.info("bridges subscribed to %d topics on %s", len(filters), self.broker.url)
-                    async for message in client.messages:
-                        payload = message.payload
-                        raw = payload if isinstance(payload, bytes | bytearray) else b""
-                        await self.dispatch(message.topic.value, bytes(raw), message.retain)
-            except (aiomqtt.MqttError, OSError) as exc:
-                # OSError: an unreadable password file. The bridges wait and retry rather
-                # than stop the agent, whose wired inputs must keep working.
-                self.ready.clear()
-                delay = backoff_delay(attempt)
-                attempt += 1
-                log.warning(
-                    "local broker %s: %s; reconnecting in %.1f s", self.broker.url, exc, delay
-                )
-                await asyncio.sleep(delay)
+        await session.subscribe(filters)
+        self.ready.set()
+        log.info("bridges subscribed to %d topics on %s", len(filters), self.broker.url)
+        try:
+            async for message in session.messages():
+                await self.dispatch(message.topic, message.payload, message.retain)
+        finally:
+            self.ready.clear()
+
+    def _lost(self, exc: Exception, failures: int, delay: float) -> None:
+        log.warning("local broker %s: %s; reconnecting in %.1f s", self.broker.url, exc, delay)
 
     async def dispatch(self, topic: str, payload: bytes, retained: bool) -> None:
         """Hand one message to the bridge that owns its topic and apply the effects."""

@@ -21,6 +21,7 @@ import pytest
 
 from edge.bridges import build_bridges, run_bridges
 from edge.bridges.local_bus import LocalBus
+from edge.session import Session
 from protocol.codec import decode_event
 from protocol.device_config import DeviceConfig
 from simulators.services import Mosquitto
@@ -48,12 +49,11 @@ def bridges_config(tmp_path: Path, site_id: str, broker: dict[str, Any]) -> Devi
 class ProbeBus(LocalBus):
     """A LocalBus that keeps the clients it made, so a test can read their sockets."""
 
-    clients: list[aiomqtt.Client]
+    sessions: list[Session]
 
-    def _client(self) -> aiomqtt.Client:
-        client = super()._client()
-        self.clients.append(client)
-        return client
+    async def _serve(self, session: Session) -> None:
+        self.sessions.append(session)
+        await super()._serve(session)
 
 
 @contextlib.asynccontextmanager
@@ -65,7 +65,7 @@ async def probe_running(config: DeviceConfig) -> AsyncIterator[ProbeBus]:
         RecordingSink(),
         client_id=f"watchpost-bridges-probe-{config.site}",
     )
-    bus.clients = []
+    bus.sessions = []
     task = asyncio.create_task(bus.run(), name="probe-bus")
     try:
         async with asyncio.timeout(10):
@@ -77,10 +77,10 @@ async def probe_running(config: DeviceConfig) -> AsyncIterator[ProbeBus]:
             await task
 
 
-def nodelay(client: aiomqtt.Client) -> int:
-    """Return TCP_NODELAY as read back from a connected client's socket."""
-    sock = client._client.socket()  # aiomqtt has no public socket handle
-    assert isinstance(sock, socket.socket)
+def nodelay(session: Session) -> int:
+    """Return TCP_NODELAY as read back from a connected session's socket."""
+    sock = session.socket()
+    assert sock is not None
     return sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
 
 
@@ -113,7 +113,7 @@ async def test_plain_local_connection_disables_nagle(
 ) -> None:
     config = bridges_config(tmp_path, site_id, {"url": mosquitto.url})
     async with probe_running(config) as bus:
-        assert nodelay(bus.clients[-1]) != 0
+        assert nodelay(bus.sessions[-1]) != 0
 
 
 async def test_tls_local_connection_disables_nagle(
@@ -121,7 +121,7 @@ async def test_tls_local_connection_disables_nagle(
 ) -> None:
     broker = {"url": mosquitto_tls.url, "ca_file": str(mosquitto_tls.ca_file)}
     async with probe_running(bridges_config(tmp_path, site_id, broker)) as bus:
-        assert nodelay(bus.clients[-1]) != 0
+        assert nodelay(bus.sessions[-1]) != 0
 
 
 @pytest.mark.parametrize(

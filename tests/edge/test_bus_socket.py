@@ -35,10 +35,10 @@ async def _nodelay_of_connected_bus(broker: BrokerConfig, site_id: str) -> int:
     try:
         async with asyncio.timeout(10):
             await bus.wait_connected()
-        session = bus._session
+        session = bus.session
         assert session is not None
-        sock = session.client._client.socket()  # aiomqtt has no public socket handle
-        assert isinstance(sock, socket.socket)
+        sock = session.socket()
+        assert sock is not None
         return sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
     finally:
         task.cancel()
