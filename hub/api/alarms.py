@@ -14,11 +14,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hub.accounts import audit
 from hub.accounts.visibility import alarm_clause
+from hub.alarms.actions import Outcome as Outcome_
+from hub.alarms.ledger import Ledger
+from hub.alarms.reassign import reassign
+from hub.alarms.replies import Refused
+from hub.api.context import ApiContext
 from hub.api.deps import Authorized, Context, Who, client_address, require
 from hub.api.errors import ConflictError, NotFoundError, responses
+from hub.policy import Policy
 from hub.store.alarm_views import AlarmDetail, AlarmView, detail, is_visible, list_views
-from hub.store.schema import AlarmRow
-from protocol.messages import AlarmClass, AlarmState, Outcome, ReplyAction
+from hub.store.schema import AlarmRow, WorkerRow
+from protocol.messages import AlarmClass, AlarmState, Outcome, ReplyAction, utcnow
 from protocol.topics import ID_PATTERN
 
 router = APIRouter(
@@ -88,6 +94,58 @@ async def get_alarm(ctx: Context, who: Who, alarm_id: str) -> AlarmDetail:
     if found is None:
         raise NotFoundError("err.not_found", what=alarm_id)
     return found
+
+
+class ReassignBody(BaseModel):
+    """Whom to hand the alarm to, and why."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"worker": "w-li-na", "note": "就近"}]}
+    )
+
+    worker: str = Field(pattern=ID_PATTERN, description="Worker id in the alarm's site")
+    note: str = Field("", max_length=500)
+
+
+def _reassign(ctx: ApiContext, alarm_id: str, worker: str, by: str, note: str) -> Outcome_:
+    policy = getattr(ctx.engine, "policy", None) or Policy()
+    with ctx.store.session(write=True) as s:
+        ledger = Ledger(s, policy, utcnow())
+        alarm = ledger.alarm(alarm_id)
+        row = None if alarm is None else s.get(WorkerRow, (alarm.site, worker))
+        if alarm is None or row is None:
+            raise NotFoundError("err.not_found", what=worker)
+        try:
+            reassign(ledger, alarm, row, by, note)
+        except Refused as exc:
+            raise ConflictError("err.refused", reason=exc.reason) from exc
+        s.flush()
+        return Outcome_(actions=ledger.actions)
+
+
+@router.post("/{alarm_id}/reassign", responses=responses(403, 404, 409))
+async def reassign_alarm(
+    request: Request, ctx: Context, who: Who, alarm_id: str, body: ReassignBody
+) -> AlarmView:
+    """Hand an open alarm to another worker (duty officer, supervisor): paged at once."""
+    if not await asyncio.to_thread(is_visible, ctx.store, alarm_clause(who), alarm_id):
+        raise NotFoundError("err.not_found", what=alarm_id)
+    require(who, "alarm.reassign")
+    outcome = await asyncio.to_thread(_reassign, ctx, alarm_id, body.worker, who.actor, body.note)
+    await asyncio.to_thread(
+        audit.record,
+        ctx.store,
+        who,
+        "alarm.reassign",
+        alarm_id,
+        remote=client_address(request),
+        detail=body.model_dump(),
+    )
+    await ctx.submit(outcome.actions)
+    found = await asyncio.to_thread(detail, ctx.store, alarm_clause(who), alarm_id)
+    if found is None:
+        raise NotFoundError("err.not_found", what=alarm_id)
+    return found.alarm
 
 
 @router.post("/{alarm_id}/{verb}", responses=responses(403, 404, 409))

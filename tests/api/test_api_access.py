@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from hub.alarms.actions import SendCommand
+from hub.alarms.actions import Notify, SendCommand
 from protocol.messages import SirenCmd
 from tests.api.kit import AUTH, PASSWORD, PEOPLE, Api, Clock
 
@@ -185,3 +185,36 @@ def test_errors_read_in_the_users_language(api: Api) -> None:
     resp = api.client.get("/api/v1/audit", headers=api.login("zhang"))
     assert resp.status_code == 403 and "无权" in resp.json()["detail"]
     assert "may not" in api.client.get("/api/v1/audit", headers=api.login("li")).json()["detail"]
+
+
+def test_reassign_pages_the_new_worker_who_may_then_answer(api: Api) -> None:
+    alarm = api.raise_sos()
+    li = api.login("li")
+    assert api.client.get(f"/api/v1/alarms/{alarm}", headers=li).status_code == 404
+    body = {"worker": "w-li-na", "note": "张伟在医院"}
+    refused = api.client.post(f"/api/v1/alarms/{alarm}/reassign", headers=api.login("zhang"),
+                              json=body)  # fmt: skip
+    assert refused.status_code == 403
+    api.dispatched.clear()
+    done = api.client.post(f"/api/v1/alarms/{alarm}/reassign", headers=api.login("duty"),
+                           json=body)  # fmt: skip
+    assert done.status_code == 200
+    assert "w-li-na" in [p["worker"] for p in done.json()["paged"]]
+    assert [a.worker for a in api.dispatched if isinstance(a, Notify)] == ["w-li-na"]
+    acked = api.client.post(f"/api/v1/alarms/{alarm}/ack", headers=li, json={})
+    assert acked.json()["acknowledged_by"] == "w-li-na"
+    nobody = {"worker": "w-nobody"}
+    missing = api.client.post(f"/api/v1/alarms/{alarm}/reassign", headers=api.login("duty"),
+                              json=nobody)  # fmt: skip
+    assert missing.status_code == 404
+
+
+REASSIGN = {"admin": 200, "duty": 200, "sup": 200, "zhang": 403, "li": 404, "fang": 404,
+            "fire": 404, "maint": 404, "viewer": 403}  # fmt: skip
+
+
+@pytest.mark.parametrize("who", ROLES)
+def test_reassign_by_role(api: Api, who: str) -> None:
+    alarm = api.raise_sos()
+    body = {"worker": "w-li-na"}
+    assert _status(api, who, "POST", f"/api/v1/alarms/{alarm}/reassign", body) == REASSIGN[who]
