@@ -89,6 +89,10 @@ class StoreAlarm(Protocol):
         """Page a life-safety event the store could not record."""
         ...
 
+    async def flush(self) -> None:
+        """Wait (briefly) until those pages were handed to the broker."""
+        ...
+
 
 class Directory(Protocol):
     """The registry facts ingest needs: is a device known, and in which grid is it."""
@@ -231,6 +235,9 @@ class Ingest:
         for item in [*first, *rest]:
             await self._take(batch, item)
         await self._flush(batch)
+        if batch.store_down and self.alarm is not None:
+            # The direct pages go out on this connection: send them before dropping it.
+            await self.alarm.flush()
         if batch.held:
             raise Redeliver(f"messages from {len(batch.held)} sender(s) left for redelivery")
 

@@ -14,6 +14,7 @@ Sends run in their own task (`run`), so a slow Apprise target never holds up ing
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import OrderedDict
@@ -188,6 +189,12 @@ class DirectPager:
             except asyncio.QueueFull:
                 log.error("direct page to %s dropped: queue full", person.id)
 
+    async def flush(self, within_s: float = 2.0) -> None:
+        """Wait (at most `within_s`) until every queued page was handed to the broker."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(within_s):
+                await self._queue.join()
+
     async def run(self) -> None:
         """Worker task: send queued direct pages (MQTT, then the person's Apprise channels)."""
         while True:
@@ -196,15 +203,22 @@ class DirectPager:
                 await self._send(person, alert)
             except Exception:
                 log.exception("direct page of %s to %s failed", alert.alarm, person.id)
+            finally:
+                self._queue.task_done()
 
     async def _send(self, person: Person, alert: WorkerAlert) -> None:
-        try:
-            await self.bus.publish(
-                worker_topic(person.site, person.id, "alert"), encode(alert), wait_s=2.0
-            )
-            self.sent += 1
-        except BusError as exc:
-            log.warning("direct page %s to %s over MQTT failed: %s", alert.alarm, person.id, exc)
+        topic = worker_topic(person.site, person.id, "alert")
+        for attempt in range(1, 6):
+            try:
+                await self.bus.publish(topic, encode(alert), wait_s=2.0)
+            except BusError as exc:
+                log.warning(
+                    "direct page %s to %s: %s (try %d)", alert.alarm, person.id, exc, attempt
+                )
+                await asyncio.sleep(0.2 * attempt)
+            else:
+                self.sent += 1
+                break
         if self.notifier is None:
             return
         for url in person.channels:
