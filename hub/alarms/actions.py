@@ -26,6 +26,10 @@ class Transition:
     raised_at: datetime
     by: str = field(default="system", metadata={"doc": "worker id, 'resident', 'system', or user"})
     outcome: str | None = None
+    device: str | None = None
+    false_alarms_30d: int | None = field(
+        default=None, metadata={"doc": "set when resolved as false_alarm: the device's count"}
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ import re
 from datetime import datetime
 
 from hub.store.schema import AlarmRow, DeviceRow, HouseholdRow, SiteRow, WorkerRow
+from hub.store.suspect import is_suspect
 from protocol.messages import AlarmState, ResidentContext, WorkerAlert
 
 CLASS_LABELS: dict[str, tuple[str, str]] = {
@@ -162,7 +163,9 @@ def _lead(body: tuple[str, str], headline: Headline | None) -> tuple[str, str]:
     return zh[:2000], en[:2000]
 
 
-def _body(alarm: AlarmRow, device: DeviceRow, ctx: ResidentContext) -> tuple[str, str]:
+def _body(
+    alarm: AlarmRow, device: DeviceRow, ctx: ResidentContext, false_alarms: int = 0
+) -> tuple[str, str]:
     zh = [f"地址：{ctx.address}" if ctx.address else ""]
     en = [f"Address: {ctx.address}" if ctx.address else ""]
     if ctx.floor is not None:
@@ -182,6 +185,11 @@ def _body(alarm: AlarmRow, device: DeviceRow, ctx: ResidentContext) -> tuple[str
     if alarm.repeats:
         zh.append(f"重复触发：{alarm.repeats} 次")
         en.append(f"Repeated: {alarm.repeats} times")
+    if is_suspect(false_alarms):
+        zh.append(f"可疑设备：近30天误报 {false_alarms} 次（仍照常派单，请报修）")
+        en.append(
+            f"Suspect device: {false_alarms} false alarms in 30 days (still paged; report it)"
+        )
     return "\n".join(x for x in zh if x)[:2000], "\n".join(x for x in en if x)[:2000]
 
 
@@ -193,6 +201,7 @@ def build_alert(
     state: AlarmState,
     now: datetime,
     headline: Headline | None = None,
+    false_alarms: int = 0,
 ) -> WorkerAlert:
     """Return the alert for `alarm` as it stands, with titles and bodies in zh-CN and English.
 
@@ -207,7 +216,7 @@ def build_alert(
         state,
         now,
         (f"【{cls_zh}】{lead_zh}{where_zh} {who_zh}", f"[{cls_en}] {lead_en}{where_en} {who_en}"),
-        _lead(_body(alarm, device, ctx), headline),
+        _lead(_body(alarm, device, ctx, false_alarms), headline),
         resident=ctx if ctx.resident else None,
     )
 

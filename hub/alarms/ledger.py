@@ -29,6 +29,7 @@ from hub.store.schema import (
     TransitionRow,
     WorkerRow,
 )
+from hub.store.suspect import false_alarms
 from protocol.messages import Event, IndicateCmd, IndicateState, SirenCmd, WorkerAlert
 
 log = logging.getLogger(__name__)
@@ -158,6 +159,10 @@ class Ledger:
         alarm.updated_at = self.now
         if from_state == to_state:
             return
+        count = None
+        if outcome == "false_alarm" and alarm.device is not None:
+            self.session.flush()
+            count = false_alarms(self.session, alarm.site, alarm.device, self.now)
         self.actions.append(
             Transition(
                 alarm_id=alarm.id,
@@ -169,6 +174,8 @@ class Ledger:
                 raised_at=alarm.raised_at,
                 by=by,
                 outcome=outcome,
+                device=alarm.device,
+                false_alarms_30d=count,
             )
         )
 
@@ -272,7 +279,9 @@ class Ledger:
         )
         try:
             ctx = resident_context(self.session, device)
-            return build_alert(alarm, device, household, ctx, state, self.now, headline)  # type: ignore[arg-type]
+            falses = false_alarms(self.session, alarm.site, device.id, self.now)
+            shown: Any = state
+            return build_alert(alarm, device, household, ctx, shown, self.now, headline, falses)
         except ValueError:
             # Bad registry data must never stop a page: send what is certain.
             log.exception("alarm %s: cannot build the full alert; paging a minimal one", alarm.id)

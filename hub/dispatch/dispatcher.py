@@ -34,8 +34,9 @@ from hub.alarms.outbox import restore
 from hub.bus import BusError
 from hub.dispatch.notifier import AppriseNotifier
 from hub.dispatch.webhook import DeliveryError, WebhookSender
-from hub.influx import alarm_line, command_line
+from hub.influx import alarm_line, command_line, device_quality_line
 from hub.metrics import HubMetrics
+from hub.store.suspect import is_suspect
 from protocol.codec import encode
 from protocol.messages import SirenCmd, utcnow
 from protocol.topics import device_topic, worker_topic
@@ -299,7 +300,14 @@ class Dispatcher:
         except ValueError as exc:  # LineError: a value line protocol cannot carry
             log.warning("alarm point of %s not written: %s", t.alarm_id, exc)
             return
-        self.series.submit([line])
+        lines = [line]
+        if t.false_alarms_30d is not None and t.device is not None:
+            count = t.false_alarms_30d
+            # Grafana: devices with 3+ false alarms in 30 days (docs/influx.md, device_quality)
+            lines.append(
+                device_quality_line(t.site, t.grid or "", t.device, count, is_suspect(count), t.ts)
+            )
+        self.series.submit(lines)
 
     async def _command(self, action: SendCommand) -> None:
         topic = device_topic(action.site, action.device, "cmd")

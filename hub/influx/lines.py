@@ -130,6 +130,15 @@ def alarm_line(
     return build_line("alarm", tags, fields, ts)
 
 
+def device_quality_line(
+    site: str, grid: str, device: str, false_alarms_30d: int, suspect: bool, ts: datetime
+) -> str:
+    """Return a `device_quality` point: false alarms in 30 days and the suspect flag (0/1)."""
+    tags = {"site": site, "grid": grid, "device": device}
+    fields = {"false_alarms_30d": f"{int(false_alarms_30d)}i", "suspect": "1i" if suspect else "0i"}
+    return build_line("device_quality", tags, fields, ts)
+
+
 def status_line(site: str, grid: str, device: str, online: bool, ts: datetime, fw: str = "") -> str:
     """Return a `device_status` point (with the firmware version when the device sent one)."""
     tags = {"site": site, "grid": grid, "device": device}

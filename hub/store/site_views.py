@@ -9,6 +9,8 @@ from sqlalchemy import select
 
 from hub.store.schema import DeviceRow, DeviceStateRow
 from hub.store.store import Store
+from hub.store.suspect import false_alarms_by_device, is_suspect
+from protocol.messages import utcnow
 
 
 class DeviceHealth(BaseModel):
@@ -25,6 +27,9 @@ class DeviceHealth(BaseModel):
     battery: float | None
     outbox: int | None
     fw: str | None
+    false_alarms_30d: int = 0
+    suspect: bool = False
+    """3 or more false alarms in 30 days (hub/store/suspect.py); the device still pages."""
 
 
 def device_health(
@@ -42,7 +47,9 @@ def device_health(
     query = query.order_by(DeviceRow.site, DeviceRow.grid, DeviceRow.id)
     out = []
     with store.session() as s:
+        falses = false_alarms_by_device(s, site, utcnow())
         for device, state in s.execute(query):
+            count = falses.get((device.site, device.id), 0)
             status = (state.last_status if state is not None else None) or {}
             battery = status.get("battery")
             outbox = status.get("outbox")
@@ -60,6 +67,8 @@ def device_health(
                     battery=float(battery) if isinstance(battery, int | float) else None,
                     outbox=int(outbox) if isinstance(outbox, int) else None,
                     fw=str(fw) if isinstance(fw, str) else None,
+                    false_alarms_30d=count,
+                    suspect=is_suspect(count),
                 )
             )
     return out

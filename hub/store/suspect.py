@@ -1,0 +1,55 @@
+"""Suspect devices: a device whose alarms were resolved as `false_alarm` SUSPECT_COUNT or more
+times in the last SUSPECT_DAYS days. It still pages (a faulty-looking button may still be the
+one real emergency); the API, its alerts and InfluxDB (`device_quality`) say it is suspect so
+maintenance looks at it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from hub.store.schema import AlarmRow
+
+SUSPECT_COUNT = 3
+SUSPECT_DAYS = 30
+
+
+def false_alarms(session: Session, site: str, device: str, now: datetime) -> int:
+    """Return how many of the device's alarms raised in the last 30 days were false alarms."""
+    since = now - timedelta(days=SUSPECT_DAYS)
+    count = session.scalar(
+        select(func.count(AlarmRow.id)).where(
+            AlarmRow.site == site,
+            AlarmRow.device == device,
+            AlarmRow.outcome == "false_alarm",
+            AlarmRow.raised_at >= since,
+        )
+    )
+    return int(count or 0)
+
+
+def false_alarms_by_device(
+    session: Session, site: str | None, now: datetime
+) -> dict[tuple[str, str], int]:
+    """Return {(site, device): false alarms in the last 30 days} for devices that have any."""
+    since = now - timedelta(days=SUSPECT_DAYS)
+    query = (
+        select(AlarmRow.site, AlarmRow.device, func.count(AlarmRow.id))
+        .where(
+            AlarmRow.outcome == "false_alarm",
+            AlarmRow.raised_at >= since,
+            AlarmRow.device.is_not(None),
+        )
+        .group_by(AlarmRow.site, AlarmRow.device)
+    )
+    if site is not None:
+        query = query.where(AlarmRow.site == site)
+    return {(s, d): int(n) for s, d, n in session.execute(query) if d is not None}
+
+
+def is_suspect(count: int) -> bool:
+    """Tell whether this many false alarms in 30 days make a device suspect."""
+    return count >= SUSPECT_COUNT
