@@ -34,6 +34,7 @@ from protocol.site_config import load_site
 from protocol.topics import device_topic
 from simulators.services import Mosquitto
 from tests.api.kit import TestClient
+from tests.faults.harness import until
 from tests.hub.receiver import metric, write_site
 
 pytestmark = pytest.mark.integration
@@ -101,9 +102,7 @@ async def test_a_poison_event_becomes_a_dead_letter_and_pages_the_duty_officer(
         async with aiomqtt.Client("127.0.0.1", mosquitto.port) as edge:
             for event in (poison, good):
                 await edge.publish(device_topic(site_id, DEVICE, "event"), encode(event), qos=1)
-        async with asyncio.timeout(15):
-            while not store.list_alarms(cls="call") or not store.dead_letters():
-                await asyncio.sleep(0.05)
+        await until(lambda: bool(store.list_alarms(cls="call") and store.dead_letters()))
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
