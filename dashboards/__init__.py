@@ -1,1 +1,1 @@
-"""Grafana dashboards as code: `python -m dashboards.build` writes the JSON in watchpost/."""
+"""Grafana dashboards and alert rules as code: `watchpost dashboards build|push|render`."""
