@@ -155,7 +155,7 @@ def device_health(lang: str) -> JSON:
     )  # fmt: skip
     lay.add("table", "offline", [target(q.OFFLINE_DEVICES, table=True)], size=(8, 8))
     lay.add("table", "firmware", [target(q.FIRMWARE, table=True)], size=(8, 8))
-    lay.add("table", "suspect", [target(q.SUSPECT, table=True)], size=(8, 8))
+    lay.add("table", "suspect", [target(q.SUSPECT, table=True)], size=(8, 8), time_from="30d")
     lay.add("table", "missing_seq", [target(q.MISSING_SEQ, table=True)], size=(8, 8))
     lay.add(
         "timeseries", "trouble_events", [target(q.TROUBLE_EVENTS, alias="$tag_kind")],

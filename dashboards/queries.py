@@ -22,7 +22,7 @@ LIFE_SAFETY = '"class" =~ /^(fire|call|fall)$/'
 FIRE = "\"class\" = 'fire'"
 FIRE_OR_PRE = '"class" =~ /^(fire|pre_alarm)$/'
 TROUBLE_KINDS = '"kind" =~ /^(low_battery|tamper|fault)$/'
-CHECKIN = "\"kind\" = 'checkin'"
+CHECKIN = "\"kind\" = 'activity' AND \"what\" = 'checkin'"  # "I'm OK" (docs/influx.md)
 ACTIVITY_KIND = "\"kind\" = 'activity'"
 INACTIVITY_CLASS = "\"class\" = 'inactivity'"
 SIREN_ON = '"cmd" = \'siren\' AND "on" = 1'
@@ -146,9 +146,11 @@ FIRMWARE_COUNT = (
     f'(SELECT last("fw") AS "fw" FROM "device_status" {where(DEVICE)} GROUP BY "device") '
     "WHERE $timeFilter"
 )
-SUSPECT = (
-    'SELECT last("suspect") AS "suspect" FROM "device_status" '
-    f'{where(DEVICE, IS_SUSPECT)} GROUP BY "grid", "device"'
+SUSPECT = (  # the latest device_quality point per device is its state (docs/influx.md)
+    'SELECT "suspect", "false_alarms" FROM (SELECT last("suspect") AS "suspect", '
+    'last("false_alarms_30d") AS "false_alarms" FROM "device_quality" '
+    f'{where(DEVICE)} GROUP BY "grid", "device") WHERE {IS_SUSPECT} AND $timeFilter '
+    'GROUP BY "grid", "device"'
 )
 MISSING_SEQ = (
     'SELECT max("seq") - min("seq") + 1 - count("seq") AS "missing", '

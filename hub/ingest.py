@@ -395,6 +395,7 @@ class Ingest:
                         payload.id,
                         payload.seq,
                         payload.ts,
+                        what=payload.data.get("what"),
                     )
                 )
         elif isinstance(payload, Status):

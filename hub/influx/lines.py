@@ -103,11 +103,25 @@ def telemetry_line(
     return f"{key} {fields} {timestamp_ms(ts)}"
 
 
+ACTIVITY_WHAT = frozenset({"motion", "presence", "door", "bed", "checkin"})
+"""`data.what` of an `activity` event written as the `what` tag (a bounded set: tag values
+from devices must not grow the series count); Grafana tells check-ins from motion by it."""
+
+
 def event_line(
-    site: str, grid: str, device: str, kind: str, event_id: str, seq: int, ts: datetime
+    site: str,
+    grid: str,
+    device: str,
+    kind: str,
+    event_id: str,
+    seq: int,
+    ts: datetime,
+    what: object = None,
 ) -> str:
-    """Return an `event` point."""
+    """Return an `event` point (`what`: an activity's kind, kept when in ACTIVITY_WHAT)."""
     tags = {"site": site, "grid": grid, "device": device, "kind": kind}
+    if kind == "activity" and what in ACTIVITY_WHAT:
+        tags["what"] = str(what)
     fields = {"id": escape_string_field(event_id), "seq": f"{int(seq)}i"}
     return build_line("event", tags, fields, ts)
 

@@ -48,6 +48,10 @@ def test_exact_lines() -> None:
     assert status_line("s1", "g1", "d1", True, TS, fw='1.2 "b"').endswith(
         f' online=1i,fw="1.2 \\"b\\"" {TS_MS}'
     )
+    assert event_line("s1", "g1", "d1", "activity", "e", 3, TS, what="checkin") == (
+        f'event,device=d1,grid=g1,kind=activity,site=s1,what=checkin id="e",seq=3i {TS_MS}'
+    )
+    assert ",what=" not in event_line("s1", "g1", "d1", "activity", "e", 3, TS, what="x y")
     assert command_line("s1", "d1", "siren", True, TS, on=True) == (
         f"command,cmd=siren,device=d1,site=s1 ok=1i,on=1i {TS_MS}"
     )
