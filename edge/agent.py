@@ -99,6 +99,7 @@ class Agent:
         self._activity_sent: dict[str, float] = {}
         self._awaiting: dict[str, _Awaiting] = {}
         self.activity_events = 0
+        self.activity_seen = 0
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -343,6 +344,7 @@ class Agent:
         per sensor per `timing.activity_min_s` (durable, for the hub's check-in rule)."""
         now = self._clock()
         self.readings.activity(source, now)
+        self.activity_seen += 1
         last = self._activity_sent.get(source)
         if last is not None and now - last < self.config.timing.activity_min_s:
             return

@@ -90,3 +90,14 @@ def test_feedback_without_outputs_still_tracks_state() -> None:
     fb.show("sent")
     fb.siren(True)
     assert (fb.state, fb.siren_on) == ("sent", True)
+
+
+def test_the_three_stages_and_failed_look_and_sound_different() -> None:
+    """sent (waiting) / received / help is coming / failed: four distinct LED+buzzer patterns."""
+    from edge.feedback import PATTERNS
+
+    stages = ["sent", "received", "acknowledged", "failed", "checked_in"]
+    shown = {(PATTERNS[s].led, PATTERNS[s].buzzer) for s in stages}
+    assert len(shown) == len(stages)
+    assert PATTERNS["failed"].en == "failed: please phone for help"
+    assert "请打电话求助" in PATTERNS["failed"].zh
