@@ -54,7 +54,7 @@ async def test_hub_pages_an_sos_over_tls_on_the_broker_config_writes(
         await asyncio.to_thread(hub.start)
         try:
             health = await asyncio.to_thread(hub.get, "/healthz", auth=False)
-            assert health["broker"] == {"alarm": True, "telemetry": True}
+            assert health["broker"]["alarm"] is True
             async with (
                 pool.running(),
                 aiomqtt.Client(
@@ -71,7 +71,10 @@ async def test_hub_pages_an_sos_over_tls_on_the_broker_config_writes(
                 await device.publish(device_topic(site_id, DEVICE, "event"), encode(event), qos=1)
                 got = await pool[GRID_WORKER].wait_for_alert()
             assert got.alert.cls == "call" and got.alert.device == DEVICE
+            print(f"tls: 1 SOS sent over mqtts, 1 paged over mqtts in {got.latency_s:.3f} s")
+            assert got.latency_s < 5
         finally:
             await asyncio.to_thread(hub.stop)
     log = (tmp_path / "site-broker" / "broker" / "mosquitto.log").read_text()
     assert "as hub-events (p2, c0, k15, u'hub-events')" in log
+    assert "u'hub-telemetry'" in log
