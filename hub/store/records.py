@@ -40,7 +40,8 @@ class AlarmRecord(Record):
     last_event: str | None
     event_ids: list[str]
     count: int = 0
-    """What a system alarm counts (e.g. messages the broker dropped); 0 for device alarms."""
+    """What a system alarm counts (e.g. messages the broker dropped), or a flapping device's
+    online/offline changes; 0 for other device alarms."""
 
 
 class EventRecord(Record):

@@ -42,11 +42,17 @@ async def test_second_trouble_on_one_device_is_noted_not_paged(engine, events, s
     assert alarm.repeats == 1 and store.alarm_history(alarm.id)[-1].note == "also: tamper"
 
 
-async def test_last_will_raises_offline_and_return_resolves_it(engine, clock, pick, store):
+async def test_last_will_raises_offline_after_the_grace_and_return_resolves_it(
+    engine, clock, pick, store
+):
     out = await engine.on_status(SITE, status(clock, "stair-b3", "offline"))
-    assert pick.notified(out) == ["w-maint-1"]
+    assert pick.notified(out) == []  # hysteresis: not before the grace
     state = store.device_state(SITE, "stair-b3")
     assert state is not None and not state.online
+    out = await engine.tick(clock.advance(engine.policy.offline_grace_s - 1))
+    assert pick.notified(out) == []
+    out = await engine.tick(clock.advance(engine.policy.supervision_interval_s + 2))
+    assert pick.notified(out) == ["w-maint-1"]
     out = await engine.on_status(SITE, status(clock, "stair-b3", "online"))
     assert pick.states(out) == [("trouble", "resolved")]
     (alarm,) = store.list_alarms(site=SITE)
@@ -132,3 +138,27 @@ def store_tz():
     from zoneinfo import ZoneInfo
 
     return ZoneInfo("Asia/Shanghai")
+
+
+async def test_a_device_back_within_the_grace_pages_nobody(engine, clock, pick, store):
+    await engine.on_status(SITE, status(clock, "stair-b2", "online"))
+    await engine.on_status(SITE, status(clock, "stair-b2", "offline"))
+    clock.advance(5)
+    await engine.on_status(SITE, status(clock, "stair-b2", "online"))
+    out = await engine.tick(clock.advance(engine.policy.offline_grace_s + 60))
+    assert pick.notified(out) == []
+    assert store.list_alarms(site=SITE, cls="trouble") == []
+
+
+async def test_flapping_is_one_trouble_alarm_with_a_count(engine, clock, pick, store):
+    paged: list[str] = []
+    for _ in range(15):  # 30 changes, one every 2 s, as in the issue
+        for state in ("offline", "online"):
+            clock.advance(2)
+            out = await engine.on_status(SITE, status(clock, "stair-b1", state))
+            paged += pick.notified(out)
+            paged += pick.notified(await engine.tick(clock()))
+    assert paged == ["w-maint-1"]
+    (alarm,) = store.list_alarms(site=SITE, cls="trouble")
+    assert (alarm.device, alarm.reason, alarm.active) == ("stair-b1", "flapping", True)
+    assert alarm.count == 29  # every change (the first offline, from unknown, is none)

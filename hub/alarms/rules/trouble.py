@@ -1,5 +1,12 @@
 """Device supervision for the maintenance queue: offline (last will or missed heartbeats),
-low battery, tamper, fault. Never routed to the fire station or mixed with life-safety alarms.
+low battery, tamper, fault, flapping. Never routed to the fire station or mixed with
+life-safety alarms.
+
+Hysteresis: a device that reports `offline` (its last will) is offline only after
+`policy.offline_grace_s` without coming back (`supervise` raises it); one back within the grace
+pages nobody. Every online/offline change is counted; `FLAP_CHANGES` of them within
+`FLAP_WINDOW_S` is ONE `trouble` alarm (reason `flapping`, `count` = changes so far), paged
+once — not an alarm per change.
 """
 
 from __future__ import annotations
@@ -14,6 +21,9 @@ from hub.store.schema import AlarmRow, DeviceRow, DeviceStateRow
 from protocol.messages import Event, Status
 
 TROUBLE_KINDS = ("low_battery", "tamper", "fault")
+FLAP_CHANGES = 6
+"""Online/offline changes within `FLAP_WINDOW_S` that make a device `flapping`."""
+FLAP_WINDOW_S = 600.0
 
 
 def raise_trouble(
@@ -40,9 +50,27 @@ def _state(ledger: Ledger, device: DeviceRow) -> DeviceStateRow:
     return row
 
 
+def _flap(ledger: Ledger, device: DeviceRow, row: DeviceStateRow) -> None:
+    """Count one online/offline change; enough of them in the window is one flapping alarm."""
+    since = row.flap_since
+    if since is None or (ledger.now - since).total_seconds() > FLAP_WINDOW_S:
+        row.flap_since, row.flaps = ledger.now, 0
+    row.flaps = (row.flaps or 0) + 1
+    if row.flaps < FLAP_CHANGES:
+        return
+    minutes = FLAP_WINDOW_S / 60
+    alarm = raise_trouble(
+        ledger, device, "flapping", None, f"{row.flaps} online/offline changes in {minutes:g} min"
+    )
+    alarm.count = max(alarm.count or 0, row.flaps)
+
+
 def seen(ledger: Ledger, device: DeviceRow) -> None:
     """Mark a device alive now; a device back online resolves its offline trouble."""
     row = _state(ledger, device)
+    if not row.online and (row.last_seen is not None or row.offline_since is not None):
+        _flap(ledger, device, row)
+    row.offline_since = None
     row.last_seen = ledger.now
     row.online = True
     trouble = ledger.active(device.site, device.id, "trouble")
@@ -57,8 +85,11 @@ def on_status(ledger: Ledger, device: DeviceRow, status: Status) -> None:
         seen(ledger, device)
     else:
         row = _state(ledger, device)
+        if row.online:
+            _flap(ledger, device, row)
         row.online = False
-        raise_trouble(ledger, device, "offline", None, "device reported offline")
+        # Not yet trouble: `supervise` raises it if the device is not back within the grace.
+        row.offline_since = row.offline_since or ledger.now
     row = _state(ledger, device)
     if status.heartbeat_s is not None:
         row.heartbeat_s = status.heartbeat_s
@@ -88,8 +119,15 @@ def supervise(ledger: Ledger, watching_since: datetime) -> None:
             (DeviceStateRow.site == DeviceRow.site) & (DeviceStateRow.device == DeviceRow.id),
         )
     ).all()
+    grace = ledger.policy.offline_grace_s
     for device, state in rows:
         if state is not None and not state.online:
+            since = state.offline_since
+            if since is not None and (ledger.now - since).total_seconds() > grace:
+                state.offline_since = None  # raised once per outage
+                raise_trouble(
+                    ledger, device, "offline", None, f"device reported offline {grace:g} s ago"
+                )
             continue
         last = max(state.last_seen or watching_since, watching_since) if state else watching_since
         limit = heartbeat_limit(ledger, device, state)
