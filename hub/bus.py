@@ -30,7 +30,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import random
 import socket
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -42,6 +41,7 @@ from urllib.parse import urlsplit
 import aiomqtt
 import paho.mqtt.client as paho_mqtt
 
+from protocol.backoff import Backoff
 from protocol.topics import device_filter, worker_filter
 
 log = logging.getLogger(__name__)
@@ -190,15 +190,15 @@ class Bus:
 
     async def run_batches(self, path: Path, handler: BatchHandler, *, max_batch: int) -> None:
         """Like `run`, but hand over every message already waiting, up to `max_batch` at once."""
-        attempt = 0
+        backoff = Backoff(first=0.4, cap=self.backoff_max_s)
         while True:
+            connects = self.reconnects[path]
             try:
                 await self._session(path, handler, max_batch)
-                attempt = 0
             except (aiomqtt.MqttError, Redeliver) as exc:
-                attempt += 1
-                delay = min(self.backoff_max_s, 0.2 * 2 ** min(attempt, 6))
-                delay *= random.uniform(0.5, 1.0)
+                if self.reconnects[path] != connects:
+                    backoff.reset()  # it was connected: start again from the first delay
+                delay = backoff.next_delay()
                 log.warning("mqtt %s path lost (%s); reconnecting in %.1f s", path, exc, delay)
                 await asyncio.sleep(delay)
             finally:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
@@ -35,6 +34,7 @@ from prometheus_client.registry import Collector
 from hub.metrics import HubMetrics
 from hub.telemetry.points import GridOf, Points, Rejected
 from hub.telemetry.wire import Endpoint, Frames, WireError, subscribe
+from protocol.backoff import Backoff
 from protocol.topics import device_filter
 
 log = logging.getLogger(__name__)
@@ -127,7 +127,7 @@ class TelemetryLane:
         log.info("telemetry lane connected to %s:%d", self.endpoint.host, self.endpoint.port)
 
     async def _connection(self) -> None:
-        attempt = 0
+        backoff = Backoff(first=0.4, cap=self.backoff_max_s)
         while True:
             started = time.monotonic()
             try:
@@ -140,8 +140,9 @@ class TelemetryLane:
                 reason = "closed"
             finally:
                 self.connected = False
-            attempt = 1 if time.monotonic() - started > 30 else attempt + 1
-            delay = min(self.backoff_max_s, 0.2 * 2 ** min(attempt, 6)) * random.uniform(0.5, 1)
+            if time.monotonic() - started > 30:
+                backoff.reset()  # it was up a while: start again from the first delay
+            delay = backoff.next_delay()
             log.warning("telemetry lane lost (%s); reconnecting in %.1f s", reason, delay)
             await asyncio.sleep(delay)
 
