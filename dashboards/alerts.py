@@ -4,7 +4,7 @@ Each rule is one InfluxQL query (A), reduced to its last value (B) and compared 
 threshold (C); one alert instance per series, labelled with its tags:
 
 - a fire raised more than 60 s ago and not acknowledged (per site and grid, last hour);
-- a grid with nobody on duty (the last `on_duty` counts of every role summed, per grid);
+- a grid with nobody on duty (the last `on_duty` count of its grid workers, hub/duty.py);
 - a hub that wrote nothing to InfluxDB for 2 minutes (`points_written` did not move; a hub
   whose `hub_stats` stopped altogether reads 0 as well, since it is still seen in the hour).
 """

@@ -91,21 +91,25 @@ def mini_fire_station(lang: str) -> JSON:
     """Return the fire station's view: fires, response and arrival against 1 and 3 minutes."""
     lay = Layout(lang)
     lay.add(
-        "stat", "fire_open", [target(q.FIRE_OPEN, alias="$tag_class")], size=(6, 5),
+        "stat", "fire_open", [target(q.FIRE_OPEN, alias="$tag_class")], size=(5, 5),
         units="alarms", time_from="7d", options=NAMED, rename=True,
     )  # fmt: skip
     lay.add(
-        "stat", "sirens_total", [target(q.SIRENS_TOTAL, alias="$col")], size=(6, 5),
+        "stat", "station_on_duty", [target(q.FIRE_STATION_ON_DUTY, alias="$col")], size=(4, 5),
+        units="people", steps=reach_target(1), options={**NAMED, "textMode": "value"},
+    )  # fmt: skip
+    lay.add(
+        "stat", "sirens_total", [target(q.SIRENS_TOTAL, alias="$col")], size=(5, 5),
         units="events", options=NAMED, rename=True,
     )  # fmt: skip
     lay.add(
         "bargauge", "fire_response_inside",
-        [target(q.FIRE_RESPONSE_INSIDE, alias="$tag_grid")], size=(6, 5),
+        [target(q.FIRE_RESPONSE_INSIDE, alias="$tag_grid")], size=(5, 5),
         units="percent", steps=reach_target(100), options=HBAR,
     )  # fmt: skip
     lay.add(
         "bargauge", "fire_arrival_inside", [target(q.FIRE_ARRIVAL_INSIDE, alias="$tag_grid")],
-        size=(6, 5), units="percent", steps=reach_target(100), options=HBAR,
+        size=(5, 5), units="percent", steps=reach_target(100), options=HBAR,
     )  # fmt: skip
     lay.add(
         "timeseries", "fire_alarms", [target(q.FIRE_ALARMS, alias="$tag_class")],

@@ -96,6 +96,7 @@ TEXT: dict[str, tuple[str, str]] = {
         "Maximum reading per smoke detector, grouped by grid (the time series carry no "
         "building tag).",
     ),
+    "station_on_duty": ("消防站在岗", "Fire station on duty"),
     "sirens": ("警报器鸣响", "Sirens sounded"),
     "sirens_total": ("警报器鸣响次数", "Siren commands"),
     # Device health
@@ -140,7 +141,7 @@ TEXT: dict[str, tuple[str, str]] = {
         "Visited this month / due, target 100 %.",
     ),
     "coverage_series": ("走访覆盖率趋势", "Care-round coverage over time"),
-    "on_duty": ("在岗人数（按网格）", "People on duty by grid"),
+    "on_duty": ("在岗网格员（按网格）", "Grid workers on duty by grid"),
     # Legend and column names
     "fire_cls": ("火警", "fire"),
     "pre_alarm_cls": ("烟感预警", "pre-alarm"),

@@ -204,9 +204,12 @@ COVERAGE_SERIES = (
     'SELECT 100 * last("visited") / last("due") FROM "care_coverage" '
     f'{where()} {BY_TIME}, "grid" fill(previous)'
 )
-ON_DUTY = (
-    'SELECT sum("last") AS "on duty" FROM (SELECT last("count") FROM "on_duty" '
-    f'{where()} GROUP BY "grid", "role") WHERE $timeFilter GROUP BY "grid"'
+GRID_WORKER = "\"role\" = 'grid_worker'"
+FIRE_STATION = "\"role\" = 'fire_station'"
+# hub/duty.py: grid workers per grid; the overseeing roles with grid "-".
+ON_DUTY = f'SELECT last("count") AS "on duty" FROM "on_duty" {where(GRID_WORKER)} GROUP BY "grid"'
+FIRE_STATION_ON_DUTY = (
+    f'SELECT last("count") AS "on duty" FROM "on_duty" {where(FIRE_STATION, grid=False)}'
 )
 FIRE_ALARMS_RAISED = f'SELECT "alarm_id", "class", "grid" FROM "alarm" {where(RAISED, FIRE_OR_PRE)}'
 
@@ -221,8 +224,8 @@ FIRE_UNACKED = (
     'WHERE $timeFilter GROUP BY "site", "grid"'
 )
 NOBODY_ON_DUTY = (
-    'SELECT sum("last") AS "on duty" FROM (SELECT last("count") FROM "on_duty" '
-    'WHERE $timeFilter GROUP BY "site", "grid", "role") WHERE $timeFilter GROUP BY "site", "grid"'
+    f'SELECT last("count") AS "on duty" FROM "on_duty" WHERE {GRID_WORKER} AND $timeFilter '
+    'GROUP BY "site", "grid"'
 )
 HUB_WRITING = (
     'SELECT sum("written") AS "written" FROM '

@@ -197,7 +197,8 @@ def _stat(ax: Axes, panel: JSON, data: list[Series]) -> None:
         color = _color_for(panel, value, "#1f60c4")
         ax.add_patch(Rectangle((x0 + 0.01, 0.05), w - 0.02, 0.9, color=color, alpha=0.85))
         ax.text(x0 + w / 2, 0.55, _fmt(panel, value), ha="center", va="center", fontsize=15)
-        ax.text(x0 + w / 2, 0.2, name, ha="center", va="center", fontsize=8)
+        if panel["options"].get("textMode") != "value":
+            ax.text(x0 + w / 2, 0.2, name, ha="center", va="center", fontsize=8)
 
 
 def _gauge(ax: Axes, panel: JSON, data: list[Series]) -> None:

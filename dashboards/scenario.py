@@ -46,6 +46,7 @@ GAP_DEVICE, SEQ_GAP = "grid-1-call", 5  # five events of this device never arriv
 SUSPECT_DEVICE = "grid-2-smoke"
 OLD_FIRMWARE = "1.3.0"  # grid-3 runs it; everyone else 1.4.2
 NOBODY_ON_DUTY_GRID = "grid-3"
+OVERSEEING = {"duty_officer": 1, "fire_station": 4, "supervisor": 1, "maintenance": 0}
 STOPPED_HUB = "hub-b"
 UNACKED_FIRE_GRID = "grid-3"
 # (grid, class, minutes before now, seconds to ack, seconds to on_scene, outcome state)
@@ -187,11 +188,14 @@ def _people(site: str, now: datetime) -> list[str]:
     for grid in GRIDS:
         for step in range(HOURS * 12):
             ts = now - timedelta(minutes=5 * (HOURS * 12 - step), seconds=11)
-            for role, count in (("grid_worker", 2), ("fire_station", 3), ("duty_officer", 1)):
-                late = step >= HOURS * 12 - 4
-                n = 0 if grid == NOBODY_ON_DUTY_GRID and late else count
-                tags = {"site": site, "grid": grid, "role": role}
-                lines.append(build_line("on_duty", tags, {"count": f"{n}i"}, ts))
+            late = step >= HOURS * 12 - 4
+            n = 0 if grid == NOBODY_ON_DUTY_GRID and late else 2
+            tags = {"site": site, "grid": grid, "role": "grid_worker"}
+            lines.append(build_line("on_duty", tags, {"count": f"{n}i"}, ts))
+            if grid == GRIDS[0]:  # the overseeing roles, grid "-" (hub/duty.py)
+                for role, count in OVERSEEING.items():
+                    tags = {"site": site, "grid": "-", "role": role}
+                    lines.append(build_line("on_duty", tags, {"count": f"{count}i"}, ts))
         due = {"grid-1": 20, "grid-2": 16, "grid-3": 12}[grid]
         for hour in range(HOURS):
             visited = min(due, (hour + 1) * {"grid-1": 4, "grid-2": 3, "grid-3": 1}[grid])
@@ -204,14 +208,14 @@ def _people(site: str, now: datetime) -> list[str]:
 def _hubs(now: datetime) -> list[str]:
     lines = []
     for hub, stopped in (("hub-a", 0), (STOPPED_HUB, 5)):
-        written, shed, rejected = 0, 0, {"bad_json": 0, "unknown_device": 0, "bad_topic": 0}
+        written, shed, rejected = 0, 0, {"not_json": 0, "unknown_device": 0, "rate_limited": 0}
         for step in range(HOURS * 120 - stopped * 2):
             ts = now - timedelta(seconds=30 * (HOURS * 120 - step), milliseconds=3)
             written += 900 + (step % 7) * 20
             shed += 40 if 400 <= step < 420 and hub == "hub-a" else 0
             for reason in rejected:
                 rejected[reason] += (
-                    step % {"bad_json": 5, "unknown_device": 3}.get(reason, 11)
+                    step % {"not_json": 5, "unknown_device": 3}.get(reason, 11)
                 ) == 0
             fields = {"points_written": f"{written}i", "telemetry_shed_total": f"{shed}i"}
             lines.append(build_line("hub_stats", {"hub": hub}, fields, ts))
