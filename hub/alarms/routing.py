@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.policy import Audience, Escalation
-from hub.store.rosters import on_duty
+from hub.store.rosters import covering, on_duty
 from hub.store.schema import AlarmRow, WorkerRow
 from protocol.messages import utcnow
 
@@ -42,7 +42,13 @@ def audience_workers(
         select(WorkerRow).where(WorkerRow.site == site).order_by(WorkerRow.id)
     ).all()
     named = [w for w in workers if any(_matches(w, a, grid) for a in audiences)]
-    return on_duty(session, site, named, now or utcnow())
+    at = now or utcnow()
+    found = on_duty(session, site, named, at)
+    if grid is not None and "grid" in audiences:
+        # A worker swapped in from another grid covers this one today.
+        known = {w.id for w in found}
+        found += [w for w in covering(session, site, grid, at) if w.id not in known]
+    return found
 
 
 def tier_workers(

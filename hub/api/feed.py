@@ -25,7 +25,7 @@ from hub.store.schema import AlarmRow
 from protocol.messages import utcnow
 
 router = APIRouter(prefix="/api/v1", tags=["feed"], responses=responses(401, 429))
-POLL_S = 0.25
+POLL_S = 0.2
 KEEPALIVE_S = 15.0
 # Rows committed by a slower transaction may carry an earlier updated_at than one already
 # seen: look back this far, and skip versions already sent.

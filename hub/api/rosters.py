@@ -16,7 +16,7 @@ from hub.api.deps import Authorized, Context, Who, client_address, require
 from hub.api.errors import NotFoundError, responses
 from hub.store import Store
 from hub.store.people import RosterExceptionRow, ShiftRow
-from hub.store.rosters import add_exception, add_shift, on_duty
+from hub.store.rosters import add_exception, add_shift, covering, on_duty, site_zone
 from hub.store.schema import GridRow, WorkerRow
 from protocol.messages import utcnow
 from protocol.topics import ID_PATTERN
@@ -49,6 +49,7 @@ class OnDuty(BaseModel):
     grid: str | None
     role: str
     workers: list[OnDutyWorker]
+    off_duty: list[OnDutyWorker] = Field(default_factory=list, description="The others")
 
 
 class ShiftBody(BaseModel):
@@ -73,9 +74,10 @@ class ExceptionBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     worker: str = Field(pattern=ID_PATTERN)
-    day: date
+    day: date | None = Field(None, description="Local date of the site; default today")
     kind: Literal["absent", "extra"]
     note: str = Field("", max_length=200)
+    grid: str | None = Field(None, pattern=ID_PATTERN, description="extra: cover this grid")
 
 
 class SwapBody(BaseModel):
@@ -85,7 +87,10 @@ class SwapBody(BaseModel):
 
     absent: str = Field(pattern=ID_PATTERN)
     replacement: str = Field(pattern=ID_PATTERN)
-    day: date
+    day: date | None = Field(None, description="Local date of the site; default today")
+    grid: str | None = Field(
+        None, pattern=ID_PATTERN, description="The grid covered; default the absent one's grids"
+    )
     note: str = Field("", max_length=200)
 
 
@@ -95,17 +100,37 @@ def now_on_duty(store: Store, site: str) -> list[OnDuty]:
         workers = list(
             s.scalars(select(WorkerRow).where(WorkerRow.site == site).order_by(WorkerRow.id))
         )
-        on = {w.id for w in on_duty(s, site, workers, utcnow())}
+        now = utcnow()
+        on = {w.id for w in on_duty(s, site, workers, now)}
         grids = list(s.scalars(select(GridRow.id).where(GridRow.site == site).order_by(GridRow.id)))
+        covers = {g: [w.id for w in covering(s, site, g, now)] for g in grids}
 
     def entry(grid: str | None, role: str, chosen: list[WorkerRow]) -> OnDuty:
-        people = [OnDutyWorker(id=w.id, name=w.name, phone=w.phone) for w in chosen if w.id in on]
-        return OnDuty(site=site, grid=grid, role=role, workers=people)
+        people = [OnDutyWorker(id=w.id, name=w.name, phone=w.phone) for w in chosen]
+        return OnDuty(
+            site=site,
+            grid=grid,
+            role=role,
+            workers=[p for p in people if p.id in on],
+            off_duty=[p for p in people if p.id not in on],
+        )
 
     out = [
-        entry(g, "grid_worker", [w for w in workers if w.role == "grid_worker" and g in w.grids])
+        entry(
+            g,
+            "grid_worker",
+            [w for w in workers if w.role == "grid_worker" and (g in w.grids or w.id in covers[g])],
+        )
         for g in grids
     ]
+    # Anyone who could cover a grid (its backups, the other grid workers) is a swap candidate.
+    for item in out:
+        taken = {p.id for p in item.workers} | {p.id for p in item.off_duty}
+        item.off_duty += [
+            OnDutyWorker(id=w.id, name=w.name, phone=w.phone)
+            for w in workers
+            if w.role == "grid_worker" and w.id not in taken
+        ]
     out += [entry(None, r, [w for w in workers if w.role == r]) for r in OVERSEEN_ROLES]
     return out
 
@@ -115,6 +140,11 @@ def _site(who: Principal, site: str | None) -> str:
     if chosen is None:
         raise NotFoundError("err.not_found", what="site")
     return chosen
+
+
+def _today(store: Store, site: str) -> date:
+    with store.session() as s:
+        return utcnow().astimezone(site_zone(s, site)).date()
 
 
 def _check_worker(store: Store, site: str, worker: str) -> None:
@@ -193,10 +223,15 @@ async def create_exception(
     require(who, "roster.write")
     site = _site(who, site)
     await asyncio.to_thread(_check_worker, ctx.store, site, body.worker)
+    day: date = (
+        body.day if body.day is not None else await asyncio.to_thread(_today, ctx.store, site)
+    )
 
     def run() -> int:
         with ctx.store.session(write=True) as s:
-            return add_exception(s, site, body.worker, body.day, body.kind, body.note, who.username)
+            return add_exception(
+                s, site, body.worker, day, body.kind, body.note, who.username, body.grid
+            )
 
     exception_id = await asyncio.to_thread(run)
     await asyncio.to_thread(
@@ -221,10 +256,21 @@ async def swap(
     for worker in (body.absent, body.replacement):
         await asyncio.to_thread(_check_worker, ctx.store, site, worker)
 
+    day: date = (
+        body.day if body.day is not None else await asyncio.to_thread(_today, ctx.store, site)
+    )
+
     def run() -> None:
         with ctx.store.session(write=True) as s:
-            add_exception(s, site, body.absent, body.day, "absent", body.note, who.username)
-            add_exception(s, site, body.replacement, body.day, "extra", body.note, who.username)
+            add_exception(s, site, body.absent, day, "absent", body.note, who.username)
+            absent = s.get(WorkerRow, (site, body.absent))
+            grids: list[str | None] = (
+                [body.grid] if body.grid else list(absent.grids if absent else [])
+            )
+            for grid in grids or [None]:
+                add_exception(
+                    s, site, body.replacement, day, "extra", body.note, who.username, grid
+                )
 
     await asyncio.to_thread(run)
     await asyncio.to_thread(

@@ -86,6 +86,8 @@ class RosterExceptionRow(Base):
     kind: Mapped[str] = mapped_column(String(16))
     note: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[str] = mapped_column(String(48), default="")
+    # An `extra` duty covering this grid for the day (a swap across grids); None: own grids.
+    grid: Mapped[str | None] = mapped_column(String(64))
 
 
 class CarePlanRow(Base):

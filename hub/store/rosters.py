@@ -82,6 +82,28 @@ def on_duty(
     return out
 
 
+def covering(session: Session, site: str, grid: str, now: datetime) -> list[WorkerRow]:
+    """Return the workers on `extra` duty today covering `grid` (a swap across grids)."""
+    today = now.astimezone(site_zone(session, site)).date()
+    ids = session.scalars(
+        select(RosterExceptionRow.worker).where(
+            RosterExceptionRow.site == site,
+            RosterExceptionRow.day == today,
+            RosterExceptionRow.kind == "extra",
+            RosterExceptionRow.grid == grid,
+        )
+    ).all()
+    if not ids:
+        return []
+    return list(
+        session.scalars(
+            select(WorkerRow)
+            .where(WorkerRow.site == site, WorkerRow.id.in_(set(ids)))
+            .order_by(WorkerRow.id)
+        )
+    )
+
+
 def add_shift(
     session: Session, site: str, worker: str, weekday: int, start: time, end: time
 ) -> int:
@@ -93,12 +115,21 @@ def add_shift(
 
 
 def add_exception(
-    session: Session, site: str, worker: str, day: date, kind: str, note: str, by: str
+    session: Session,
+    site: str,
+    worker: str,
+    day: date,
+    kind: str,
+    note: str,
+    by: str,
+    grid: str | None = None,
 ) -> int:
-    """Record an absence or an extra duty for one day; return its id."""
+    """Record an absence or an extra duty (covering `grid`, if given) for one day; return its id."""
     if kind not in EXCEPTION_KINDS:
         raise ValueError(f"kind: one of {EXCEPTION_KINDS}")
-    row = RosterExceptionRow(site=site, worker=worker, day=day, kind=kind, note=note, created_by=by)
+    row = RosterExceptionRow(
+        site=site, worker=worker, day=day, kind=kind, note=note, created_by=by, grid=grid
+    )
     session.add(row)
     session.flush()
     return row.id

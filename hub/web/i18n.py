@@ -97,6 +97,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "ui.visit_done": ("已走访", "Visited"),
     "ui.coverage": ("走访覆盖率", "Visit coverage"),
     "ui.on_duty": ("当班", "On duty"),
+    "ui.absent": ("今日请假", "Absent today"),
+    "ui.swap": ("顶班", "Cover"),
     "ui.nobody_on_duty": ("无人当班", "Nobody on duty"),
     "ui.years": ("{n}岁", "{n} y"),
     "role.admin": ("管理员", "Admin"),

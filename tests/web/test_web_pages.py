@@ -47,10 +47,15 @@ async def test_sos_from_board_to_phone_and_back(
     other_ctx, other = await logged_in(browser, hub, "li", PHONE)
     assert phone.url.endswith("/worker") and board.url.endswith("/board")
 
-    sent = time.monotonic()
-    await publish(mosquitto, hub.site, "home-b1-101", "call")
-    await board.wait_for_selector("tr.alarm.cls-call", timeout=5000)
-    on_board_s = time.monotonic() - sent
+    event = Event(
+        id=new_event_id(), device="home-b1-101", seq=1, ts=utcnow(), kind="call", source="test"
+    )
+    async with aiomqtt.Client("127.0.0.1", mosquitto.port) as device:
+        sent = time.monotonic()  # from the press leaving the device (connected) to the board
+        await device.publish(device_topic(hub.site, "home-b1-101", "event"), encode(event), qos=1)
+        await board.wait_for_selector("tr.alarm.cls-call", timeout=5000)
+        on_board_s = time.monotonic() - sent
+    print(f"SOS on the board {on_board_s * 1000:.0f} ms after the device published it")
     assert on_board_s < 1.0, f"SOS reached the board after {on_board_s:.2f} s"
     await board.wait_for_function(
         "window.watchpostSound.playing && window.watchpostSound.beeps >= 1"
@@ -148,3 +153,22 @@ async def test_pages_in_english(hub: Hub, browser: Browser, mosquitto: Mosquitto
     assert "Accept" in await phone.locator("article.card").first.inner_text()
     await shot(board, "board-en.png")
     await shot(phone, "worker-en.png")
+
+
+@pytest.mark.integration
+async def test_absent_and_swap_from_the_board_drive_routing(
+    hub: Hub, browser: Browser, mosquitto: Mosquitto
+) -> None:
+    _, board = await logged_in(browser, hub, "duty", BOARD)
+    grid2 = board.locator("#duty div[data-grid='grid-2']")
+    await grid2.locator("span[data-worker='w-li-na'] button.absent").click()
+    await board.wait_for_selector("#duty div.warn[data-grid='grid-2']")
+    await grid2.locator("select.swap-pick").select_option("w-wang-fang")
+    await grid2.locator("button.swap").click()
+    await board.wait_for_selector("#duty div[data-grid='grid-2'] span[data-worker='w-wang-fang']")
+    await publish(mosquitto, hub.site, "home-b2-201", "call")
+    row = board.locator("tr.alarm.cls-call")
+    await row.wait_for(timeout=5000)
+    assert "王芳" in await row.inner_text() and "李娜" not in await row.inner_text()
+    entries = await (await board.context.request.get("/api/v1/audit")).json()
+    assert [e["action"] for e in entries][:2] == ["roster.extra", "roster.absent"]

@@ -101,11 +101,35 @@ async function loadSide() {
   document.getElementById("devices").replaceChildren(...[...byGrid.entries()].sort().map(([grid, g]) =>
     el("div", { class: g.off ? "dev warn" : "dev" }, el("strong", {}, grid), " ", t("ui.online_n", { n: g.on }), " · ",
       t("ui.offline_n", { n: g.off }), g.offline.length ? el("small", {}, " ", g.offline.join(", ")) : null)));
-  document.getElementById("duty").replaceChildren(...duty.map((d) =>
-    el("div", { class: d.workers.length ? "dev" : "dev warn" }, el("strong", {}, d.grid ?? t(`role.${d.role}`)), " ",
-      d.workers.length ? d.workers.map((w) => w.name).join("、") : t("ui.nobody_on_duty"))));
+  document.getElementById("duty").replaceChildren(...duty.map(dutyRow));
   document.getElementById("coverage").replaceChildren(...coverage.map((c) =>
     el("div", { class: c.coverage < 1 ? "dev warn" : "dev" }, el("strong", {}, c.grid), ` ${c.visited}/${c.due} (${Math.round(c.coverage * 100)}%)`)));
+}
+
+const ROSTER_WRITERS = ["admin", "duty_officer", "supervisor"];
+
+async function roster(path, body) {
+  try { await api(`/api/v1/rosters/${path}`, { method: "POST", body }); } catch (err) { alert(err.message); }
+  loadSide();
+}
+
+function dutyRow(d) {
+  const names = d.workers.length
+    ? d.workers.map((w) => el("span", { class: "onduty", "data-worker": w.id }, w.name,
+        ROSTER_WRITERS.includes(me.role) ? el("button", { class: "mini absent", title: t("ui.absent"),
+          onclick: () => roster("exceptions", { worker: w.id, kind: "absent" }) }, "×") : null))
+    : [t("ui.nobody_on_duty")];
+  const row = el("div", { class: d.workers.length ? "dev" : "dev warn", "data-grid": d.grid ?? d.role },
+    el("strong", {}, d.grid ?? t(`role.${d.role}`)), " ", ...names);
+  if (d.grid && ROSTER_WRITERS.includes(me.role) && d.off_duty.length) {
+    const pick = el("select", { class: "swap-pick" }, ...d.off_duty.map((w) => el("option", { value: w.id }, w.name)));
+    row.append(" ", pick, el("button", { class: "mini swap", onclick: () => {
+      const absent = d.workers[0]?.id;
+      if (absent) roster("swap", { absent, replacement: pick.value, grid: d.grid });
+      else roster("exceptions", { worker: pick.value, kind: "extra", grid: d.grid });
+    } }, t("ui.swap")));
+  }
+  return row;
 }
 
 function filters() {
