@@ -9,6 +9,7 @@ import asyncio
 import logging
 import time
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -37,7 +38,9 @@ class WatchdogSettings(BaseModel):
     broker_ca_file: Path | None = Field(None, description="CA of the broker (mqtts)")
     broker_username: str | None = Field(None, description="MQTT user (`watchdog`)")
     broker_password_file: Path | None = Field(None, description="File holding the MQTT password")
-    hubs: list[str] = Field(default_factory=lambda: ["hub"], description="Hub names to expect")
+    hubs: list[Annotated[str, Field(pattern=ID_PATTERN)]] = Field(
+        default_factory=lambda: ["hub"], description="Hub names to expect"
+    )
     notify: list[str] = Field(min_length=1, description="Apprise URLs of the duty officer")
     grace_s: float = Field(15.0, gt=0, description="Hub silent after this long without heartbeat")
     broker_grace_s: float = Field(10.0, gt=0, description="Broker silent after this long")

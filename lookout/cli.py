@@ -16,9 +16,16 @@ ENV = "WATCHPOST_WATCHDOG_"
 def watchdog(
     site: Annotated[str, typer.Option(envvar=f"{ENV}SITE", help="Site id")],
     notify: Annotated[
-        list[str],
+        list[str] | None,
         typer.Option(envvar=f"{ENV}NOTIFY", help="Apprise URL of the duty officer (repeat)"),
-    ],
+    ] = None,
+    notify_file: Annotated[
+        Path | None,
+        typer.Option(
+            envvar=f"{ENV}NOTIFY_FILE",
+            help="File of Apprise URLs, one a line (keeps tokens out of the process list)",
+        ),
+    ] = None,
     broker: Annotated[
         str, typer.Option(envvar=f"{ENV}BROKER", help="mqtt://host:port or mqtts://host:port")
     ] = "mqtt://127.0.0.1:1883",
@@ -39,10 +46,14 @@ def watchdog(
     """Watch the hub's heartbeat and the broker; page through Apprise. / 看门狗：监视中心服务"""
     from lookout.app import WatchdogSettings, run
 
+    urls = list(notify or [])
     try:
+        if notify_file is not None:
+            lines = notify_file.read_text(encoding="utf-8").splitlines()
+            urls += [line.strip() for line in lines if line.strip() and not line.startswith("#")]
         settings = WatchdogSettings(
             site=site,
-            notify=notify,
+            notify=urls,
             broker=broker,
             broker_ca_file=broker_ca_file,
             broker_username=broker_username,
@@ -54,7 +65,8 @@ def watchdog(
         from lookout.pager import Pager
 
         Pager(settings.notify)
-    except (ValidationError, ValueError) as exc:
+        settings.endpoint()  # an unreadable password file fails here, not inside the loop
+    except (ValidationError, ValueError, OSError) as exc:
         typer.echo(f"invalid watchdog settings: {exc}", err=True)
         raise typer.Exit(2) from exc
     logging.basicConfig(

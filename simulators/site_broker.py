@@ -67,12 +67,18 @@ class SiteBroker:
         )
         return self.files
 
+    @property
+    def conf(self) -> Path:
+        """Return `DIR/mosquitto.conf` (DIR = `workdir/broker`)."""
+        return self.workdir / "broker" / "mosquitto.conf"
+
     def start(self, timeout: float = 10.0) -> Self:
-        """Start `mosquitto -c DIR/mosquitto.conf` and wait until both listeners accept."""
-        files = self.files or self.configure()
+        """Start `mosquitto -c DIR/mosquitto.conf` (written first if absent); wait for its ports."""
+        if self.files is None and not self.conf.exists():
+            self.configure()
         log = (self.workdir / "mosquitto.stderr").open("ab")
         self.proc = subprocess.Popen(
-            [find_binary("mosquitto", "mosquitto"), "-c", str(files.conf)],
+            [find_binary("mosquitto", "mosquitto"), "-c", str(self.conf)],
             stdout=subprocess.DEVNULL,
             stderr=log,
         )
@@ -83,7 +89,7 @@ class SiteBroker:
                 if self.proc.poll() is not None or time.monotonic() > deadline:
                     tail = (self.workdir / "mosquitto.stderr").read_text(errors="replace")[-2000:]
                     self.stop()
-                    raise ServiceError(f"mosquitto -c {files.conf} did not start:\n{tail}")
+                    raise ServiceError(f"mosquitto -c {self.conf} did not start:\n{tail}")
                 time.sleep(0.05)
         return self
 

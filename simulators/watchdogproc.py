@@ -30,14 +30,14 @@ class WatchdogProcess:
     def command(self) -> list[str]:
         """Return the command line that starts the watchdog."""
         cmd = [sys.executable, "-m", "watchpost_cli", "watchdog", "--site", self.site]
-        cmd += ["--broker", self.broker_url]
-        for url in self.notify:
-            cmd += ["--notify", url]
-        return cmd + self.args
+        # The URLs go in a file, as in production: Apprise URLs carry tokens, argv is public.
+        urls = self.workdir / "notify.urls"
+        return [*cmd, "--broker", self.broker_url, "--notify-file", str(urls), *self.args]
 
     def start(self) -> Self:
         """Start the watchdog (it needs no readiness check: silence is what it reports)."""
         self.workdir.mkdir(parents=True, exist_ok=True)
+        (self.workdir / "notify.urls").write_text("\n".join(self.notify) + "\n", encoding="utf-8")
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(self.command(), stdout=log, stderr=log, cwd=self.workdir)
         return self

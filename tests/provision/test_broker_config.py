@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from protocol.topics import device_topic
 from simulators.services import BROKER_LIMITS, free_port
 from simulators.site_broker import SiteBroker
+from simulators.tls import make_certificates
 from watchpost_cli import app
 
 pytestmark = pytest.mark.integration
@@ -89,3 +90,33 @@ async def test_broker_started_from_the_folder_speaks_tls_and_refuses_strangers(
                 pass
     gc.collect()
     assert (tmp_path / "broker" / "data" / "mosquitto.db").exists()
+
+
+@pytest.mark.filterwarnings("ignore:unclosed <ssl.SSLSocket:ResourceWarning")
+async def test_your_own_certificates_are_used_as_given(site_dir: Path, tmp_path: Path) -> None:
+    own = make_certificates(tmp_path / "own-pki", ("127.0.0.1",))
+    broker = SiteBroker(site_dir, tmp_path / "site")
+    args = ["config", "broker", str(site_dir), "--out", str(broker.conf.parent)]
+    args += ["--secrets", str(broker.secrets.folder), "--listen", "off"]
+    args += ["--tls-listen", f"127.0.0.1:{broker.tls_port}", "--cafile", str(own.ca_cert)]
+    args += ["--certfile", str(own.server_cert), "--keyfile", str(own.server_key)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert not (broker.conf.parent / "ca.crt").exists(), "no pilot CA when certificates are given"
+    conf = broker.conf.read_text().splitlines()
+    assert f"certfile {own.server_cert}" in conf
+    assert not any(line.startswith(f"listener {broker.port}") for line in conf)
+    broker.port = broker.tls_port  # the only listener
+    with broker:
+        async with aiomqtt.Client(
+            "127.0.0.1",
+            broker.tls_port,
+            username="watchdog",
+            password=broker.password("watchdog"),
+            tls_params=aiomqtt.TLSParameters(ca_certs=str(own.ca_cert)),
+        ) as watchdog:
+            await watchdog.subscribe("$SYS/broker/uptime")
+            async with asyncio.timeout(10):
+                uptime = await anext(watchdog.messages)
+    assert uptime.topic.value == "$SYS/broker/uptime"
+    gc.collect()
