@@ -14,11 +14,11 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Self
 
 from edge.bridges import run_bridges
 from edge.bus import Bus, BusError
+from edge.confirm import Confirmations
 from edge.drivers.gpio import GpioInputs, GpioOutputs, default_pin_factory, open_mcp3008
 from edge.feedback import Feedback, FeedbackState
 from edge.hardware import AccelSource, LevelSource
@@ -46,16 +46,6 @@ log = logging.getLogger(__name__)
 
 class _StopRequestedError(Exception):
     """Raised inside the TaskGroup to end `run()`."""
-
-
-@dataclass(slots=True)
-class _Awaiting:
-    """A resident alarm the hub has not confirmed yet (kept to resend it)."""
-
-    kind: EventKind
-    payload_for: Callable[[int], bytes]
-    stored_at: float
-    tried_at: float
 
 
 class Agent:
@@ -97,7 +87,7 @@ class Agent:
         self._closers: list[Callable[[], None]] = []
         self._faults: list[tuple[str, str]] = []
         self._activity_sent: dict[str, float] = {}
-        self._awaiting: dict[str, _Awaiting] = {}
+        self._confirm: Confirmations | None = None
         self.activity_events = 0
         self.activity_seen = 0
 
@@ -129,6 +119,14 @@ class Agent:
         )
         self._pump = OutboxPump(
             self._outbox, self._bus, cfg.broker.max_inflight, on_sent=self._on_sent
+        )
+        self._confirm = Confirmations(
+            self._outbox,
+            self._topics["event"],
+            self._feedback,
+            cfg.timing.confirm_s,
+            self._clock,
+            self._pump.wake,
         )
         return self
 
@@ -216,6 +214,7 @@ class Agent:
 
     async def _run(self) -> None:
         assert self._bus is not None and self._sensors is not None and self._pump is not None
+        assert self._confirm is not None
         for source, error in self._faults:
             await self.emit("fault", source, {"error": error})
         self._faults.clear()
@@ -225,7 +224,7 @@ class Agent:
                 tg.create_task(self._pump.run(), name=f"{self.config.device}:outbox-pump")
                 tg.create_task(self._heartbeat(), name=f"{self.config.device}:heartbeat")
                 tg.create_task(self._telemetry(), name=f"{self.config.device}:telemetry")
-                tg.create_task(self._confirm_watch(), name=f"{self.config.device}:confirm-watch")
+                tg.create_task(self._confirm.watch(), name=f"{self.config.device}:confirm-watch")
                 for name, coro in self._sensors.tasks():
                     tg.create_task(coro, name=f"{self.config.device}:{name}")
                 tg.create_task(run_bridges(self.config, self), name=f"{self.config.device}:bridges")
@@ -332,8 +331,8 @@ class Agent:
         seq = self._outbox.add_event(self._topics["event"], kind, payload_for)
         log.info("event %s seq=%d from %s stored (%s)", kind, seq, source, event_id)
         if kind in RESIDENT_ALARMS:
-            now = self._clock()
-            self._awaiting[event_id] = _Awaiting(kind, payload_for, now, now)
+            if self._confirm is not None:
+                self._confirm.expect(event_id, kind, payload_for)
             self._feedback.show("sending")
         if self._pump is not None:
             self._pump.wake()
@@ -361,38 +360,6 @@ class Agent:
     def _on_sent(self, message: Pending) -> None:
         if message.kind in RESIDENT_ALARMS and self._feedback.state == "sending":
             self._feedback.show("sent")
-
-    def _confirmed(self) -> None:
-        """The hub answered about our alarm: nothing is waiting for confirmation any more."""
-        if self._awaiting:
-            log.info("hub confirmed %d alarm(s) / 中心已确认", len(self._awaiting))
-        self._awaiting.clear()
-
-    async def _confirm_watch(self) -> None:
-        """Show `failed` when the hub has not confirmed an alarm in time; keep resending it."""
-        assert self._outbox is not None
-        limit = self.config.timing.confirm_s
-        while True:
-            await asyncio.sleep(min(0.25, limit / 4))
-            if not self._awaiting:
-                continue
-            now = self._clock()
-            oldest = min(a.stored_at for a in self._awaiting.values())
-            if now - oldest >= limit and self._feedback.state != "failed":
-                log.error(
-                    "no confirmation from the hub after %.0f s / 中心未确认，请打电话求助", limit
-                )
-                self._feedback.show("failed")
-            if self._outbox.pending_events:
-                continue  # still on its way to the broker: the pump keeps trying
-            for event_id, waiting in self._awaiting.items():
-                if now - waiting.tried_at >= limit:
-                    waiting.tried_at = now
-                    # Same id: the hub treats it as a duplicate and confirms it again.
-                    self._outbox.add_event(self._topics["event"], waiting.kind, waiting.payload_for)
-                    log.info("resending unconfirmed %s (%s)", waiting.kind, event_id)
-                    if self._pump is not None:
-                        self._pump.wake()
 
     def _status(self, online: bool) -> bytes:
         status = Status(
@@ -442,8 +409,8 @@ class Agent:
             log.warning("bad command dropped (%d so far): %s", self.bad_commands, exc)
             return
         if isinstance(cmd, IndicateCmd):
-            if cmd.state != "failed":
-                self._confirmed()
+            if cmd.state != "failed" and self._confirm is not None:
+                self._confirm.confirmed()
             self._feedback.show(cmd.state)
             if cmd.state in ("resolved", "cancelled") and self._sensors is not None:
                 self._sensors.alarm_closed()
