@@ -7,7 +7,10 @@ Every `every_s` (default 60 s), for each site in the store:
 * `care_coverage` (tags site, grid; fields due, visited, coverage): residents with a visit plan,
   those visited this month, and the ratio;
 * a grid that has just lost its last grid worker on duty raises the site's `trouble` alarm
-  `nobody_on_duty`, paged to the duty officer at once (a person, not a log line).
+  `nobody_on_duty`, paged to the duty officer at once (a person, not a log line);
+* a care visit overdue: the worker's phone page lists it as overdue at once (their reminder);
+  still not made `CARE_GRACE` later, it raises the site's `trouble` alarm `care_overdue` for the
+  duty officer, naming the residents.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import select
@@ -24,13 +27,14 @@ from hub.alarms.actions import Action
 from hub.alarms.service import AlarmService
 from hub.influx.lines import build_line, float_field
 from hub.store import Store
-from hub.store.care import coverage
+from hub.store.care import coverage, plans
 from hub.store.rosters import on_duty
 from hub.store.schema import GridRow, SiteRow, WorkerRow
 from protocol.messages import utcnow
 
 log = logging.getLogger(__name__)
 ROLES = ("duty_officer", "fire_station", "supervisor", "maintenance")
+CARE_GRACE = timedelta(hours=24)
 
 
 class Lines(Protocol):
@@ -41,12 +45,22 @@ class Lines(Protocol):
         ...
 
 
-def snapshot(store: Store, now: datetime) -> tuple[list[str], dict[tuple[str, str], int]]:
-    """Return the points of every site and the number of grid workers on duty per grid."""
+Snapshot = tuple[list[str], dict[tuple[str, str], int], set[tuple[str, str, datetime]]]
+
+
+def snapshot(store: Store, now: datetime, grace: timedelta = CARE_GRACE) -> Snapshot:
+    """Return the points of every site, grid workers on duty per grid, and the care visits
+    overdue by more than `grace` as (site, resident, due_at)."""
     lines: list[str] = []
     staffed: dict[tuple[str, str], int] = {}
+    late: set[tuple[str, str, datetime]] = set()
     with store.session() as s:
         for site in s.scalars(select(SiteRow.id).order_by(SiteRow.id)):
+            late |= {
+                (site, c.resident, c.due_at)
+                for c in plans(s, site, now, None)
+                if c.last_visit is not None and c.due_at + grace < now
+            }
             workers = list(s.scalars(select(WorkerRow).where(WorkerRow.site == site)))
             on = {w.id for w in on_duty(s, site, workers, now)}
             for grid in s.scalars(select(GridRow.id).where(GridRow.site == site)):
@@ -69,7 +83,7 @@ def snapshot(store: Store, now: datetime) -> tuple[list[str], dict[tuple[str, st
                 lines.append(
                     build_line("care_coverage", {"site": site, "grid": c.grid}, fields, now)
                 )
-    return lines, staffed
+    return lines, staffed, late
 
 
 async def watch(
@@ -78,14 +92,16 @@ async def watch(
     writer: Lines,
     submit: Callable[[Sequence[Action]], Awaitable[None]],
     every_s: float = 60.0,
+    grace: timedelta = CARE_GRACE,
 ) -> None:
-    """Write the points and raise `nobody_on_duty` for newly unstaffed grids, forever."""
+    """Write the points; raise `nobody_on_duty` and `care_overdue` when they newly apply."""
     unstaffed: set[tuple[str, str]] = set()
+    reported: set[tuple[str, str, datetime]] = set()
     while True:
         # First look one period after start: the registry import and the rosters settle.
         await asyncio.sleep(every_s)
         try:
-            lines, staffed = await asyncio.to_thread(snapshot, store, utcnow())
+            lines, staffed, late = await asyncio.to_thread(snapshot, store, utcnow(), grace)
             writer.submit(lines)
             now_empty = {key for key, n in staffed.items() if n == 0}
             fresh = sorted(now_empty - unstaffed)
@@ -94,6 +110,14 @@ async def watch(
                 grids = ", ".join(f"{site}/{grid}" for site, grid in fresh)
                 outcome = await engine.on_system(
                     "nobody_on_duty", len(fresh), f"无人当班 / nobody on duty: {grids}"
+                )
+                await submit(outcome.actions)
+            overdue = sorted(late - reported)
+            reported = late
+            if overdue:
+                who = ", ".join(f"{site}/{resident}" for site, resident, _ in overdue)
+                outcome = await engine.on_system(
+                    "care_overdue", len(overdue), f"走访逾期 / care visit overdue: {who}"[:500]
                 )
                 await submit(outcome.actions)
         except Exception:

@@ -80,7 +80,16 @@ def _default_by_reason() -> dict[AlarmClass, dict[str, Escalation]]:
     dead = Escalation(tiers=[["duty_officer", "maintenance"], ["supervisor"]], timeouts_s=[600.0])
     # A grid with nobody on duty: its SOS calls would reach nobody but the escalation tiers.
     nobody = Escalation(tiers=[["duty_officer"], ["supervisor"]], timeouts_s=[600.0])
-    return {"trouble": {"broker_drops": drops, "dead_letter": dead, "nobody_on_duty": nobody}}
+    # A care visit left overdue past its grace: the duty officer sees that it gets done.
+    care = Escalation(tiers=[["duty_officer"], ["supervisor"]], timeouts_s=[3600.0])
+    return {
+        "trouble": {
+            "broker_drops": drops,
+            "dead_letter": dead,
+            "nobody_on_duty": nobody,
+            "care_overdue": care,
+        }
+    }
 
 
 def _default_arrival() -> dict[AlarmClass, float | None]:

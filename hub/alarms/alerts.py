@@ -58,6 +58,13 @@ SYSTEM_TEXT: dict[str, tuple[str, str, str, str]] = {
         "Change the roster on the alarm board (swap or extra duty); the grids are in the "
         "alarm's history.",
     ),
+    "care_overdue": (
+        "{n} 位居民的上门走访已逾期",
+        "{n} care visit(s) overdue",
+        "网格员手机页已提示逾期；请安排走访，居民见报警记录。",
+        "The worker's phone page shows them as overdue; arrange the visits (residents in the "
+        "alarm's history).",
+    ),
 }
 STATE_LABELS: dict[str, tuple[str, str]] = {
     "cancelled": ("已取消", "cancelled"),

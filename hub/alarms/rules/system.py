@@ -5,6 +5,7 @@ Every site the engine serves gets one active `trouble` alarm per reason, with no
 no grid, routed by the policy's per-reason escalation (by default the duty officer at once).
 `dead_letter`: an alarm-path message the engine failed on after every try was kept aside.
 `nobody_on_duty`: a grid has no grid worker on duty now (rosters; `hub.duty`).
+`care_overdue`: a care visit is overdue past its grace (`hub.duty`).
 Further reports update it (`repeats`, `count`, a note in its history) and page nobody again;
 a person acknowledges and resolves it like any alarm.
 """
@@ -19,7 +20,7 @@ from hub.alarms.ledger import Ledger
 from hub.alarms.replies import Refused
 from hub.store.schema import AlarmRow, SiteRow
 
-SYSTEM_REASONS = frozenset({"broker_drops", "dead_letter", "nobody_on_duty"})
+SYSTEM_REASONS = frozenset({"broker_drops", "dead_letter", "nobody_on_duty", "care_overdue"})
 
 
 def raise_system(
