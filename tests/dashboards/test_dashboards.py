@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from dashboards import build
 from dashboards.alerts import RULES
 from dashboards.boards import DASHBOARDS
 from dashboards.i18n import LANGS, TEXT
-from dashboards.macros import ALL, Value
+from dashboards.macros import ALL, Range, Value
 from dashboards.panels import DATASOURCE
 from dashboards.scenario import (
     GAP_DEVICE,
@@ -232,3 +233,27 @@ def test_panel_figures_match_the_scenario(community: Community) -> None:
 
 
 ALL_V: dict[str, Value] = CHOICES["all"]
+
+
+def test_cli_build_check_passes_on_the_committed_files() -> None:
+    from typer.testing import CliRunner
+
+    from watchpost_cli import app
+
+    result = CliRunner().invoke(app, ["dashboards", "build", "--check"])
+    assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(app, ["dashboards", "build", "--lang", "fr", "--check"])
+    assert result.exit_code == 2 and "choose one of zh-CN, en" in result.output
+
+
+def test_variables_and_macros_expand_as_grafana_does() -> None:
+    end = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+    rng = Range(end, timedelta(hours=6), {"grid": ["g.1", "g/2"], "device": ALL, "site": "s-1"})
+    query = '"grid" =~ /^$grid$/ AND "device" =~ /^$device$/ AND "site" =~ /^$site$/'
+    expected = '"grid" =~ /^(g\\.1|g\\/2)$/ AND "device" =~ /^.*$/ AND "site" =~ /^s-1$/'
+    assert rng.expand(query) == expected
+    start = int((end - timedelta(hours=6)).timestamp() * 1000)
+    assert rng.expand("$timeFilter") == f"time >= {start}ms and time <= {start + 21_600_000}ms"
+    assert rng.expand("time($__interval)") == "time(30s)"  # 6 h / 1000 points, rounded up
+    assert rng.expand("time($__interval)", min_interval="5m") == "time(5m)"
+    assert rng.expand("time($__interval)", time_from="7d") == "time(15m)"
