@@ -1,5 +1,8 @@
-"""Daily check-in: a resident with a window must show a sign of life (any event from one of
-their devices) inside it, in the site's time zone; otherwise an `inactivity` alarm is raised.
+"""Daily check-in: a resident with a window must show a sign of life inside it, in the site's
+time zone; otherwise an `inactivity` alarm is raised. A sign of life is an event of LIFE_KINDS
+from one of their devices (motion/presence/door/bed `activity`, the "我很好 / I'm OK" check-in,
+an SOS call or cancel, a fall) or a care visit a worker recorded. Device self-reports (`test`,
+`fault`, `low_battery`, ...) are not: a device alone can send them.
 """
 
 from __future__ import annotations
@@ -11,7 +14,10 @@ from sqlalchemy import select
 
 from hub.alarms.ledger import Ledger
 from hub.alarms.rules.person import raise_or_repeat
+from hub.store.people import CareVisitRow
 from hub.store.schema import DeviceRow, EventRow, ResidentRow, SiteRow
+
+LIFE_KINDS = ("activity", "call", "cancel", "fall")
 
 
 def window(resident: ResidentRow, day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
@@ -24,18 +30,33 @@ def window(resident: ResidentRow, day: date, tz: ZoneInfo) -> tuple[datetime, da
     return start, end
 
 
-def _alive(ledger: Ledger, devices: list[DeviceRow], start: datetime, end: datetime) -> bool:
+def _alive(
+    ledger: Ledger, resident: ResidentRow, devices: list[DeviceRow], start: datetime, end: datetime
+) -> bool:
     found = ledger.session.scalars(
         select(EventRow.id)
         .where(
             EventRow.site == devices[0].site,
             EventRow.device.in_([d.id for d in devices]),
+            EventRow.kind.in_(LIFE_KINDS),
             EventRow.ts >= start,
             EventRow.ts <= end,
         )
         .limit(1)
     ).first()
-    return found is not None
+    if found is not None:
+        return True
+    visit = ledger.session.scalars(
+        select(CareVisitRow.id)
+        .where(
+            CareVisitRow.site == resident.site,
+            CareVisitRow.resident == resident.id,
+            CareVisitRow.ts >= start,
+            CareVisitRow.ts <= end,
+        )
+        .limit(1)
+    ).first()
+    return visit is not None
 
 
 def check_windows(ledger: Ledger) -> None:
@@ -68,7 +89,7 @@ def check_windows(ledger: Ledger) -> None:
                 .order_by(DeviceRow.id)
             )
         )
-        if devices and not _alive(ledger, devices, start, end):
+        if devices and not _alive(ledger, resident, devices, start, end):
             hours = f"{resident.checkin_start:%H:%M}-{resident.checkin_end:%H:%M}"
             note = f"no sign of life in the check-in window {hours} ({tz.key})"
             raise_or_repeat(ledger, devices[0], "inactivity", None, "checkin", note)
