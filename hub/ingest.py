@@ -42,6 +42,7 @@ from datetime import datetime
 from typing import Protocol
 
 from hub.alarms.actions import Action, Notify, Outcome
+from hub.alarms.engine import CLOCK_SKEW_FLAG_S
 from hub.alarms.service import AlarmService
 from hub.bus import Received, Redeliver
 from hub.influx import event_line, status_line
@@ -394,7 +395,7 @@ class Ingest:
                         payload.kind,
                         payload.id,
                         payload.seq,
-                        payload.ts,
+                        self._trusted_ts(payload.ts),
                         what=payload.data.get("what"),
                     )
                 )
@@ -405,6 +406,15 @@ class Ingest:
                     topic.site, grid, payload.device, online, payload.ts, fw=payload.fw
                 )
             )
+
+    def _trusted_ts(self, ts: datetime) -> datetime:
+        """Return `ts`, or the hub's now when the device clock is off by more than 5 minutes."""
+        now = utcnow()
+        skew = (ts - now).total_seconds()
+        if abs(skew) <= CLOCK_SKEW_FLAG_S:
+            return ts
+        self.metrics.clock_skewed.labels("ahead" if skew > 0 else "behind").inc()
+        return now
 
     def _write(self, build: Callable[[], str]) -> None:
         """Queue one point; a value line protocol cannot carry is counted, never fatal."""

@@ -154,9 +154,10 @@ class HubMetrics:
         self.bus_reconnects = Counter(
             "watchpost_bus_reconnects", "MQTT path (re)connections", ["path"], registry=r
         )
-        self.flaps = Counter(
-            "watchpost_device_flaps",
-            "Device online/offline changes counted as flapping",
+        self.clock_skewed = Counter(
+            "watchpost_ingest_clock_skewed",
+            "Events from a device clock off by more than 5 minutes (flagged, hub time used)",
+            ["direction"],
             registry=r,
         )
 

@@ -41,6 +41,8 @@ OVERSEERS = frozenset({"duty_officer", "supervisor"})
 # Another hub process sharing the database (PostgreSQL) may win a race for the same active
 # alarm; the loser's transaction fails on the unique index, and a retry sees the winner's row.
 ATTEMPTS = 3
+CLOCK_SKEW_FLAG_S = 300.0
+"""A device clock off by more than this is flagged on its events (ordering uses receipt)."""
 
 
 class _Duplicate(Exception):  # noqa: N818 - control flow, rolls the transaction back
@@ -191,7 +193,9 @@ class Engine:
         if known is not None:
             # A device resends an alarm the hub has not confirmed to it: confirm it again.
             raise _Duplicate(confirm_event(ledger, known.device, known.kind, known.alarm_id))
+        skew = (event.ts - ledger.now).total_seconds()
         row = EventRow(
+            clock_skew_s=round(skew, 3) if abs(skew) > CLOCK_SKEW_FLAG_S else None,
             id=event.id,
             site=site,
             device=event.device,

@@ -56,6 +56,8 @@ class EventRecord(Record):
     kind: str
     source: str
     alarm_id: str | None
+    clock_skew_s: float | None = None
+    """Set when the device's clock was off by more than 5 minutes (ts is then untrusted)."""
 
 
 class TransitionRecord(Record):

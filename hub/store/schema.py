@@ -175,6 +175,9 @@ class EventRow(Base):
     source: Mapped[str] = mapped_column(String(64))
     data: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
     alarm_id: Mapped[str | None] = mapped_column(String(64))
+    # Device clock minus hub clock at receipt, when off by more than CLOCK_SKEW_FLAG_S (flag);
+    # order is always by `received_at`.
+    clock_skew_s: Mapped[float | None] = mapped_column(Float)
 
 
 class AlarmRow(Base):

@@ -1,5 +1,5 @@
 """Trust: the durable outbox of pages and commands, dead letters, a store write probe,
-device flapping (offline since, flap count) and 64-bit event `seq`.
+device flapping (offline since, flap count), device clock skew on events and 64-bit `seq`.
 
 Revision ID: 0004
 Revises: 0003
@@ -52,6 +52,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("offline_since", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("flap_since", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("flaps", sa.Integer(), nullable=False, server_default="0"))
+    with op.batch_alter_table("events", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("clock_skew_s", sa.Float(), nullable=True))
     # SQLite's INTEGER already holds 64 bits; PostgreSQL's INTEGER does not (seq = 2**63 - 1).
     if op.get_bind().dialect.name == "postgresql":
         op.alter_column("events", "seq", type_=sa.BigInteger(), existing_type=sa.Integer())
@@ -61,6 +63,8 @@ def downgrade() -> None:
     """Revert this revision."""
     if op.get_bind().dialect.name == "postgresql":
         op.alter_column("events", "seq", type_=sa.Integer(), existing_type=sa.BigInteger())
+    with op.batch_alter_table("events", schema=None) as batch_op:
+        batch_op.drop_column("clock_skew_s")
     with op.batch_alter_table("device_state", schema=None) as batch_op:
         batch_op.drop_column("flaps")
         batch_op.drop_column("flap_since")
