@@ -188,6 +188,23 @@ class VirtualHome:
         else:
             pin.drive_low()
 
+    async def motion(self, sensor: str | None = None) -> None:
+        """Trigger a wired motion/presence/door/bed sensor (the first one, or by name)."""
+        fitted = [a for a in self.config.inputs.activity if sensor in (None, a.name)]
+        if not fitted:
+            raise ValueError(f"{self.device} has no activity sensor {sensor or ''}".rstrip())
+        cfg = fitted[0]
+        pin = self.factory.pin(cfg.pin)
+        active_high = cfg.active_high if cfg.pull_up is None else not cfg.pull_up
+        if active_high:
+            pin.drive_high()
+            await asyncio.sleep(PRESS_S)
+            pin.drive_low()
+        else:
+            pin.drive_low()
+            await asyncio.sleep(PRESS_S)
+            pin.drive_high()
+
     def go_silent(self) -> None:
         """Cut the power: the agent stops without DISCONNECT (the broker sends the last will)."""
         self.silent = True

@@ -156,3 +156,35 @@ async def test_cancel_press_with_nothing_open_is_a_check_in(tmp_path: Path) -> N
             {"what": "checkin"},
         )
         assert run.agent.indicate_state == "checked_in"
+
+
+async def test_virtual_home_motion_sensor(tmp_path: Path) -> None:
+    """Simulators drive a wired PIR like a person walking past it."""
+    from simulators.home import VirtualHome
+    from tests.edge.conftest import dead_url
+
+    config = device_config(
+        tmp_path, "s1", dead_url(), inputs={"activity": [{"name": "pir", "pin": PIR}]}
+    )
+    home = VirtualHome(config)
+    task = asyncio.create_task(home.run(), name="home")
+    try:
+
+        def entered() -> bool:
+            try:
+                return home.agent.sensors is not None
+            except AssertionError:
+                return False
+
+        await until(entered, what="agent running")
+        await home.motion()
+        await until(lambda: home.agent.activity_events == 1, what="activity event")
+        await home.motion()  # within 10 minutes: seen, not sent again
+        await until(lambda: home.agent.activity_seen == 2, what="second motion seen")
+        assert home.agent.activity_events == 1
+        with pytest.raises(ValueError, match="no activity sensor"):
+            await home.motion("kitchen")
+    finally:
+        home.agent.stop()
+        async with asyncio.timeout(10):
+            await task
