@@ -108,7 +108,7 @@ class HealthWatch:
         self.store_error = ""
         self.dead_letters = 0
         self._reconnect_times: deque[float] = deque(maxlen=100)
-        self._seen_reconnects = 0
+        self._seen: dict[Any, int] = {}
         self._started = time.monotonic()
 
     async def run(self) -> None:
@@ -136,12 +136,19 @@ class HealthWatch:
             self.metrics.dead_letters.set(self.dead_letters)
         except Exception:
             log.debug("dead letters not counted", exc_info=True)
+        self._sync_reconnects()
+
+    def _sync_reconnects(self) -> None:
+        """Count new (re)connections of each path; remember when the alarm path reconnected."""
         now = time.monotonic()
-        total = self.bus.reconnects.get("alarm", 0)
-        # The first connection is not a reconnection.
-        for _ in range(max(0, total - max(1, self._seen_reconnects))):
-            self._reconnect_times.append(now)
-        self._seen_reconnects = max(self._seen_reconnects, total)
+        for path, total in self.bus.reconnects.items():
+            # The first connection is not a reconnection.
+            new = max(0, total - max(1, self._seen.get(path, 0)))
+            if new:
+                self.metrics.bus_reconnects.labels(path).inc(new)
+                if path == "alarm":
+                    self._reconnect_times.extend([now] * new)
+            self._seen[path] = max(self._seen.get(path, 0), total)
 
     def recent_reconnects(self) -> int:
         """Return alarm-path reconnections within the window."""
@@ -152,6 +159,7 @@ class HealthWatch:
         """Return the /healthz document."""
         for path, up in self.bus.connected.items():
             self.metrics.bus_connected.labels(path).set(1 if up else 0)
+        self._sync_reconnects()
         problems: list[str] = []
         if not self.bus.connected.get("alarm", False):
             problems.append("alarm_path_down")

@@ -152,7 +152,10 @@ class HubMetrics:
         self.store_writable.set(1)
         self.store_write_ok = True
         self.bus_reconnects = Counter(
-            "watchpost_bus_reconnects", "MQTT path (re)connections", ["path"], registry=r
+            "watchpost_bus_reconnects",
+            "MQTT path reconnections (after the first connection)",
+            ["path"],
+            registry=r,
         )
         self.clock_skewed = Counter(
             "watchpost_ingest_clock_skewed",

@@ -92,5 +92,6 @@ async def test_poison_payloads_are_rejected_and_the_next_sos_is_paged(
     assert metric(metrics, "watchpost_ingest_rejected_total", reason="invalid") == 3
     assert metric(metrics, "watchpost_bus_reconnects_total", path="alarm") == 0
     assert health["ok"] is True, health
+    assert health["alarm_path_reconnects_recent"] == 0
     assert figures.lost == 0
     assert figures.worst_delay_s < SOS_WITHIN_S
