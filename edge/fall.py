@@ -101,7 +101,7 @@ class FallDetector:
         mag = math.sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2])
         self.posture.add(t, v, mag)
         self._recent.append((t, mag))
-        while self._recent[0][0] < t - RECENT_S:
+        while self._recent[0][0] < t - max(RECENT_S, self.config.settle_s + 0.5):
             self._recent.popleft()
         self._track_free_fall(t, mag)
         self._last_t = t
@@ -175,6 +175,8 @@ class FallDetector:
     def _impact_width(self, cand: _Candidate) -> float:
         """Return how long |a| stayed above half the peak's excess around the peak (s)."""
         pts = [p for p in self._recent if p[0] >= cand.t - 0.3]
+        if not pts:
+            return 0.0
         half = 1.0 + (cand.peak - 1.0) / 2
         i = next((k for k, p in enumerate(pts) if p[0] >= cand.t), len(pts) - 1)
         a = b = i
