@@ -170,23 +170,33 @@ class Ingest:
 
     async def _decode(
         self, msg: Received, *, limited: bool = False
-    ) -> tuple[Topic, object, str] | None:
+    ) -> tuple[Topic, object, str, bool] | None:
         """Parse topic and payload and look the device up; None when the message was rejected.
 
-        `limited`: the sender's token bucket is checked right after the topic, before the
-        payload is even parsed, so a flood from one sender costs a few microseconds a message.
+        `limited`: the sender's token bucket is checked right after the topic (the last item
+        says whether the sender is past it); a stuck button's repeat of a life-safety kind
+        committed moments ago is rejected before the payload is even parsed, so a flood from
+        one sender costs a few microseconds a message.
         """
+        over = False
         try:
             topic = parse_topic(msg.topic)
             self.metrics.messages.labels(topic.channel).inc()
             sender = (topic.site, topic.role, topic.ident)
-            if limited and not self.limits.allow(sender, kind_hint(msg.payload)):
-                self._reject("rate_limited", msg, f"{topic.ident} is past its message limit")
-                return None
+            if limited and not self.limits.allow(sender):
+                over = True
+                hint = kind_hint(msg.payload)
+                if self.limits.repeat(sender, hint) or (
+                    hint is None and self.limits.junking(sender)
+                ):
+                    self._reject("rate_limited", msg, f"{topic.ident}: past its limit")
+                    return None
             device = topic.ident if topic.role == "dev" else None
             payload = decode(topic.channel, msg.payload, device=device)
         except ProtocolError as exc:
             self._reject(exc.reason, msg, exc)
+            if over:
+                self.limits.junk(sender)
             return None
         except Exception as exc:  # noqa: BLE001 - a decoder bug must not end the path
             self._reject("decode_error", msg, repr(exc)[:300])
@@ -202,7 +212,7 @@ class Ingest:
                 self._reject("unknown_device", msg, f"device {topic.ident!r} is not registered")
                 return None
             grid = found
-        return topic, payload, grid
+        return topic, payload, grid, over
 
     async def on_alarm_path(self, msg: Received) -> None:
         """Handle an event, status or worker reply; PUBACK only after the engine committed."""
@@ -217,6 +227,7 @@ class Ingest:
         batch = _Batch()
         first: list[_Decoded] = []
         rest: list[_Decoded] = []
+        late: list[_Decoded] = []
         for msg in msgs:
             try:
                 decoded = await self._decode(msg, limited=True)
@@ -226,14 +237,16 @@ class Ingest:
             if decoded is None:
                 msg.ack()
                 continue
-            item = _Decoded(msg, *decoded)
-            kind = item.payload.kind if isinstance(item.payload, Event) else None
-            urgent = kind in LIFE_SAFETY or isinstance(item.payload, WorkerReply)
-            (first if urgent else rest).append(item)
-        # Other senders' life-safety events and workers' replies never wait behind status,
-        # `test` events or a noisy sender: they are committed and acked first. A sender's own
-        # messages keep their order within each group.
-        for item in [*first, *rest]:
+            topic, payload, grid, over = decoded
+            item = _Decoded(msg, topic, payload, grid)
+            kind = payload.kind if isinstance(payload, Event) else None
+            urgent = kind in LIFE_SAFETY or isinstance(payload, WorkerReply)
+            (late if over else first if urgent else rest).append(item)
+        # Life-safety events and workers' replies never wait behind status, `test` events or a
+        # sender past its limit: they are committed and acked first; a noisy sender's messages
+        # come last (all within this batch: nothing is held un-acked). A sender's own messages
+        # keep their order within each group.
+        for item in [*first, *rest, *late]:
             await self._take(batch, item)
         await self._flush(batch)
         if batch.store_down and self.alarm is not None:

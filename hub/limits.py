@@ -1,9 +1,15 @@
 """Flood control on the alarm path: per-sender token buckets and summary logging of rejects.
 
 A stuck button (1,000 `call` in 3 s) or a broken firmware must not delay other homes' alarms.
-Every sender (site, role, id) has a bucket; a message past it is rejected as `rate_limited`
-(counted, acknowledged) — except the first life-safety event of a kind from that sender in
-`first_window_s`: an SOS is never refused because the same device was noisy before.
+Every sender (site, role, id) has a bucket. A message past it goes to the back: it is handled
+after every other sender's messages waiting with it (never dropped: an edge replaying its
+outbox after an outage is a legitimate burst). Only a life-safety event of a kind already
+committed from that sender within `first_window_s` — a stuck button's repeats of an alarm that
+is already raised — is rejected as `rate_limited` (counted, acknowledged): an SOS is never
+refused because the same device was noisy before. A sender past its bucket whose messages do
+not even decode (broken firmware, a junk flood) is `junking` for `junk_s`: while it stays past
+its bucket, its messages are rejected as `rate_limited` without being parsed, unless the raw
+bytes name a life-safety kind.
 
 A rejection never logs a line of its own (a junk flood would fill the disk and cost the loop
 ~10 % per line at 10,000 msg/s): `RejectionLog` writes at most one summary line per reason
@@ -59,9 +65,11 @@ class SenderLimits:
         self.max_senders = max_senders
         self._buckets: dict[Sender, _Bucket] = {}
         self._life_safety: dict[tuple[Sender, str], float] = {}
+        self._junk: dict[Sender, float] = {}
+        self.junk_s = 10.0
 
-    def allow(self, sender: Sender, kind: str | None = None) -> bool:
-        """Take one token for `sender`; True if the message may go on."""
+    def allow(self, sender: Sender) -> bool:
+        """Take one token for `sender`; True if it is within its bucket."""
         now = self.clock()
         bucket = self._buckets.get(sender)
         if bucket is None:
@@ -73,11 +81,25 @@ class SenderLimits:
         if bucket.tokens >= 1.0:
             bucket.tokens -= 1.0
             return True
-        if kind in LIFE_SAFETY:
-            last = self._life_safety.get((sender, kind))
-            if last is None or now - last > self.first_window_s:
-                return True
         return False
+
+    def repeat(self, sender: Sender, kind: str | None) -> bool:
+        """Return True if a life-safety event of `kind` from `sender` was committed recently."""
+        if kind not in LIFE_SAFETY:
+            return False
+        last = self._life_safety.get((sender, kind))
+        return last is not None and self.clock() - last <= self.first_window_s
+
+    def junk(self, sender: Sender) -> None:
+        """Note that `sender`, past its bucket, sent something that does not decode."""
+        if len(self._junk) >= self.max_senders:
+            self._junk.clear()
+        self._junk[sender] = self.clock()
+
+    def junking(self, sender: Sender) -> bool:
+        """Return True if `sender` sent junk past its bucket within `junk_s`."""
+        at = self._junk.get(sender)
+        return at is not None and self.clock() - at <= self.junk_s
 
     def committed(self, sender: Sender, kind: str) -> None:
         """Remember that a life-safety event of `kind` from `sender` was committed now."""

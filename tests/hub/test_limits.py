@@ -30,18 +30,27 @@ def test_a_sender_gets_its_burst_then_its_rate() -> None:
     assert [limits.allow(SENDER) for _ in range(3)] == [True, True, False]
 
 
-def test_the_first_sos_of_a_noisy_sender_always_goes_through_once_a_window() -> None:
+def test_only_recent_life_safety_kinds_count_as_repeats() -> None:
     clock = Tick()
     limits = SenderLimits(rate_per_s=1, burst=1, first_window_s=60, clock=clock)
-    assert limits.allow(SENDER, "test")
-    assert not limits.allow(SENDER, "test")
-    assert limits.allow(SENDER, "call")  # past the bucket, but no call committed yet
+    assert not limits.repeat(SENDER, "call")  # no call committed yet: never refused
     limits.committed(SENDER, "call")
-    assert not limits.allow(SENDER, "call")  # a stuck button: repeats are refused
-    assert limits.allow(SENDER, "smoke")  # another life-safety kind still goes through
+    limits.committed(SENDER, "test")
+    assert limits.repeat(SENDER, "call")  # a stuck button: its repeats may be refused
+    assert not limits.repeat(SENDER, "smoke")  # another life-safety kind still goes through
+    assert not limits.repeat(SENDER, "test")  # not life-safety: deferred, never refused
     clock.now = 61.5
-    limits.allow(SENDER)  # the refilled token
-    assert limits.allow(SENDER, "call")  # a new window
+    assert not limits.repeat(SENDER, "call")  # a new window
+
+
+def test_a_sender_sending_junk_past_its_bucket_is_junking_for_a_while() -> None:
+    clock = Tick()
+    limits = SenderLimits(clock=clock)
+    assert not limits.junking(SENDER)
+    limits.junk(SENDER)
+    assert limits.junking(SENDER) and not limits.junking(("s", "dev", "home-2"))
+    clock.now = limits.junk_s + 1
+    assert not limits.junking(SENDER)
 
 
 def test_kind_hint_reads_life_safety_kinds_from_raw_bytes() -> None:
