@@ -39,6 +39,9 @@ from simulators.bench_cpu import bench_codec, bench_fall
 from simulators.bench_edge import bench_agent_memory, bench_outbox
 from simulators.bench_figures import Note, Result
 from simulators.bench_hub import bench_hub
+from simulators.bench_load import bench_heartbeat, bench_storm
+from simulators.bench_startup import bench_startup
+from simulators.bench_telemetry import bench_telemetry
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +92,10 @@ BENCHMARKS: dict[str, Benchmark] = {
     "agent_memory": bench_agent_memory,
     "influx": bench_influx_writer,
     "hub": bench_hub,
+    "storm": bench_storm,
+    "heartbeat": bench_heartbeat,
+    "telemetry": bench_telemetry,
+    "startup": bench_startup,
 }
 """Every benchmark by name, in the order `watchpost bench` runs them."""
 

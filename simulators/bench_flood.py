@@ -93,10 +93,14 @@ async def count_gmqtt(port: int, expect: int, idle_s: float) -> dict[str, float]
         got += 1
         return 0
 
+    subscribed = asyncio.Event()
     client = gmqtt.Client(f"bench-gmqtt-{port}", clean_session=True)
     client.on_message = on_message
+    client.on_subscribe = lambda *args: subscribed.set()
     await client.connect("127.0.0.1", port, version=gmqtt.constants.MQTTv311)
     client.subscribe("watchpost/v1/+/dev/+/telemetry", qos=0)
+    await asyncio.wait_for(subscribed.wait(), 10)
+    ready = time.time()
     print(json.dumps({"ready": True}), flush=True)  # noqa: T201 - the parent reads it
     while True:
         await asyncio.sleep(0.2)

@@ -86,7 +86,7 @@ def stored_ids(hub: HubProcess) -> set[str] | None:
     return {str(r["id"]) for r in records if isinstance(r, dict) and "id" in r}
 
 
-def _event(device: str, seq: int, kind: EventKind) -> tuple[str, bytes, datetime]:
+def event_message(device: str, seq: int, kind: EventKind) -> tuple[str, bytes, datetime]:
     ts = utcnow()
     event = Event(id=new_event_id(), device=device, seq=seq, ts=ts, kind=kind, source="bench")
     return device_topic(SITE, device, "event"), encode(event), ts
@@ -97,7 +97,9 @@ def _ingest(hub: HubProcess, url: str, devices: list[str], n: int, result: Resul
     stored_name = "watchpost_event_to_store_seconds_count"
     base = metric(hub, stored_name)
     events = [
-        _event(devices[i % len(devices)], i // len(devices), "call" if i % 10 == 0 else "test")
+        event_message(
+            devices[i % len(devices)], i // len(devices), "call" if i % 10 == 0 else "test"
+        )
         for i in range(n)
     ]
     with Publisher(url, "bench-ingest", inflight=100) as publisher:
@@ -170,7 +172,7 @@ class _Flood:
         self.publisher.stop()
 
 
-class _Alerts:
+class Alerts:
     """First `call` alert per device on the grid worker's topic, with its arrival wall time."""
 
     def __init__(self) -> None:
@@ -217,7 +219,7 @@ def _latency(
 ) -> None:  # fmt: skip
     """Send one SOS per device under a telemetry flood; measure event ts → worker alert."""
     sos_devices, flood_devices = devices
-    alerts = _Alerts()
+    alerts = Alerts()
     inbox = worker_topic(SITE, worker, "alert")
     sent: dict[str, float] = {}
     with (
@@ -229,7 +231,7 @@ def _latency(
             time.sleep(1.0)  # let the flood reach its pace
             for device in sos_devices:
                 note(f"hub: SOS {len(sent) + 1}/{len(sos_devices)} under {per_s:,}/s telemetry")
-                topic, payload, ts = _event(device, 0, "call")
+                topic, payload, ts = event_message(device, 0, "call")
                 sent[device] = ts.timestamp()
                 sos.publish(topic, payload, qos=1)
                 time.sleep(SOS_GAP_S)

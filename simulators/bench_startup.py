@@ -1,0 +1,144 @@
+"""Start-up benchmark (d): the hub with 100,000 registered devices.
+
+A site folder in the `firmware-config` layout is written straight from dicts (one home per
+device: N devices, N households, N residents, N/6 buildings, 20 grids; `site.yaml` and the
+device files are JSON, which YAML reads as flow style), then measured in this order:
+
+1. `protocol.site_config.load_site` of the folder (parse + validate + cross-check), in-process;
+2. `Store.import_registry` into a fresh SQLite store, and again with nothing changed;
+3. `watchpost hub` as its own process, first start (parse + import) and a restart on the same
+   store: seconds from exec to `/healthz` answering, and the process's RSS then.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from hub.store import Store
+from protocol.site_config import load_site
+from simulators.bench_figures import Note, Result
+from simulators.hubproc import HubProcess
+from simulators.services import Mosquitto
+
+SITE = "bench"
+PER_BUILDING = 6
+
+
+@dataclass(frozen=True)
+class StartupSizes:
+    """How many devices the start-up benchmark registers."""
+
+    devices: int
+
+
+QUICK = StartupSizes(devices=5_000)
+FULL = StartupSizes(devices=100_000)
+
+
+def write_site(folder: Path, devices: int, broker_url: str) -> Path:
+    """Write a registry of `devices` homes (one device each); return the folder."""
+    grids = [{"id": f"grid-{g + 1}", "name_zh": f"第{g + 1}网格"} for g in range(20)]
+    buildings, households, residents = [], [], []
+    dev_dir = folder / "devices"
+    dev_dir.mkdir(parents=True, exist_ok=True)
+    for i in range(devices):
+        b, grid = f"b{i // PER_BUILDING + 1}", grids[(i // PER_BUILDING) % len(grids)]["id"]
+        if i % PER_BUILDING == 0:
+            buildings.append({"id": b, "grid": grid, "address": f"{b} 幸福路", "floors": 6})
+        home, resident = f"{b}-{i % PER_BUILDING + 1}01", f"r-{i:06d}"
+        households.append({"id": home, "building": b, "floor": i % PER_BUILDING + 1})
+        residents.append({"id": resident, "household": home, "name": f"居民{i}", "age": 80})
+        device = {
+            "device": f"home-{i:06d}",
+            "site": SITE,
+            "grid": grid,
+            "building": b,
+            "household": home,
+            "resident": resident,
+            "location": "卧室 bedroom",
+            "broker": {"url": broker_url, "username": f"home-{i:06d}"},
+            "outbox": {"path": f"/var/lib/watchpost/home-{i:06d}.db"},
+            "inputs": {"call_button": {"pin": 17}, "cancel_button": {"pin": 27}},
+            "outputs": {"led": {"pin": 5}, "buzzer": {"pin": 6}},
+        }
+        (dev_dir / f"home-{i:06d}.yaml").write_text(json.dumps(device, ensure_ascii=False))
+    workers: list[dict[str, object]] = [
+        {
+            "id": f"w-{g['id']}",
+            "name": f"网格员 {g['id']}",
+            "role": "grid_worker",
+            "phone": "13800000000",
+            "grids": [g["id"]],
+        }
+        for g in grids
+    ]
+    workers.append({"id": "w-duty", "name": "值班 duty", "role": "duty_officer", "phone": "110"})
+    site = {
+        "site": SITE,
+        "name_zh": "压测社区",
+        "name_en": "Bench community",
+        "grids": grids,
+        "buildings": buildings,
+        "households": households,
+        "residents": residents,
+        "workers": workers,
+    }
+    (folder / "site.yaml").write_text(json.dumps(site, ensure_ascii=False))
+    return folder
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _start(hub: HubProcess, timeout_s: float) -> tuple[float, float]:
+    """Start the hub; return (seconds to /healthz, RSS in MiB)."""
+    started = time.monotonic()
+    hub.start(timeout=timeout_s)
+    seconds = time.monotonic() - started
+    assert hub.proc is not None
+    return seconds, _rss_mb(hub.proc.pid)
+
+
+def bench_startup(quick: bool, note: Note) -> Result:
+    """Measure registry load, bulk import and hub start-up with many registered devices."""
+    result = Result("startup", "hub start-up and RSS with many registered devices")
+    n = (QUICK if quick else FULL).devices
+    with tempfile.TemporaryDirectory(prefix="watchpost-bench-startup-") as tmp:
+        work = Path(tmp)
+        with Mosquitto(work / "broker") as broker:
+            note(f"startup: writing a registry of {n:,} devices")
+            site_dir = write_site(work / "site", n, broker.url)
+            note("startup: load_site")
+            started = time.monotonic()
+            registry = load_site(site_dir)
+            result.add("load_site_s", f"load_site: parse + validate {n:,} device files",
+                       time.monotonic() - started, "s")  # fmt: skip
+            store = Store(f"sqlite:///{work / 'import.db'}")
+            store.migrate()
+            note("startup: bulk import")
+            for key, label in (("import_s", "fresh store"), ("reimport_s", "nothing changed")):
+                started = time.monotonic()
+                store.import_registry(registry)
+                result.add(key, f"import_registry, {label}", time.monotonic() - started, "s")
+            store.close()
+            del registry
+            hub = HubProcess(work / "hub", broker.url, site_dir)
+            for key, label in (("first", "first start (parse + import)"), ("restart", "restart")):
+                note(f"startup: hub {label}")
+                seconds, rss = _start(hub, 600)
+                hub.stop()
+                result.add(f"hub_{key}_s", f"hub {label}: exec → /healthz", seconds, "s")
+                result.add(f"hub_{key}_rss_mb", f"hub {label}: RSS at /healthz", rss, "MiB")
+    result.notes.append(
+        f"{n:,} devices, households and residents, {n // PER_BUILDING:,} buildings, 20 grids; "
+        "SQLite store; targets: start ≤ 10 s, RSS ≤ 300 MB"
+    )
+    return result

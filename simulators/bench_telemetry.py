@@ -1,0 +1,248 @@
+"""Telemetry benchmark (c): the hub's telemetry lane against a bare gmqtt subscriber and Node-RED,
+on one Mosquitto and one influxd, in one run.
+
+Phases, one consumer at a time so that each has the machine to itself (2 cores here):
+
+1. **gmqtt**: a bare gmqtt subscriber (`simulators.bench_flood gmqtt`, its own process) counts
+   N flat-out messages: the ceiling of a Python subscriber, nothing written.
+2. **Node-RED** (`benchmarks/node-red/`): mqtt in → json → function → join 5,000/0.5 s →
+   `influxdb batch`, N flat-out messages; written = points InfluxDB accepted (`SHOW STATS`).
+3. **hub** (`watchpost hub`, its own process): N flat out; its capacity C is the rate of points
+   it wrote to InfluxDB. Then paced at 1× C and 2× C for `paced_s` each: the rate it ingests
+   there, what it shed, and whether every reading was written or counted
+   (sent = points + shed + rejected).
+
+The flood (`simulators.bench_flood publish`, its own process) sends pre-encoded QoS 0 PUBLISH
+packets from a raw socket; each message has its own timestamp, so InfluxDB keeps every point.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from simulators.bench_figures import Note, Result
+from simulators.bench_hub import metric
+from simulators.bench_nodered import NodeRed
+from simulators.community import (
+    CommunityOptions,
+    generate_community,
+    home_devices,
+    write_community,
+)
+from simulators.hubproc import HubProcess
+from simulators.services import Influxd, Mosquitto, ServiceError
+
+SITE = "bench"
+POINTS = "watchpost_influx_writer"
+
+
+@dataclass(frozen=True)
+class TelemetrySizes:
+    """How much the telemetry benchmark sends."""
+
+    n: int
+    devices: int
+    paced_s: float
+
+
+QUICK = TelemetrySizes(n=20_000, devices=50, paced_s=3.0)
+FULL = TelemetrySizes(n=200_000, devices=500, paced_s=10.0)
+
+
+def flood(port: int, devices: list[str], n: int, rate: float = 0.0) -> subprocess.Popen[bytes]:
+    """Start the flood process; it prints its JSON report when it is done."""
+    cmd = [sys.executable, "-m", "simulators.bench_flood", "publish", "--port", str(port)]
+    cmd += ["--site", SITE, "--devices", ",".join(devices), "--n", str(n), "--rate", str(rate)]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE)
+
+
+def report(proc: subprocess.Popen[bytes]) -> dict[str, float]:
+    """Wait for a flood or counter process and return its last JSON line."""
+    out, _ = proc.communicate(timeout=600)
+    result: dict[str, float] = json.loads(out.decode().strip().splitlines()[-1])
+    return result
+
+
+Sample = tuple[float, float]
+"""(wall time, counter value)."""
+
+
+def watch(read: Callable[[], float], proc: subprocess.Popen[bytes], quiet_s: float = 2.0,
+          within_s: float = 300.0) -> list[Sample]:  # fmt: skip
+    """Sample `read()` every 0.1 s while `proc` runs and until it has not grown for `quiet_s`."""
+    samples = [(time.time(), read())]
+    started = time.monotonic()
+    while time.monotonic() - started < within_s:
+        time.sleep(0.1)
+        samples.append((time.time(), read()))
+        grew = next((t for t, v in reversed(samples) if v != samples[-1][1]), samples[0][0])
+        if proc.poll() is not None and time.time() - grew > quiet_s:
+            break
+    return samples
+
+
+def rate(samples: list[Sample]) -> tuple[float, float, float]:
+    """Return (count, seconds, count/s) from the first to the last growth of a counter."""
+    base = samples[0][1]
+    moving = [i for i in range(1, len(samples)) if samples[i][1] != samples[i - 1][1]]
+    if not moving:
+        return 0.0, 0.0, 0.0
+    first, last = samples[moving[0] - 1], samples[moving[-1]]
+    seconds = max(1e-9, last[0] - first[0])
+    return last[1] - base, seconds, (last[1] - first[1]) / seconds
+
+
+def influx_points(influxd: Influxd) -> float:
+    """Return the points influxd accepted since it started (`SHOW STATS`, module `write`)."""
+    answer: Any = influxd.query("SHOW STATS FOR 'write'")
+    series = answer["results"][0]["series"][0]
+    return float(dict(zip(series["columns"], series["values"][0], strict=True))["pointReq"])
+
+
+def _gmqtt(port: int, devices: list[str], n: int, result: Result) -> None:
+    cmd = [sys.executable, "-m", "simulators.bench_flood", "gmqtt", "--port", str(port)]
+    with subprocess.Popen([*cmd, "--expect", str(n)], stdout=subprocess.PIPE) as counter:
+        assert counter.stdout is not None
+        counter.stdout.readline()  # {"ready": true}
+        report(flood(port, devices, n))
+        got = json.loads(counter.stdout.readline())
+        counter.wait(30)
+    seconds = max(1e-9, got["last"] - got["first"])
+    result.add("gmqtt_per_s", "(1) bare gmqtt subscriber, flat out", got["received"] / seconds,
+               "msg/s")  # fmt: skip
+    result.add("gmqtt_lost", "(1) gmqtt: not received", n - got["received"], "msgs")
+
+
+def _node_red(work: Path, broker: Mosquitto, influxd: Influxd, devices: list[str], n: int,
+              result: Result) -> None:  # fmt: skip
+    influxd.create_database("node_red")
+    with NodeRed(work / "node-red", broker.port, _port(influxd.url), "node_red") as red:
+        samples = watch(lambda: influx_points(influxd), flood(broker.port, devices, n), 3.0)
+        rss = red.rss_mb()
+    written, _, per_s = rate(samples)
+    result.add("node_red_per_s", "(2) Node-RED into InfluxDB, flat out", per_s, "msg/s")
+    result.add("node_red_lost", "(2) Node-RED: not written", n - written, "msgs")
+    result.add("node_red_rss_mb", "(2) Node-RED RSS after the flood", rss, "MiB")
+
+
+def _port(url: str) -> int:
+    return int(url.rsplit(":", 1)[1])
+
+
+def _hub_counts(hub: HubProcess) -> dict[str, float]:
+    return {
+        "written": metric(hub, POINTS, 'stat="points_written"'),
+        "points": metric(hub, "watchpost_telemetry_points_total"),
+        "shed": metric(hub, "watchpost_telemetry_shed_total"),
+        "received": metric(hub, "watchpost_telemetry_received_total"),
+        "rejected": metric(hub, "watchpost_ingest_rejected_total"),
+    }
+
+
+def _hub_phase(hub: HubProcess, port: int, devices: list[str], n: int, per_s: float,
+               ) -> dict[str, float]:  # fmt: skip
+    """Flood the hub; return its counters' growth and the rate its points grew at."""
+    before = _hub_counts(hub)
+    proc = flood(port, devices, n, per_s)
+    samples = watch(lambda: metric(hub, "watchpost_telemetry_points_total"), proc)
+    sent = report(proc)
+    after = _hub_counts(hub)
+    delta = {k: after[k] - before[k] for k in after}
+    _, delta["seconds"], delta["per_s"] = rate(samples)
+    delta["sent_per_s"] = n / sent["seconds"]
+    delta["unaccounted"] = n - delta["points"] - delta["shed"] - delta["rejected"]
+    return delta
+
+
+def _hub(work: Path, broker: Mosquitto, influxd: Influxd, devices: list[str],
+         sizes: TelemetrySizes, note: Note, result: Result) -> None:  # fmt: skip
+    hub = HubProcess(work / "hub", broker.url, work / "site", influx_url=influxd.url)
+    with hub:
+        note(f"telemetry: hub, {sizes.n:,} flat out")
+        flat = _hub_phase(hub, broker.port, devices, sizes.n, 0.0)
+        capacity = flat["per_s"]
+        result.add("hub_per_s", "(3) hub into InfluxDB, flat out = capacity C", capacity, "msg/s")
+        result.add("hub_flat_written", "(3) hub, flat out: written to InfluxDB", flat["written"],
+                   "points")  # fmt: skip
+        result.add("hub_flat_shed", "(3) hub, flat out: shed (counted)", flat["shed"], "msgs")
+        result.add("hub_flat_unaccounted", "(3) hub, flat out: neither written nor counted",
+                   flat["unaccounted"], "msgs")  # fmt: skip
+        for factor in (1, 2):
+            offered = factor * capacity
+            n = int(offered * sizes.paced_s)
+            note(f"telemetry: hub paced at {factor}x C = {offered:,.0f}/s")
+            paced = _hub_phase(hub, broker.port, devices, n, offered)
+            got = paced["per_s"]
+            k = f"hub_{factor}x"
+            result.add(f"{k}_sent_per_s", f"(3) {factor}x C: offered", paced["sent_per_s"],
+                       "msg/s")  # fmt: skip
+            result.add(f"{k}_per_s", f"(3) {factor}x C: ingested", got, "msg/s")
+            result.add(f"{k}_of_capacity_pct", f"(3) {factor}x C: ingested / C",
+                       100 * got / max(1e-9, capacity), "%")  # fmt: skip
+            result.add(f"{k}_shed_pct", f"(3) {factor}x C: shed (counted)",
+                       100 * paced["shed"] / max(1, n), "%")  # fmt: skip
+            result.add(f"{k}_unaccounted", f"(3) {factor}x C: neither written nor counted",
+                       paced["unaccounted"], "msgs")  # fmt: skip
+        result.add("hub_rss_mb", "(3) hub RSS after the floods", _rss_mb(hub), "MiB")
+
+
+def _rss_mb(hub: HubProcess) -> float:
+    if hub.proc is None:
+        return 0.0
+    for line in Path(f"/proc/{hub.proc.pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def bench_telemetry(quick: bool, note: Note) -> Result:
+    """Run the three phases; figures in msg/s, all from this run."""
+    result = Result("telemetry", "telemetry flat out and paced: hub vs gmqtt vs Node-RED")
+    sizes = QUICK if quick else FULL
+    with (
+        tempfile.TemporaryDirectory(prefix="watchpost-bench-telemetry-") as tmp,
+        contextlib.ExitStack() as stack,
+    ):
+        work = Path(tmp)
+        broker = stack.enter_context(Mosquitto(work / "broker"))
+        influxd = stack.enter_context(Influxd(work / "influxd"))
+        opt = CommunityOptions(site=SITE, broker_url=broker.url, outbox_dir=str(work / "outbox"))
+        registry = generate_community(sizes.devices, 1, opt)
+        write_community(registry, work / "site")
+        devices = [d.device for d in home_devices(registry)]
+        note(f"telemetry: bare gmqtt, {sizes.n:,} messages")
+        _gmqtt(broker.port, devices, sizes.n, result)
+        note(f"telemetry: Node-RED, {sizes.n:,} messages")
+        try:
+            _node_red(work, broker, influxd, devices, sizes.n, result)
+        except (ServiceError, OSError, subprocess.SubprocessError) as exc:
+            result.notes.append(f"Node-RED not measured: {str(exc)[-300:]}")
+        _hub(work, broker, influxd, devices, sizes, note, result)
+    gm, nr = _value(result, "gmqtt_per_s"), _value(result, "node_red_per_s")
+    hub = _value(result, "hub_per_s")
+    if gm:
+        result.add("hub_vs_gmqtt", "hub / bare gmqtt (target ≥ 0.5)", hub / gm, "×")
+    if nr:
+        result.add("hub_vs_node_red", "hub / Node-RED (target ≥ 3)", hub / nr, "×")
+    result.notes.append(
+        f"{sizes.n:,} QoS 0 messages per flat-out phase from {sizes.devices} devices; phases run "
+        "one consumer at a time on the same Mosquitto and influxd; paced phases last "
+        f"{sizes.paced_s:.0f} s"
+    )
+    return result
+
+
+def _value(result: Result, key: str) -> float:
+    try:
+        return float(result.value(key))
+    except KeyError:
+        return 0.0
