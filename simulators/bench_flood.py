@@ -6,6 +6,11 @@ GIL with the bench or with what it measures; each prints one JSON line when it e
 * ``publish``: pre-encodes N telemetry PUBLISH packets (MQTT 3.1.1, QoS 0, a distinct
   timestamp per message so InfluxDB keeps every point) and writes them to one socket, flat out
   or paced at `--rate` messages/s, 500 per write.
+* ``broker``: a stand-in broker for the hub alone (no Mosquitto in the way, so the offered
+  rate can exceed what the hub takes): it accepts any MQTT 3.1.1 client (CONNACK, SUBACK,
+  PUBACK, PINGRESP), and on each `send N RATE` line on stdin writes N telemetry messages to
+  the connection whose client id ends in `-telemetry`, paced (or flat out with RATE 0) and
+  only as fast as that client reads (TCP back-pressure, as a real broker's socket would give).
 * ``gmqtt``: subscribes to the telemetry topics with gmqtt and counts what arrives until
   `--expect` messages came or none for `--idle` seconds: the fastest a Python subscriber gets.
 """
@@ -78,6 +83,98 @@ def publish(port: int, site: str, devices: list[str], n: int, rate: float) -> di
     return {"sent": n, "seconds": seconds, "started": wall, "ended": wall + seconds}
 
 
+async def _read_packet(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    first = (await reader.readexactly(1))[0]
+    length, shift = 0, 0
+    while True:
+        digit = (await reader.readexactly(1))[0]
+        length |= (digit & 0x7F) << shift
+        if not digit & 0x80:
+            break
+        shift += 7
+    return first, await reader.readexactly(length)
+
+
+class StandIn:
+    """The stand-in broker: answers every client, floods the telemetry one on request."""
+
+    def __init__(self, site: str, devices: list[str]) -> None:
+        self.site, self.devices = site, devices
+        self.telemetry: asyncio.StreamWriter | None = None
+        self.ready = asyncio.Event()
+        self.sent_total = 0
+
+    async def client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Serve one connection until it goes away."""
+        try:
+            while True:
+                first, body = await _read_packet(reader)
+                self._answer(first, body, writer)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    def _answer(self, first: int, body: bytes, writer: asyncio.StreamWriter) -> None:
+        kind = first >> 4
+        if kind == 1:  # CONNECT: name(2+4) level flags keepalive(2), then the client id
+            cid_len = int.from_bytes(body[10:12], "big")
+            if body[12 : 12 + cid_len].decode().endswith("-telemetry"):
+                self.telemetry = writer
+            writer.write(b"\x20\x02\x00\x00")
+        elif kind == 8:  # SUBSCRIBE: grant what was asked
+            i, codes = 2, bytearray()
+            while i < len(body):
+                i += 2 + int.from_bytes(body[i : i + 2], "big")
+                codes.append(body[i])
+                i += 1
+            writer.write(_packet(0x90, body[:2] + bytes(codes)))
+            if writer is self.telemetry:
+                self.ready.set()
+        elif kind == 12:
+            writer.write(b"\xd0\x00")
+        elif kind == 3 and first & 0x06:  # QoS 1 PUBLISH from the hub: PUBACK
+            at = 2 + int.from_bytes(body[:2], "big")
+            writer.write(b"\x40\x02" + body[at : at + 2])
+        elif kind == 6:  # PUBREL
+            writer.write(b"\x70\x02" + body[:2])
+
+    async def send(self, n: int, rate: float) -> dict[str, float]:
+        """Write n telemetry messages to the telemetry client; return what and how fast."""
+        await asyncio.wait_for(self.ready.wait(), 60)
+        start = datetime.now(UTC) - timedelta(hours=2) + timedelta(milliseconds=self.sent_total)
+        todo = packets(self.site, self.devices, n, start)
+        self.sent_total += n
+        chunks = [b"".join(todo[i : i + 500]) for i in range(0, n, 500)]
+        del todo
+        writer = self.telemetry
+        assert writer is not None
+        started, wall = time.monotonic(), time.time()
+        for k, chunk in enumerate(chunks):
+            writer.write(chunk)
+            await writer.drain()
+            if rate:
+                ahead = started + (k + 1) * 500 / rate - time.monotonic()
+                if ahead > 0:
+                    await asyncio.sleep(ahead)
+        seconds = time.monotonic() - started
+        return {"sent": n, "seconds": seconds, "started": wall, "ended": wall + seconds}
+
+
+async def stand_in(site: str, devices: list[str]) -> None:
+    """Serve on a free port (printed as JSON), obey `send N RATE` lines until `quit`."""
+    broker = StandIn(site, devices)
+    server = await asyncio.start_server(broker.client, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    print(json.dumps({"port": port}), flush=True)  # noqa: T201 - the parent reads it
+    loop = asyncio.get_running_loop()
+    while True:
+        line = (await loop.run_in_executor(None, sys.stdin.readline)).split()
+        if not line or line[0] == "quit":
+            break
+        result = await broker.send(int(line[1]), float(line[2]))
+        print(json.dumps(result), flush=True)  # noqa: T201 - the parent reads it
+    server.close()
+
+
 async def count_gmqtt(port: int, expect: int, idle_s: float) -> dict[str, float]:
     """Count telemetry messages with a bare gmqtt subscriber; return count and arrival times."""
     import gmqtt
@@ -121,11 +218,17 @@ def main(argv: list[str] | None = None) -> int:
     pub.add_argument("--devices", required=True, help="comma-separated device ids")
     pub.add_argument("--n", type=int, required=True)
     pub.add_argument("--rate", type=float, default=0.0)
+    stand = sub.add_parser("broker")
+    stand.add_argument("--site", required=True)
+    stand.add_argument("--devices", required=True, help="comma-separated device ids")
     sub_g = sub.add_parser("gmqtt")
     sub_g.add_argument("--port", type=int, required=True)
     sub_g.add_argument("--expect", type=int, required=True)
     sub_g.add_argument("--idle", type=float, default=3.0)
     args = parser.parse_args(argv)
+    if args.cmd == "broker":
+        asyncio.run(stand_in(args.site, args.devices.split(",")))
+        return 0
     if args.cmd == "publish":
         devices = args.devices.split(",")
         result = publish(args.port, args.site, devices, args.n, args.rate)

@@ -7,10 +7,15 @@ Phases, one consumer at a time so that each has the machine to itself (2 cores h
    N flat-out messages: the ceiling of a Python subscriber, nothing written.
 2. **Node-RED** (`benchmarks/node-red/`): mqtt in → json → function → join 5,000/0.5 s →
    `influxdb batch`, N flat-out messages; written = points InfluxDB accepted (`SHOW STATS`).
-3. **hub** (`watchpost hub`, its own process): N flat out; its capacity C is the rate of points
-   it wrote to InfluxDB. Then paced at 1× C and 2× C for `paced_s` each: the rate it ingests
-   there, what it shed, and whether every reading was written or counted
-   (sent = points + shed + rejected).
+3. **hub** (`watchpost hub`, its own process): N flat out; its rate C is how fast its points
+   grew. Then paced at 1× C and 2× C for `paced_s` each: the rate it ingests there, what it
+   shed, and whether every reading was written or counted (sent = points + shed + rejected).
+   On 2 cores shared with Mosquitto, the flood and influxd, Mosquitto and the flood cannot
+   offer much more than the hub takes, so:
+4. **hub alone**: the same hub build against a stand-in broker (`simulators.bench_flood
+   broker`, no Mosquitto) that writes to the hub's telemetry connection as fast as the hub
+   reads: flat out (= capacity C), then paced at 1× and 2× C. This is the overload test:
+   ingested at 2× C against C, and everything offered written or counted as shed.
 
 The flood (`simulators.bench_flood publish`, its own process) sends pre-encoded QoS 0 PUBLISH
 packets from a raw socket; each message has its own timestamp, so InfluxDB keeps every point.
@@ -39,7 +44,7 @@ from simulators.community import (
     write_community,
 )
 from simulators.hubproc import HubProcess
-from simulators.services import Influxd, Mosquitto, ServiceError
+from simulators.services import Influxd, Mosquitto, ServiceError, stop_process
 
 SITE = "bench"
 POINTS = "watchpost_influx_writer"
@@ -195,6 +200,87 @@ def _hub(work: Path, broker: Mosquitto, influxd: Influxd, devices: list[str],
         result.add("hub_rss_mb", "(3) hub RSS after the floods", _rss_mb(hub), "MiB")
 
 
+class _StandIn:
+    """The stand-in broker process (`simulators.bench_flood broker`), driven over stdin."""
+
+    def __init__(self, devices: list[str]) -> None:
+        cmd = [sys.executable, "-m", "simulators.bench_flood", "broker", "--site", SITE]
+        self.proc = subprocess.Popen(
+            [*cmd, "--devices", ",".join(devices)], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        )
+        assert self.proc.stdout is not None
+        self.port = int(json.loads(self.proc.stdout.readline())["port"])
+
+    def send(self, n: int, per_s: float) -> dict[str, float]:
+        """Flood the hub's telemetry connection; return the stand-in's report."""
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(f"send {n} {per_s}\n".encode())
+        self.proc.stdin.flush()
+        result: dict[str, float] = json.loads(self.proc.stdout.readline())
+        return result
+
+    def stop(self) -> None:
+        """Ask it to quit, then stop it by PID."""
+        with contextlib.suppress(OSError):
+            assert self.proc.stdin is not None
+            self.proc.stdin.write(b"quit\n")
+            self.proc.stdin.flush()
+        stop_process(self.proc, 5)
+
+
+def _alone_phase(hub: HubProcess, broker: _StandIn, n: int, per_s: float) -> dict[str, float]:
+    before = _hub_counts(hub)
+    sent = broker.send(n, per_s)
+    _, changed = _settled(lambda: metric(hub, "watchpost_telemetry_points_total"))
+    after = _hub_counts(hub)
+    delta = {k: after[k] - before[k] for k in after}
+    delta["offered_per_s"] = n / sent["seconds"]
+    delta["per_s"] = delta["points"] / max(1e-9, changed - sent["started"])
+    delta["unaccounted"] = n - delta["points"] - delta["shed"] - delta["rejected"]
+    return delta
+
+
+def _settled(read: Callable[[], float], quiet_s: float = 1.5) -> tuple[float, float]:
+    """Wait until `read()` stops growing; return (value, wall time it last grew)."""
+    value, changed = read(), time.time()
+    while time.time() - changed < quiet_s:
+        time.sleep(0.1)
+        now = read()
+        if now != value:
+            value, changed = now, time.time()
+    return value, changed
+
+
+def _hub_alone(work: Path, influxd: Influxd, devices: list[str], sizes: TelemetrySizes,
+               note: Note, result: Result) -> None:  # fmt: skip
+    """(4) the hub against the stand-in broker: offered load can exceed the hub's capacity."""
+    broker = _StandIn(devices)
+    try:
+        url = f"mqtt://127.0.0.1:{broker.port}"
+        with HubProcess(work / "hub-alone", url, work / "site", influx_url=influxd.url) as hub:
+            note(f"telemetry: hub alone, {sizes.n:,} flat out")
+            flat = _alone_phase(hub, broker, sizes.n, 0.0)
+            capacity = flat["per_s"]
+            result.add("alone_per_s", "(4) hub alone, flat out = capacity C", capacity, "msg/s")
+            result.add("alone_flat_shed_pct", "(4) flat out: shed (counted)",
+                       100 * flat["shed"] / sizes.n, "%")  # fmt: skip
+            for factor in (1, 2):
+                n = int(factor * capacity * sizes.paced_s)
+                note(f"telemetry: hub alone at {factor}x C")
+                paced = _alone_phase(hub, broker, n, factor * capacity)
+                k, at = f"alone_{factor}x", f"(4) {factor}x C"
+                result.add(f"{k}_offered", f"{at}: offered", paced["offered_per_s"], "msg/s")
+                result.add(f"{k}_per_s", f"{at}: ingested", paced["per_s"], "msg/s")
+                result.add(f"{k}_of_capacity_pct", f"{at}: ingested / C",
+                           100 * paced["per_s"] / max(1e-9, capacity), "%")  # fmt: skip
+                result.add(f"{k}_shed_pct", f"{at}: shed (counted)",
+                           100 * paced["shed"] / max(1, n), "%")  # fmt: skip
+                result.add(f"{k}_unaccounted", f"{at}: neither written nor counted",
+                           paced["unaccounted"], "msgs")  # fmt: skip
+    finally:
+        broker.stop()
+
+
 def _rss_mb(hub: HubProcess) -> float:
     if hub.proc is None:
         return 0.0
@@ -227,6 +313,7 @@ def bench_telemetry(quick: bool, note: Note) -> Result:
         except (ServiceError, OSError, subprocess.SubprocessError) as exc:
             result.notes.append(f"Node-RED not measured: {str(exc)[-300:]}")
         _hub(work, broker, influxd, devices, sizes, note, result)
+        _hub_alone(work, influxd, devices, sizes, note, result)
     gm, nr = _value(result, "gmqtt_per_s"), _value(result, "node_red_per_s")
     hub = _value(result, "hub_per_s")
     if gm:
