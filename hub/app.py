@@ -44,6 +44,10 @@ from protocol.site_config import Registry, load_site
 log = logging.getLogger(__name__)
 
 
+TAKEOVER_S = 10.0
+"""Several hubs: an undelivered page is resent by any hub once it is this old (its writer died)."""
+
+
 class _Stop(Exception):  # noqa: N818 - a signal to the TaskGroup, not an error
     """Raised inside the TaskGroup to cancel every task once the drain is over."""
 
@@ -195,7 +199,9 @@ async def _run(
     site = settings.site or (registry.site.site if registry is not None else None)
     heartbeat = None if site is None else Heartbeat(site, settings.name, settings.heartbeat_s)
     will = None if heartbeat is None else (heartbeat.topic, heartbeat.payload(online=False))
-    bus = Bus(address, settings.name, site=settings.site, will=will)
+    bus = Bus(
+        address, settings.name, site=settings.site, will=will, share_group=settings.share_group
+    )
     async with InfluxWriter(_influx_settings(settings)) as writer, httpx.AsyncClient() as http:
         metrics.watch_influx(writer.stats)
         dispatcher = Dispatcher(
@@ -212,7 +218,10 @@ async def _run(
         pager = DirectPager(
             bus, AppriseNotifier(settings.webhook_timeout_s), Roster.from_registry(registry)
         )
-        queues = StoreQueues(store)
+        # Several hubs: a sweep claims the rows it resends, and leaves a peer's fresh rows to
+        # that peer for TAKEOVER_S (docs/deployment.md, "Several hubs").
+        group = settings.share_group is not None
+        queues = StoreQueues(store, owner=settings.name if group else None)
         directory = StoreDirectory(store)
         log.info("%d registered devices in memory", await asyncio.to_thread(directory.load))
         ingest = Ingest(
@@ -253,10 +262,15 @@ async def _run(
             directory.cached_grid,
             ingest.on_broker_sys,
             site=settings.site,
+            share_group=settings.share_group,
         )
         background = {
             "telemetry-lane": lane.run(),
-            "outbox": dispatcher.run_outbox(queues),
+            "outbox": dispatcher.run_outbox(
+                queues,
+                resend_after_s=TAKEOVER_S if group else 3.0,
+                first_after_s=TAKEOVER_S if group else 0.0,
+            ),
             "direct-pager": pager.run(),
             "health": watch.run(),
             "duty-watch": duty.watch(

@@ -42,7 +42,7 @@ import aiomqtt
 import paho.mqtt.client as paho_mqtt
 
 from protocol.backoff import Backoff
-from protocol.topics import device_filter, worker_filter
+from protocol.topics import device_filter, shared, worker_filter
 
 log = logging.getLogger(__name__)
 
@@ -119,8 +119,10 @@ class Bus:
         site: str | None = None,
         backoff_max_s: float = 5.0,
         will: tuple[str, bytes] | None = None,
+        share_group: str | None = None,
     ) -> None:
         self.address = address
+        self.share_group = share_group
         self.name = name
         self.site = site
         self.will = will
@@ -172,12 +174,25 @@ class Bus:
             client._client.manual_ack_set(True)
         return client
 
-    def _subscriptions(self, path: Path) -> list[tuple[str, int]]:
+    def _filters(self) -> list[str]:
         return [
-            (device_filter(self.site, "event"), 1),
-            (device_filter(self.site, "status"), 1),
-            (worker_filter(self.site, "reply"), 1),
+            device_filter(self.site, "event"),
+            device_filter(self.site, "status"),
+            worker_filter(self.site, "reply"),
         ]
+
+    def _subscriptions(self, path: Path) -> list[tuple[str, int]]:
+        return [(shared(self.share_group, f), 1) for f in self._filters()]
+
+    def _stale_filters(self) -> list[str]:
+        """Return the other form of our filters: the persistent session may still hold them.
+
+        A hub that joins a share group (or leaves it) would otherwise keep its old
+        subscription in the broker's session and get each message twice.
+        """
+        if self.share_group is None:
+            return []  # the old group's name is not known; docs/deployment.md says what to do
+        return self._filters()
 
     async def run(self, path: Path, handler: Handler) -> None:
         """Keep `path` connected and feed every message to `handler`, reconnecting forever."""
@@ -212,6 +227,9 @@ class Bus:
         async with client:
             self.connected[path] = True
             self.reconnects[path] += 1
+            stale = self._stale_filters()
+            if stale:
+                await client.unsubscribe(stale)
             for topic, qos in self._subscriptions(path):
                 await client.subscribe(topic, qos)
             if path == "alarm":

@@ -35,6 +35,10 @@ def hub(
     ] = None,
     policy: Annotated[Path | None, typer.Option(help="Alarm policy YAML")] = None,
     name: Annotated[str | None, typer.Option(help="Hub name (part of MQTT client ids)")] = None,
+    share_group: Annotated[
+        str | None,
+        typer.Option(help="Several hubs: the shared-subscription group they split traffic in"),
+    ] = None,
 ) -> None:
     """Run the hub until SIGTERM or Ctrl-C."""
     from hub.app import run
@@ -50,6 +54,7 @@ def hub(
             registry=registry,
             policy=policy,
             name=name,
+            share_group=share_group,
         )
     except ConfigError as exc:
         typer.echo(str(exc), err=True)

@@ -16,7 +16,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from hub.metrics import HubMetrics
@@ -58,11 +58,18 @@ class Pager(Protocol):
 class StoreQueues:
     """The store's outbox and dead letters, run in worker threads for the event loop."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(
+        self, store: Store, owner: str | None = None, lease: timedelta = timedelta(seconds=30)
+    ) -> None:
         self.store = store
+        self.owner = owner
+        """Several hubs: the hub's name; rows it resends are claimed for `lease` first."""
+        self.lease = lease
 
     async def pending(self, before: datetime) -> Sequence[Pending]:
-        """Return undelivered outbox rows written before `before`."""
+        """Return undelivered outbox rows written before `before` (claimed, with an owner)."""
+        if self.owner is not None:
+            return await asyncio.to_thread(self.store.outbox_claim, self.owner, before, self.lease)
         return await asyncio.to_thread(self.store.outbox_pending, before)
 
     async def delivered(self, ids: list[int]) -> None:

@@ -44,6 +44,13 @@ class HubConfig(BaseModel):
     site: str | None = Field(
         None, pattern=ID_PATTERN, description="Only ingest this site (default: every site)"
     )
+    share_group: str | None = Field(
+        None,
+        pattern=ID_PATTERN,
+        description="Several hubs: subscribe as $share/<group>/… so the group splits the devices' "
+        "traffic (each hub its own name and broker user; store on PostgreSQL). Unset: one hub "
+        "takes everything, and the broker replays retained statuses on subscribe",
+    )
     influx: str | None = Field(None, description="InfluxDB URL http://host:8086; unset disables")
     influx_database: str = Field("watchpost", description="InfluxDB 1.x database / 2.x bucket")
     influx_username: str | None = Field(None, description="InfluxDB 1.x user")

@@ -37,6 +37,18 @@ def worker_topic(site: str, worker: str, channel: WorkerChannel) -> str:
     return f"{PREFIX}/{check_id(site, 'site')}/worker/{check_id(worker, 'worker')}/{channel}"
 
 
+def shared(group: str | None, topic_filter: str) -> str:
+    """Return `topic_filter` as an MQTT shared subscription of `group` (unchanged if None).
+
+    The hubs of one group split the matching messages between them (`$share/{group}/…`, MQTT 5,
+    also accepted from 3.1.1 clients by Mosquitto 2, EMQX and VerneMQ); messages arrive on their
+    own topic, so parsing does not change.
+    """
+    if group is None:
+        return topic_filter
+    return f"$share/{check_id(group, 'share group')}/{topic_filter}"
+
+
 def hub_topic(site: str, hub: str) -> str:
     """Return the retained status topic of one hub (its heartbeat; last will `offline`)."""
     return f"{PREFIX}/{check_id(site, 'site')}/hub/{check_id(hub, 'hub')}/status"

@@ -26,6 +26,7 @@ from hub.alarms.ledger import Ledger
 from hub.alarms.outbox import persist
 from hub.alarms.replies import Refused, apply, check, replayed
 from hub.alarms.rules.checkin import check_windows
+from hub.alarms.rules.order import ORDERED_KINDS, late_cancel, lock_device, stale
 from hub.alarms.rules.person import CONFIRMED_KINDS, confirm_event, on_cancel, raise_or_repeat
 from hub.alarms.rules.smoke import on_smoke, on_smoke_clear, verify_due
 from hub.alarms.rules.system import raise_system
@@ -186,7 +187,13 @@ class Engine:
             self._supervised_at = ledger.now
 
     def _event(self, ledger: Ledger, site: str, event: Event) -> None:
-        device = ledger.device(site, event.device)
+        # Several hubs: one device's alarm events are decided one at a time (rules/order.py).
+        ordered = event.kind in ORDERED_KINDS
+        device = (
+            lock_device(ledger, site, event.device)
+            if ordered
+            else ledger.device(site, event.device)
+        )
         if device is None:
             raise Refused("unknown_device")
         known = ledger.session.get(EventRow, event.id)
@@ -215,6 +222,8 @@ class Engine:
         alarm: AlarmRow | None = None
         if event.kind in ("call", "fall", "inactivity"):
             alarm = raise_or_repeat(ledger, device, event.kind, event)
+            if ordered and alarm.state in ("raised", "notified"):
+                late_cancel(ledger, device, event, alarm)
         elif event.kind == "cancel":
             cancelled = on_cancel(ledger, device, event)
             alarm = cancelled[0] if cancelled else None
@@ -229,9 +238,11 @@ class Engine:
             confirm_event(ledger, event.device, event.kind, row.alarm_id)
 
     def _status(self, ledger: Ledger, site: str, status: Status) -> None:
-        device = ledger.device(site, status.device)
+        device = lock_device(ledger, site, status.device)
         if device is None:
             raise Refused("unknown_device")
+        if stale(ledger, device, status):
+            return  # an older status a peer hub took later than the newer one (rules/order.py)
         on_status(ledger, device, status)
 
     def _reply(self, ledger: Ledger, site: str, worker: str, reply: WorkerReply) -> None:

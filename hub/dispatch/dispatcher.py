@@ -196,9 +196,18 @@ class Dispatcher:
             self._delivered.append(row)
 
     async def run_outbox(
-        self, outbox: Outbox, *, every_s: float = 0.25, resend_after_s: float = 3.0
+        self,
+        outbox: Outbox,
+        *,
+        every_s: float = 0.25,
+        resend_after_s: float = 3.0,
+        first_after_s: float = 0.0,
     ) -> None:
-        """Worker task: mark sent rows delivered; resend rows left undelivered (also at start)."""
+        """Worker task: mark sent rows delivered; resend rows left undelivered (also at start).
+
+        At start, rows written before the start are resent at once; with `first_after_s` (several
+        hubs) only those older than that, so a peer's rows in flight stay the peer's.
+        """
         started = utcnow()
         first = True
         last_sweep = 0.0
@@ -206,7 +215,12 @@ class Dispatcher:
             try:
                 await self._mark(outbox)
                 if first or time.monotonic() - last_sweep >= 1.0:
-                    before = started if first else utcnow() - timedelta(seconds=resend_after_s)
+                    now = utcnow()
+                    before = (
+                        min(started, now - timedelta(seconds=first_after_s))
+                        if first
+                        else now - timedelta(seconds=resend_after_s)
+                    )
                     await self._sweep(outbox, before)
                     first, last_sweep = False, time.monotonic()
             except Exception:

@@ -3,7 +3,9 @@
 * `outbox`: every alert and device command the engine decides on is written here in the SAME
   transaction as the alarm change that caused it; the dispatcher sends it and marks it
   delivered. A row without `delivered_at` after a crash is sent again (duplicates allowed,
-  losses not; workers' apps dedup by alarm id and state).
+  losses not; workers' apps dedup by alarm id and state). Several hubs on one PostgreSQL: a
+  sweep *claims* the rows it resends (`claim`: `FOR UPDATE SKIP LOCKED`, then a lease in
+  `claimed_by`/`claimed_until`), so two hubs never resend the same row at once.
 * `dead_letters`: an alarm-path message the engine still failed on after a bounded number of
   tries; kept for a person to look at, then the message is acknowledged.
 """
@@ -14,7 +16,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, Integer, LargeBinary, String, Text, delete, func, select
+from sqlalchemy import (
+    BigInteger,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    delete,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from hub.store.schema import Base, Json
@@ -36,6 +49,8 @@ class OutboxRow(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(Json)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class DeadLetterRow(Base):
@@ -108,6 +123,34 @@ def pending(session: Session, before: datetime, limit: int) -> list[Pending]:
         .order_by(OutboxRow.id)
         .limit(limit)
     )
+    return [Pending(r.id, r.created_at, r.kind, r.payload) for r in rows]
+
+
+def claim(
+    session: Session, owner: str, before: datetime, now: datetime, lease: timedelta, limit: int
+) -> list[Pending]:
+    """Claim undelivered rows written before `before` that no other hub holds; return them.
+
+    A row is free when nobody claimed it, its lease ran out, or `owner` (this hub, also before
+    a restart) holds it. Rows another hub is claiming right now are skipped, not waited for.
+    """
+    rows = session.scalars(
+        select(OutboxRow)
+        .where(
+            OutboxRow.delivered_at.is_(None),
+            OutboxRow.created_at < before,
+            or_(
+                OutboxRow.claimed_until.is_(None),
+                OutboxRow.claimed_until < now,
+                OutboxRow.claimed_by == owner,
+            ),
+        )
+        .order_by(OutboxRow.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for row in rows:
+        row.claimed_by, row.claimed_until = owner, now + lease
     return [Pending(r.id, r.created_at, r.kind, r.payload) for r in rows]
 
 

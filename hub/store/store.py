@@ -255,6 +255,13 @@ class Store:
         with self.session() as s:
             return queues.pending(s, before, limit)
 
+    def outbox_claim(
+        self, owner: str, before: datetime, lease: timedelta, limit: int = 500
+    ) -> list[queues.Pending]:
+        """Claim undelivered rows no other hub holds (one transaction; see `queues.claim`)."""
+        with self.session(write=True) as s:
+            return queues.claim(s, owner, before, utcnow(), lease, limit)
+
     def outbox_delivered(self, ids: list[int], prune_after: timedelta | None = None) -> None:
         """Mark outbox rows delivered (one transaction); optionally prune old delivered rows."""
         now = utcnow()

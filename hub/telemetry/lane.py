@@ -35,7 +35,7 @@ from hub.metrics import HubMetrics
 from hub.telemetry.points import GridOf, Points, Rejected
 from hub.telemetry.wire import Endpoint, Frames, WireError, subscribe
 from protocol.backoff import Backoff
-from protocol.topics import device_filter
+from protocol.topics import device_filter, shared
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +75,7 @@ class TelemetryLane:
         on_sys: OnSys,
         *,
         site: str | None = None,
+        share_group: str | None = None,
         capacity: int = 20_000,
         step: int = 500,
         max_writer_backlog: int = 50_000,
@@ -85,7 +86,8 @@ class TelemetryLane:
         self.metrics = metrics
         self.points = Points(grid_of)
         self.on_sys = on_sys
-        self.filters = [device_filter(site, "telemetry"), *SYS_TOPICS]
+        # Several hubs split telemetry ($share); every hub still watches the broker's counters.
+        self.filters = [shared(share_group, device_filter(site, "telemetry")), *SYS_TOPICS]
         self.capacity = capacity
         self.step = step
         self.max_writer_backlog = max_writer_backlog
