@@ -6,7 +6,9 @@ hub has one broker user per connection (`hub.bus`): `<hub>-events` reads and wri
 topics (the only user allowed to publish a device `cmd` or a worker `alert`),
 `<hub>-telemetry` reads the site's telemetry and `$SYS/#` (broker drop counters). `watchdog`
 reads the hubs' retained status and the broker's uptime (`hub.watchdog`). Both hub users share
-the hub's one secret (`<hub>.pw`); every other user has its own.
+the hub's one secret (`<hub>.pw`); every other user has its own. Several hubs (a share group,
+docs/deployment.md) are several hub users, `--hub-user hub-a --hub-user hub-b`: each its own two
+broker users, its own secret and so its own persistent session.
 
 With `use_username_as_clientid true` (see `provision.broker`) each user's client id is its user
 name, so no user can take over another's persistent session.
@@ -15,6 +17,7 @@ name, so no user can take over another's persistent session.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,19 +32,34 @@ Rule = tuple[str, str]  # (read|write|readwrite, topic)
 WATCHDOG_USER = "watchdog"
 
 
+HubUsers = str | Sequence[str]
+"""One hub user, or one per hub of a share group."""
+
+
+def each_hub(hub_user: HubUsers) -> tuple[str, ...]:
+    """Return the hub users as a tuple (one name or several)."""
+    hubs = (hub_user,) if isinstance(hub_user, str) else tuple(dict.fromkeys(hub_user))
+    if not hubs:
+        raise ValueError("at least one hub user is needed")
+    return hubs
+
+
 def hub_users(hub_user: str) -> tuple[str, str]:
     """Return the broker users of the hub's alarm path and telemetry path."""
     check_id(hub_user, "hub user")
     return f"{hub_user}-events", f"{hub_user}-telemetry"
 
 
-def rules(registry: Registry, hub_user: str) -> dict[str, list[Rule]]:
-    """Return each MQTT user's ACL rules, hub first."""
+def rules(registry: Registry, hub_user: HubUsers) -> dict[str, list[Rule]]:
+    """Return each MQTT user's ACL rules, hubs first."""
     site = registry.site.site
-    events, telemetry = hub_users(hub_user)
-    users: dict[str, list[Rule]] = {
-        events: [("readwrite", f"{PREFIX}/{site}/#")],
-        telemetry: [("read", f"{PREFIX}/{site}/dev/+/telemetry"), ("read", "$SYS/#")],
+    users: dict[str, list[Rule]] = {}
+    for hub in each_hub(hub_user):
+        events, telemetry = hub_users(hub)
+        users[events] = [("readwrite", f"{PREFIX}/{site}/#")]
+        users[telemetry] = [("read", f"{PREFIX}/{site}/dev/+/telemetry"), ("read", "$SYS/#")]
+    hubs = len(users)
+    users |= {
         WATCHDOG_USER: [
             ("read", f"{PREFIX}/{site}/hub/+/status"),
             ("read", "$SYS/broker/uptime"),
@@ -61,8 +79,8 @@ def rules(registry: Registry, hub_user: str) -> dict[str, list[Rule]]:
             ("read", worker_topic(site, worker.id, "alert")),
             ("write", worker_topic(site, worker.id, "reply")),
         ]
-    if len(users) != 3 + len(registry.devices) + len(registry.site.workers):
-        raise ValueError(f"a device id clashes with {events!r}, {telemetry!r} or {WATCHDOG_USER!r}")
+    if len(users) != hubs + 1 + len(registry.devices) + len(registry.site.workers):
+        raise ValueError(f"a device id clashes with a hub user or {WATCHDOG_USER!r}")
     return users
 
 
@@ -87,11 +105,13 @@ class AclFiles:
     new_secrets: list[str]
 
 
-def write_acl_files(registry: Registry, out: Path, store: SecretStore, hub_user: str) -> AclFiles:
+def write_acl_files(
+    registry: Registry, out: Path, store: SecretStore, hub_user: HubUsers
+) -> AclFiles:
     """Write `passwd` and `acl` into `out`, taking or generating each user's password."""
     users = rules(registry, hub_user)
-    # The hub's two connections are one identity with one secret; see the module docstring.
-    shared = dict.fromkeys(hub_users(hub_user), hub_user)
+    # Each hub's two connections are one identity with one secret; see the module docstring.
+    shared = {user: hub for hub in each_hub(hub_user) for user in hub_users(hub)}
     passwords = {user: store.get_or_create(shared.get(user, user)) for user in users}
     out.mkdir(parents=True, exist_ok=True)
     passwd, acl = out / "passwd", out / "acl"

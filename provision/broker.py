@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from protocol.site_config import load_site
-from provision.acl import AclFiles, replace_file, write_acl_files
+from provision.acl import AclFiles, HubUsers, replace_file, write_acl_files
 from provision.certificates import Certificates, make_certificates
 from provision.secret_store import SecretStore
 
@@ -130,7 +130,7 @@ def write_broker_config(
     tls: Listen | None = Listen("0.0.0.0", 8883),
     given: Certificates | None = None,
     hosts: tuple[str, ...] = (),
-    hub_user: str = "hub",
+    hub_user: HubUsers = "hub",
     run_as: str | None = None,
 ) -> BrokerFiles:
     """Write passwd, acl, TLS material and mosquitto.conf into `out`; return what was written."""

@@ -15,6 +15,7 @@ from provision.certificates import Certificates
 from provision.device_scaffold import DeviceRequest, scaffold_device
 from provision.secret_store import SecretExistsError, SecretStore
 
+HUB_USER_HELP = "MQTT user of the hub (default hub); repeat it for several hubs"
 SECRETS_HELP = "Folder of <user>.pw password files (0600); default SITE_DIR/secrets"
 
 
@@ -22,12 +23,12 @@ def acl(
     site_dir: Annotated[Path, typer.Argument(help="Site folder (site.yaml + devices/)")],
     out: Annotated[Path, typer.Option(help="Folder to write passwd and acl into")],
     secrets: Annotated[Path | None, typer.Option(help=SECRETS_HELP)] = None,
-    hub_user: Annotated[str, typer.Option(help="MQTT user name of the hub")] = "hub",
+    hub_user: Annotated[list[str] | None, typer.Option(help=HUB_USER_HELP)] = None,
 ) -> None:
     """Generate Mosquitto passwd and acl files from a site registry."""
     store = SecretStore(secrets or site_dir / "secrets")
     try:
-        files = write_acl_files(load_site(site_dir), out, store, hub_user)
+        files = write_acl_files(load_site(site_dir), out, store, hub_user or ["hub"])
     except (ConfigError, ValueError) as exc:
         typer.echo(f"FAIL {exc}", err=True)
         raise typer.Exit(1) from exc
@@ -62,7 +63,7 @@ def broker(
     ] = None,
     certfile: Annotated[Path | None, typer.Option(help="Your server certificate (PEM)")] = None,
     keyfile: Annotated[Path | None, typer.Option(help="Your server key (PEM)")] = None,
-    hub_user: Annotated[str, typer.Option(help="MQTT user name of the hub")] = "hub",
+    hub_user: Annotated[list[str] | None, typer.Option(help=HUB_USER_HELP)] = None,
     run_as: Annotated[
         str | None, typer.Option(help="System user Mosquitto runs as (default: you)")
     ] = None,
@@ -77,6 +78,7 @@ def broker(
             cafile.resolve(), Path("/dev/null"), certfile.resolve(), keyfile.resolve()
         )
     store = SecretStore((secrets or site_dir / "secrets").resolve())
+    hubs = hub_user or ["hub"]
     try:
         files = write_broker_config(
             site_dir,
@@ -86,7 +88,7 @@ def broker(
             tls=_listen(tls_listen, "--tls-listen"),
             given=given,
             hosts=tuple(tls_host or ()),
-            hub_user=hub_user,
+            hub_user=hubs,
             run_as=run_as,
         )
     except (ConfigError, ValueError, RuntimeError) as exc:
@@ -98,8 +100,9 @@ def broker(
             f"pilot CA {files.certs.ca_cert if files.certs else ''}: give it to every client"
         )
     typer.echo(f"secrets in {store.folder}: {len(files.acl.new_secrets)} generated, none printed")
-    typer.echo(f"hub: broker_username {hub_user}, broker_password_file {store.path(hub_user)}")
-    typer.echo(f"中心服务：broker_username {hub_user}，密码文件 {store.path(hub_user)}")
+    for hub in hubs:
+        typer.echo(f"hub: broker_username {hub}, broker_password_file {store.path(hub)}")
+        typer.echo(f"中心服务：broker_username {hub}，密码文件 {store.path(hub)}")
 
 
 def device(
