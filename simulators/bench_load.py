@@ -15,6 +15,10 @@ latency), and the status messages the hub had not yet taken in when the run ende
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
+import signal
+import subprocess
 import tempfile
 import threading
 import time
@@ -50,6 +54,37 @@ def status(i: int) -> tuple[str, bytes]:
     """Return the topic and payload of home `i`'s `online` heartbeat."""
     msg = Status(device=device(i), ts=utcnow(), state="online", fw="1.0.0", heartbeat_s=30)
     return device_topic(SITE, device(i), "status"), encode(msg)
+
+
+@contextlib.contextmanager
+def profiled(hub: HubProcess, name: str) -> Iterator[None]:
+    """With WATCHPOST_BENCH_PROFILE=DIR, record the hub with py-spy into DIR/NAME.txt.
+
+    Collapsed stacks (`--format raw`, one line per stack with its sample count) of every
+    thread, 250 samples/s, idle threads excluded: the input of docs/bench.md's profile tables.
+    """
+    folder = os.environ.get("WATCHPOST_BENCH_PROFILE")
+    spy = shutil.which("py-spy")
+    if not folder or spy is None or hub.proc is None:
+        yield
+        return
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    out = Path(folder) / f"{name}.txt"
+    cmd = [spy, "record", "--pid", str(hub.proc.pid), "--rate", "250", "--format", "raw"]
+    proc = subprocess.Popen(
+        [*cmd, "--threads", "--output", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        time.sleep(0.5)  # let py-spy attach
+        yield
+    finally:
+        proc.send_signal(signal.SIGINT)  # py-spy writes its output on SIGINT
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 @contextlib.contextmanager
@@ -131,7 +166,11 @@ def bench_storm(quick: bool, note: Note) -> Result:
         running_hub(Path(tmp), n + len(sos_homes)) as (broker, hub),
     ):
         base = _taken(hub)
-        with SosProbe(broker.url, sos_homes) as probe, Publisher(broker.url, "storm") as pub:
+        with (
+            SosProbe(broker.url, sos_homes) as probe,
+            Publisher(broker.url, "storm") as pub,
+            profiled(hub, f"storm-{n}"),
+        ):
             note(f"storm: publishing {2 * n:,} messages")
             started = time.monotonic()
             for i in range(n):
@@ -211,7 +250,11 @@ def _heartbeat_run(broker: Mosquitto, hub: HubProcess, d: int, sos_homes: list[i
                    seconds: float, note: Note, result: Result) -> None:  # fmt: skip
     taken = ("watchpost_ingest_messages_total", 'channel="status"')
     stop = threading.Event()
-    with SosProbe(broker.url, sos_homes) as probe, Publisher(broker.url, f"hb-{d}") as pub:
+    with (
+        SosProbe(broker.url, sos_homes) as probe,
+        Publisher(broker.url, f"hb-{d}") as pub,
+        profiled(hub, f"heartbeat-{d}"),
+    ):
         beats = _Heartbeats(pub, d)
         thread = threading.Thread(target=beats.run, args=(stop,), name="heartbeats")
         thread.start()

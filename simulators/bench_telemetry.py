@@ -36,6 +36,7 @@ from typing import Any
 
 from simulators.bench_figures import Note, Result
 from simulators.bench_hub import metric
+from simulators.bench_load import profiled
 from simulators.bench_nodered import NodeRed
 from simulators.community import (
     CommunityOptions,
@@ -267,7 +268,8 @@ def _hub_alone(work: Path, influxd: Influxd, devices: list[str], sizes: Telemetr
             for factor in (1, 2):
                 n = int(factor * capacity * sizes.paced_s)
                 note(f"telemetry: hub alone at {factor}x C")
-                paced = _alone_phase(hub, broker, n, factor * capacity)
+                with profiled(hub, f"telemetry-alone-{factor}x"):
+                    paced = _alone_phase(hub, broker, n, factor * capacity)
                 k, at = f"alone_{factor}x", f"(4) {factor}x C"
                 result.add(f"{k}_offered", f"{at}: offered", paced["offered_per_s"], "msg/s")
                 result.add(f"{k}_per_s", f"{at}: ingested", paced["per_s"], "msg/s")
