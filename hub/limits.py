@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 Sender = tuple[str, str, str]
 LIFE_SAFETY = frozenset({"call", "fall", "smoke", "cancel"})
-"""Event kinds that go first and are never grouped away (ARCHITECTURE.md, "Alarms")."""
+"""Event kinds that go first and are never grouped away (docs/architecture.md, "Alarms")."""
 
 
 _HINTS = tuple((kind, f'"{kind}"'.encode()) for kind in sorted(LIFE_SAFETY))

@@ -105,7 +105,7 @@ def _default_arrival() -> dict[AlarmClass, float | None]:
 
 
 class Policy(Strict):
-    """Alarm rules' parameters; defaults follow ARCHITECTURE.md."""
+    """Alarm rules' parameters; defaults follow docs/architecture.md."""
 
     escalation: dict[AlarmClass, Escalation] = Field(
         default_factory=_default_escalation,
@@ -184,7 +184,7 @@ class Policy(Strict):
         return self
 
     def _rails(self) -> None:
-        """Refuse what no policy file may bend: the routing rails of ARCHITECTURE.md."""
+        """Refuse what no policy file may bend: the routing rails of docs/architecture.md."""
         esc = self.escalation
         if "duty_officer" not in self.escalation_by_reason["trouble"]["broker_drops"].tiers[0]:
             raise ValueError(

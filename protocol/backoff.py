@@ -1,6 +1,6 @@
 """The one reconnect backoff of every Watchpost MQTT client: doubling, capped, jittered.
 
-Part of the contract in the sense of ARCHITECTURE.md ("losing a connection is normal"): after
+Part of the contract in the sense of docs/architecture.md ("losing a connection is normal"): after
 a broker restart, thousands of devices must not reconnect in step. Attempt `n` (0-based) waits
 `min(cap, first * 2**n)` scaled by a random factor in [0.5, 1].
 """

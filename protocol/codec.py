@@ -72,7 +72,7 @@ def load_json(payload: bytes | str) -> dict[str, Any]:
     if len(raw) > MAX_PAYLOAD:
         raise ProtocolError("too_large", f"payload is {len(raw)} bytes; the limit is {MAX_PAYLOAD}")
     # Python's json recurses once per level and raises RecursionError (not ValueError) on a
-    # 10 kB `[[[[…`: measure the depth first, without recursion (ARCHITECTURE.md, "Measured").
+    # 10 kB `[[[[…`: measure the depth first, without recursion (docs/architecture.md, "Measured").
     opening = raw.count(b"[") + raw.count(b"{")  # C speed; the scan runs only when needed
     if opening > MAX_DEPTH and too_deep(raw):
         raise ProtocolError("too_deep", f"payload nests more than {MAX_DEPTH} levels")

@@ -3,7 +3,7 @@
 `write_broker_config` writes into one folder everything `mosquitto -c DIR/mosquitto.conf` needs:
 `passwd` and `acl` from the site registry (`provision.acl`), a pilot CA `ca.crt` with a server
 certificate when none is given (`provision.certificates`; the CA key stays with the secrets),
-persistence under `DIR/data/` and the queue limits Watchpost needs (ARCHITECTURE.md: the stock
+persistence under `DIR/data/` and the queue limits Watchpost needs (docs/architecture.md: the stock
 `max_queued_messages 1000` drops QoS 1 messages silently). `use_username_as_clientid true`
 makes every client's id its user name, so no user can take over another's persistent session.
 """

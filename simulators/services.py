@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Self
 
 # Mosquitto drops QoS 1 messages silently past max_queued_messages (1000 by default); the
-# config Watchpost ships raises the limits (see ARCHITECTURE.md).
+# config Watchpost ships raises the limits (see docs/architecture.md).
 BROKER_LIMITS = """\
 max_queued_messages 1000000
 max_queued_bytes 0

@@ -1,4 +1,4 @@
-"""Alarm engine: rules, lifecycle, deduplication, escalation, supervision (see ARCHITECTURE.md).
+"""Alarm engine: rules, lifecycle, deduplication, escalation, supervision (docs/architecture.md).
 
 `Engine(store, policy)` (engine.py) implements `AlarmService` (service.py) and returns
 `Outcome`s of `Action`s (actions.py) for the rest of the hub to carry out.

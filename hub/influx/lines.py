@@ -1,4 +1,4 @@
-"""Line-protocol builders for the schema in ARCHITECTURE.md (ms precision).
+"""Line-protocol builders for the schema in docs/influx.md (ms precision).
 
 Escaping follows InfluxDB 1.x/2.x line protocol:
 
