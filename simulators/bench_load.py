@@ -19,6 +19,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -64,7 +65,7 @@ def profiled(hub: HubProcess, name: str) -> Iterator[None]:
     thread, 250 samples/s, idle threads excluded: the input of docs/bench.md's profile tables.
     """
     folder = os.environ.get("WATCHPOST_BENCH_PROFILE")
-    spy = shutil.which("py-spy")
+    spy = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
     if not folder or spy is None or hub.proc is None:
         yield
         return
