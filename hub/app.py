@@ -11,12 +11,14 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 from collections.abc import Coroutine, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import httpx
 import uvicorn
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from hub import duty
 from hub.accounts import Accounts
@@ -36,10 +38,12 @@ from hub.policy import Policy, load_policy
 from hub.settings import HubSettings
 from hub.stats import write_stats
 from hub.store import Store
+from hub.store.registry import ImportMark, fingerprint
 from hub.store.schema import DeviceRow
 from hub.telemetry import Endpoint, TelemetryLane
+from protocol.config_file import load_model
 from protocol.messages import utcnow
-from protocol.site_config import Registry, load_site
+from protocol.site_config import Registry, SiteConfig, load_site
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +75,10 @@ class StoreDirectory:
             rows = s.execute(select(DeviceRow.site, DeviceRow.id, DeviceRow.grid)).all()
         self._grids = {(site, device): grid or "" for site, device, grid in rows}
         return len(self._grids)
+
+    def grids(self, site: str) -> dict[tuple[str, str], str]:
+        """Return every known device of `site` with its grid."""
+        return {key: grid for key, grid in self._grids.items() if key[0] == site}
 
     def cached_grid(self, site: str, device: str) -> str | None:
         """Return the device's grid if it is known in memory, else None (never blocks)."""
@@ -136,10 +144,52 @@ async def _prepare_store(settings: HubSettings) -> tuple[Store, Registry | None]
     await asyncio.to_thread(store.migrate)
     registry = None
     if settings.registry is not None:
-        registry = await asyncio.to_thread(load_site, settings.registry)
-        await asyncio.to_thread(store.import_registry, registry)
-        log.info("imported registry of site %s", registry.site.site)
+        registry = await asyncio.to_thread(_import_registry, settings, settings.registry, store)
     return store, registry
+
+
+def _state_dir(settings: HubSettings) -> Path:
+    if settings.state_dir:
+        return Path(settings.state_dir)
+    if settings.store.startswith("sqlite:///"):
+        return Path(settings.store.removeprefix("sqlite:///")).parent
+    return Path("var")
+
+
+def _import_registry(settings: HubSettings, folder: Path, store: Store) -> Registry:
+    """Import the site folder in bulk, unless this store already holds exactly this registry.
+
+    Then only `site.yaml` is read (workers, grids) and the devices stay in the store: the
+    registry's `devices` list is empty and `StoreDirectory.load()` has them all.
+    """
+    started = time.monotonic()
+    folder_fp = fingerprint(folder)
+    mark = ImportMark(_state_dir(settings) / "registry-import.json")
+    site = load_model(SiteConfig, folder / "site.yaml")
+    with store.session() as s:
+        query = select(func.count()).select_from(DeviceRow).where(DeviceRow.site == site.site)
+        in_store = int(s.execute(query).scalar_one())
+    if mark.matches(folder_fp, settings.store, site.site, in_store):
+        log.info(
+            "registry of site %s unchanged since its import (%d devices in the store): "
+            "device files not re-read (%.1f s)",
+            site.site,
+            in_store,
+            time.monotonic() - started,
+        )
+        return Registry(site=site, devices=[])
+    registry = load_site(folder)
+    parsed = time.monotonic()
+    store.import_registry(registry)
+    mark.write(folder_fp, settings.store, site.site, len(registry.devices))
+    log.info(
+        "imported registry of site %s: %d devices, read in %.1f s, imported in %.1f s",
+        site.site,
+        len(registry.devices),
+        parsed - started,
+        time.monotonic() - parsed,
+    )
+    return registry
 
 
 async def run(settings: HubSettings, stop: asyncio.Event | None = None) -> None:
@@ -215,15 +265,16 @@ async def _run(
             queue_size=settings.dispatch_queue,
             attempts=settings.webhook_attempts,
         )
-        pager = DirectPager(
-            bus, AppriseNotifier(settings.webhook_timeout_s), Roster.from_registry(registry)
-        )
+        roster = Roster.from_registry(registry)
+        pager = DirectPager(bus, AppriseNotifier(settings.webhook_timeout_s), roster)
         # Several hubs: a sweep claims the rows it resends, and leaves a peer's fresh rows to
         # that peer for TAKEOVER_S (docs/deployment.md, "Several hubs").
         group = settings.share_group is not None
         queues = StoreQueues(store, owner=settings.name if group else None)
         directory = StoreDirectory(store)
         log.info("%d registered devices in memory", await asyncio.to_thread(directory.load))
+        if registry is not None and not registry.devices:  # not re-read: the store has them
+            roster.device_grid.update(directory.grids(registry.site.site))
         ingest = Ingest(
             engine,
             directory,

@@ -57,6 +57,11 @@ class HubConfig(BaseModel):
     influx_password: SecretStr | None = Field(None, description="InfluxDB password (env only)")
     influx_password_file: Path | None = Field(None, description="File holding the password")
     influx_spill_dir: str = Field("var/influx-spill", description="Where points wait offline")
+    state_dir: str | None = Field(
+        None,
+        description="Where the hub keeps small state files (which registry it imported); "
+        "default: the SQLite store's folder, else ./var",
+    )
     store: str = Field("sqlite:///watchpost.db", description="SQLAlchemy URL of the store")
     http: str = Field(
         "127.0.0.1:8080", pattern=r"^[^\s:]+:\d{1,5}$", description="HOST:PORT of the HTTP API"

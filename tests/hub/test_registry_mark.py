@@ -1,0 +1,59 @@
+"""Start-up on an unchanged registry: the device files are not re-read when this store already
+holds exactly this registry; any change to the folder, another store, or a store that lost its
+devices means a full import again."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sqlalchemy import delete
+
+from hub.app import _import_registry
+from hub.settings import HubSettings
+from hub.store import Store
+from hub.store.schema import DeviceRow
+from tests.hub.receiver import write_site
+
+
+def settings(tmp_path: Path, store_url: str, folder: Path) -> HubSettings:
+    """Return hub settings with the state files in the test's own folder."""
+    return HubSettings(store=store_url, registry=folder, state_dir=str(tmp_path / "state"))
+
+
+def test_unchanged_registry_is_not_read_again_and_a_change_is(tmp_path: Path, site_id: str) -> None:
+    folder = write_site(tmp_path, site_id)
+    url = f"sqlite:///{tmp_path / 'hub.db'}"
+    store = Store(url)
+    store.migrate()
+    try:
+        first = _import_registry(settings(tmp_path, url, folder), folder, store)
+        assert len(first.devices) >= 3
+        again = _import_registry(settings(tmp_path, url, folder), folder, store)
+        assert again.devices == []  # read from the store, not the files
+        assert again.site == first.site
+        assert store.known_device(site_id, first.devices[0].device)
+
+        device_file = next((folder / "devices").glob("*.yaml"))
+        stat = device_file.stat()
+        os.utime(device_file, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+        assert _import_registry(settings(tmp_path, url, folder), folder, store).devices
+
+        with store.session(write=True) as s:  # a store that lost its devices (restored backup)
+            s.execute(delete(DeviceRow).where(DeviceRow.site == site_id))
+        assert _import_registry(settings(tmp_path, url, folder), folder, store).devices
+        assert store.known_device(site_id, first.devices[0].device)
+    finally:
+        store.close()
+
+
+def test_another_store_gets_a_full_import(tmp_path: Path, site_id: str) -> None:
+    folder = write_site(tmp_path, site_id)
+    for name in ("a.db", "b.db"):
+        url = f"sqlite:///{tmp_path / name}"
+        store = Store(url)
+        store.migrate()
+        try:
+            assert _import_registry(settings(tmp_path, url, folder), folder, store).devices
+        finally:
+            store.close()
