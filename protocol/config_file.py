@@ -90,6 +90,8 @@ def load_yaml(path: str | Path) -> Any:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(str(p), [f"cannot read file: {exc.strerror}"]) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(str(p), [f"not UTF-8 text (byte {exc.start}): save it as UTF-8"]) from exc
     try:
         # libyaml's loader (same safe subset) parses ~7x faster than the pure-Python one: it
         # decides how long a hub with 100,000 device files takes to start (docs/bench.md).

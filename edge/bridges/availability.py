@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import json
+from protocol.codec import load_json
+from protocol.errors import ProtocolError
 
 
 def parse_online(payload: bytes) -> bool | None:
@@ -17,10 +18,11 @@ def parse_online(payload: bytes) -> bool | None:
         return None
     if text.startswith("{"):
         try:
-            obj = json.loads(text)
-        except ValueError:
+            # Bounded (size, nesting depth): a bare json.loads raises RecursionError on `{{{…`.
+            obj = load_json(payload)
+        except ProtocolError:
             return None
-        state = obj.get("state") if isinstance(obj, dict) else None
+        state = obj.get("state")
         if not isinstance(state, str):
             return None
         text = state
