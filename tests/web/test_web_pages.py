@@ -17,6 +17,7 @@ from simulators.services import Mosquitto
 from tests.web.conftest import BOARD, PHONE, Hub, logged_in
 
 IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
+PAGE = {"X-Watchpost": "1"}  # what the pages send with a cookie-authenticated write
 
 
 async def publish(mosquitto: Mosquitto, site: str, device: str, kind: EventKind) -> None:
@@ -42,10 +43,20 @@ async def shot(page: Page, name: str) -> None:
 async def test_sos_from_board_to_phone_and_back(
     hub: Hub, browser: Browser, mosquitto: Mosquitto
 ) -> None:
-    _, board = await logged_in(browser, hub, "duty", BOARD)
+    board_ctx, board = await logged_in(browser, hub, "duty", BOARD)
+    for resident in ("r-wang-xiuying", "r-zhao-guoqiang", "r-chen-shufen", "r-liu-jianhua"):
+        put = await board_ctx.request.put(
+            f"/api/v1/care/plans/{resident}", data={"interval_days": 7}, headers=PAGE
+        )
+        assert put.status == 200
+    visit = {"resident": "r-chen-shufen", "outcome": "ok"}
+    assert (await board_ctx.request.post("/api/v1/care/visits", data=visit, headers=PAGE)).ok
+    await board.reload()
+    await board.wait_for_selector("body[data-ready='1']")
     _, phone = await logged_in(browser, hub, "zhang", PHONE)
     other_ctx, other = await logged_in(browser, hub, "li", PHONE)
     assert phone.url.endswith("/worker") and board.url.endswith("/board")
+    await phone.wait_for_selector("div.visit.overdue")  # care rounds due on the phone
 
     event = Event(
         id=new_event_id(), device="home-b1-101", seq=1, ts=utcnow(), kind="call", source="test"
