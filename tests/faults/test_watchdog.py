@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,9 +41,9 @@ async def next_page(receiver: Receiver, seen: int, within_s: float = 20.0) -> di
     return pages(receiver)[seen]
 
 
-async def test_watchdog_pages_hub_death_return_and_broker_loss(
+def processes(
     tmp_path: Path, site_id: str, receiver: Receiver
-) -> None:
+) -> tuple[SiteBroker, HubProcess, WatchdogProcess]:
     site = write_site(tmp_path, site_id)
     broker = SiteBroker(site, tmp_path / "site-broker").start()
     hub = HubProcess(
@@ -67,16 +69,27 @@ async def test_watchdog_pages_hub_death_return_and_broker_loss(
         ],
     )  # fmt: skip
     broker.password("watchdog")
+    return broker, hub, watchdog
+
+
+async def all_running(hub: HubProcess, watchdog: WatchdogProcess, receiver: Receiver) -> None:
+    await asyncio.to_thread(hub.start)
+    watchdog.start()
+    await until(
+        lambda: "watchdog connected" in watchdog.log_path.read_text(errors="replace"),
+        within=30,
+        what="the watchdog to connect",
+    )
+    await asyncio.sleep(2)  # two heartbeats: the watchdog has seen the hub alive
+    assert pages(receiver) == [], "a healthy hub and broker page nobody"
+
+
+async def test_watchdog_pages_hub_death_return_and_broker_loss(
+    tmp_path: Path, site_id: str, receiver: Receiver
+) -> None:
+    broker, hub, watchdog = processes(tmp_path, site_id, receiver)
     try:
-        await asyncio.to_thread(hub.start)
-        watchdog.start()
-        await until(
-            lambda: "watchdog connected" in watchdog.log_path.read_text(errors="replace"),
-            within=30,
-            what="the watchdog to connect",
-        )
-        await asyncio.sleep(2)  # two heartbeats: the watchdog has seen the hub alive
-        assert pages(receiver) == [], "a healthy hub and broker page nobody"
+        await all_running(hub, watchdog, receiver)
 
         killed = time.monotonic()
         await asyncio.to_thread(hub.kill)
@@ -106,3 +119,29 @@ async def test_watchdog_pages_hub_death_return_and_broker_loss(
     print(f"watchdog pages: hub killed {took:.1f} s, hub back {took_back:.1f} s (incl. start-up), "
           f"broker stopped {took_lost:.1f} s")  # fmt: skip
     assert took < 10, f"the hub's death was paged after {took:.1f} s"
+
+
+async def test_watchdog_pages_a_hub_that_hangs(
+    tmp_path: Path, site_id: str, receiver: Receiver
+) -> None:
+    """A frozen hub keeps its TCP connection (no will for 1.5 keepalives): only silence shows."""
+    broker, hub, watchdog = processes(tmp_path, site_id, receiver)
+    try:
+        await all_running(hub, watchdog, receiver)
+        assert hub.proc is not None
+        frozen = time.monotonic()
+        os.kill(hub.proc.pid, signal.SIGSTOP)
+        try:
+            down = await next_page(receiver, 0)
+            took = time.monotonic() - frozen
+        finally:
+            os.kill(hub.proc.pid, signal.SIGCONT)
+        assert "no heartbeat" in down["message"] and "未收到中心服务心跳" in down["message"]
+        back = await next_page(receiver, 1)
+        assert "is back" in back["title"]
+    finally:
+        watchdog.stop()
+        await asyncio.to_thread(hub.stop)
+        broker.stop()
+    print(f"watchdog pages: hub frozen (SIGSTOP) {took:.1f} s (grace 4 s)")
+    assert took < 15
