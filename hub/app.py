@@ -33,6 +33,7 @@ from hub.heartbeat import Heartbeat
 from hub.influx import InfluxSettings, InfluxWriter
 from hub.ingest import MAX_BATCH, Ingest
 from hub.limits import SenderLimits
+from hub.liveness import Liveness
 from hub.metrics import HubMetrics
 from hub.policy import Policy, load_policy
 from hub.settings import HubSettings
@@ -271,6 +272,8 @@ async def _run(
         # that peer for TAKEOVER_S (docs/deployment.md, "Several hubs").
         group = settings.share_group is not None
         queues = StoreQueues(store, owner=settings.name if group else None)
+        liveness = Liveness()
+        liveness.prime(await asyncio.to_thread(store.online_devices))
         directory = StoreDirectory(store)
         log.info("%d registered devices in memory", await asyncio.to_thread(directory.load))
         if registry is not None and not registry.devices:  # not re-read: the store has them
@@ -286,6 +289,7 @@ async def _run(
             letters=queues,
             alarm=pager,
             limits=SenderLimits(settings.sender_rate_per_s, settings.sender_burst),
+            liveness=liveness,
         )
         watch = HealthWatch(settings.name, store, bus, dispatcher, metrics, pager)
 
@@ -324,6 +328,7 @@ async def _run(
             ),
             "direct-pager": pager.run(),
             "health": watch.run(),
+            "liveness": ingest.run_liveness(queues),
             "duty-watch": duty.watch(
                 store, engine, writer, dispatcher.submit, settings.duty_watch_s
             ),

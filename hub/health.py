@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from hub.liveness import Key, Seen
 from hub.metrics import HubMetrics
 from hub.store import Pending, Store
 
@@ -79,6 +80,11 @@ class StoreQueues:
     async def oldest(self) -> datetime | None:
         """Return when the oldest undelivered row was written."""
         return await asyncio.to_thread(self.store.outbox_oldest)
+
+    async def touch(self, seen: list[Seen]) -> list[Key]:
+        """Write routine heartbeats; return the devices the store does not have online."""
+        rows = [(s.site, s.device, s.at, s.status) for s in seen]
+        return await asyncio.to_thread(self.store.touch_devices, rows)
 
     async def keep(self, topic: str, payload: bytes, error: str, attempts: int) -> int:
         """Keep a dead letter."""

@@ -47,6 +47,7 @@ from hub.alarms.service import AlarmService
 from hub.bus import Received, Redeliver
 from hub.influx import event_line, status_line
 from hub.limits import LIFE_SAFETY, RejectionLog, SenderLimits, kind_hint
+from hub.liveness import Key, Liveness, Seen
 from hub.metrics import HubMetrics
 from protocol.codec import decode
 from protocol.errors import ProtocolError
@@ -72,6 +73,14 @@ class DeadLetters(Protocol):
 
     async def keep(self, topic: str, payload: bytes, error: str, attempts: int) -> int:
         """Store one dead letter; raise if the store cannot write."""
+        ...
+
+
+class LivenessStore(Protocol):
+    """Where routine heartbeats are written (the store)."""
+
+    async def touch(self, seen: list[Seen]) -> list[Key]:
+        """Write them; return the devices the store does not have online."""
         ...
 
 
@@ -149,6 +158,7 @@ class Ingest:
         alarm: StoreAlarm | None = None,
         limits: SenderLimits | None = None,
         retry_s: float = 0.05,
+        liveness: Liveness | None = None,
     ) -> None:
         self.engine = engine
         self.directory = directory
@@ -161,6 +171,7 @@ class Ingest:
         self.alarm = alarm
         self.limits = limits or SenderLimits()
         self.retry_s = retry_s
+        self.liveness = liveness
         self.rejections = RejectionLog()
         self._drops_unreported = 0
 
@@ -228,6 +239,7 @@ class Ingest:
         first: list[_Decoded] = []
         rest: list[_Decoded] = []
         late: list[_Decoded] = []
+        waiting: set[Sender] = set()  # senders with a message for the engine in this batch
         for msg in msgs:
             try:
                 decoded = await self._decode(msg, limited=True)
@@ -239,6 +251,9 @@ class Ingest:
                 continue
             topic, payload, grid, over = decoded
             item = _Decoded(msg, topic, payload, grid)
+            if item.sender not in waiting and self._routine(item):
+                continue
+            waiting.add(item.sender)
             kind = payload.kind if isinstance(payload, Event) else None
             urgent = kind in LIFE_SAFETY or isinstance(payload, WorkerReply)
             (late if over else first if urgent else rest).append(item)
@@ -254,6 +269,35 @@ class Ingest:
             await self.alarm.flush()
         if batch.held:
             raise Redeliver(f"messages from {len(batch.held)} sender(s) left for redelivery")
+
+    def _routine(self, item: _Decoded) -> bool:
+        """Ack a heartbeat that changes nothing at once, without the engine (hub.liveness)."""
+        payload = item.payload
+        if self.liveness is None or not isinstance(payload, Status):
+            return False
+        if not self.liveness.routine(item.topic.site, payload, utcnow()):
+            return False
+        item.msg.ack()
+        self.metrics.heartbeats_routine.inc()
+        self._account(item.msg, item.topic, payload, item.grid, Outcome())
+        return True
+
+    async def run_liveness(self, store: LivenessStore, every_s: float = 1.0) -> None:
+        """Worker task: write routine heartbeats in one transaction every `every_s`."""
+        while True:
+            await asyncio.sleep(every_s)
+            if self.liveness is None:
+                continue
+            seen = self.liveness.take()
+            if not seen:
+                continue
+            try:
+                stale = await store.touch(seen)
+            except Exception:
+                self.liveness.give_back(seen)
+                log.warning("%d heartbeats not written; trying again", len(seen), exc_info=True)
+                continue
+            self.liveness.forget(stale)
 
     async def _take(self, batch: _Batch, item: _Decoded) -> None:
         if item.sender in batch.held or batch.store_down:
@@ -369,6 +413,8 @@ class Ingest:
         """Count and write what was committed, then hand its actions to dispatch."""
         if isinstance(item.payload, Event) and not outcome.rejected:
             self.limits.committed(item.sender, item.payload.kind)
+        if isinstance(item.payload, Status) and self.liveness is not None and not outcome.rejected:
+            self.liveness.committed(item.topic.site, item.payload)
         self._account(item.msg, item.topic, item.payload, item.grid, outcome)
         if outcome.actions:
             if self.crash_after_commit and any(isinstance(a, Notify) for a in outcome.actions):

@@ -157,6 +157,11 @@ class HubMetrics:
             ["path"],
             registry=r,
         )
+        self.heartbeats_routine = Counter(
+            "watchpost_ingest_heartbeats_routine",
+            "Heartbeats that changed nothing: acked at once, written in batches, no engine",
+            registry=r,
+        )
         self.clock_skewed = Counter(
             "watchpost_ingest_clock_skewed",
             "Events from a device clock off by more than 5 minutes (flagged, hub time used)",

@@ -294,3 +294,41 @@ class Store:
         """Commit one small write (raises if the store cannot write, e.g. its disk is full)."""
         with self.session(write=True) as s:
             queues.probe(s, name, utcnow())
+
+    def online_devices(self) -> list[tuple[str, str, float | None]]:
+        """Return (site, device, heartbeat_s) of every device the store has online."""
+        query = select(DeviceStateRow.site, DeviceStateRow.device, DeviceStateRow.heartbeat_s)
+        with self.session() as s:
+            rows = s.execute(query.where(DeviceStateRow.online.is_(True)))
+            return [(site, device, beat) for site, device, beat in rows]
+
+    def touch_devices(
+        self, seen: list[tuple[str, str, datetime, dict[str, object]]]
+    ) -> list[tuple[str, str]]:
+        """Write routine heartbeats (last seen, last status) in one transaction.
+
+        Return the devices the store does not have online (their heartbeat was not written:
+        the engine must see their next status).
+        """
+        stale: list[tuple[str, str]] = []
+        with self.session(write=True) as s:
+            for site, device, at, status in seen:
+                row = s.get(DeviceStateRow, (site, device))
+                if row is None or not row.online:
+                    stale.append((site, device))
+                    continue
+                if row.last_seen is None or at > row.last_seen:
+                    row.last_seen = at
+                if _newer(status, row.last_status):
+                    row.last_status = status
+        return stale
+
+
+def _newer(status: dict[str, object], last: dict[str, object] | None) -> bool:
+    """Return True if `status` is newer (by the device's clock) than the one recorded."""
+    try:
+        mine = datetime.fromisoformat(str(status.get("ts")))
+        theirs = datetime.fromisoformat(str((last or {}).get("ts")))
+    except ValueError:
+        return True
+    return mine >= theirs
