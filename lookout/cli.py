@@ -67,7 +67,7 @@ def watchdog(
         Pager(settings.notify)
         settings.endpoint()  # an unreadable password file fails here, not inside the loop
     except (ValidationError, ValueError, OSError) as exc:
-        typer.echo(f"invalid watchdog settings: {exc}", err=True)
+        typer.echo(f"看门狗设置无效 / invalid watchdog settings: {exc}", err=True)
         raise typer.Exit(2) from exc
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

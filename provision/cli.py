@@ -96,9 +96,8 @@ def broker(
         raise typer.Exit(1) from exc
     typer.echo(f"wrote {files.conf} ({files.acl.users} users); run: mosquitto -c {files.conf}")
     if files.pilot_ca:
-        typer.echo(
-            f"pilot CA {files.certs.ca_cert if files.certs else ''}: give it to every client"
-        )
+        ca = files.certs.ca_cert if files.certs else ""
+        typer.echo(f"pilot CA {ca}: give it to every client / 试点根证书：请分发给每个客户端")
     typer.echo(f"secrets in {store.folder}: {len(files.acl.new_secrets)} generated, none printed")
     for hub in hubs:
         typer.echo(f"hub: broker_username {hub}, broker_password_file {store.path(hub)}")
