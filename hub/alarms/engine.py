@@ -26,7 +26,7 @@ from hub.alarms.ledger import Ledger
 from hub.alarms.outbox import persist
 from hub.alarms.replies import Refused, apply, check, replayed
 from hub.alarms.rules.checkin import check_windows
-from hub.alarms.rules.order import ORDERED_KINDS, late_cancel, lock_device, stale
+from hub.alarms.rules.order import ORDERED_KINDS, late_cancel, lock_device, lock_devices, stale
 from hub.alarms.rules.person import CONFIRMED_KINDS, confirm_event, on_cancel, raise_or_repeat
 from hub.alarms.rules.smoke import on_smoke, on_smoke_clear, verify_due
 from hub.alarms.rules.system import raise_system
@@ -157,6 +157,10 @@ class Engine:
     def _attempt_events(self, items: Sequence[tuple[str, Event]]) -> list[Outcome]:
         outcomes: list[Outcome] = []
         with self.store.session(write=True) as session:
+            # Several hubs: take this batch's device locks first, in one order (rules/order.py).
+            lock_devices(
+                Ledger(session, self.policy, self.clock()), ((s, e.device) for s, e in items)
+            )
             for site, event in items:
                 # A savepoint per event: a refused or duplicate event (also one repeated within
                 # this batch) undoes only its own changes, exactly as its own transaction would.

@@ -5,9 +5,10 @@ device to different hubs (Mosquitto: round-robin), so a `cancel` can be committe
 before another hub commits the `call` it cancels, and a device's `offline` last will before its
 earlier `online`. The store puts them back in the device's order:
 
-* every event that raises or cancels a person alarm, and every status, first locks its device's
-  row (`FOR UPDATE` on PostgreSQL; SQLite has one writer anyway), so two hubs never decide
-  about one device at the same time, and the second sees what the first committed;
+* a batch of events (group commit) first locks all its devices' rows in sorted order
+  (`lock_devices`); a lone event that raises or cancels a person alarm, and a status, lock
+  their device's row (`FOR UPDATE` on PostgreSQL; SQLite has one writer anyway): two hubs
+  never decide about one device at once, and the second sees what the first committed;
 * a `call`/`fall` that raises an alarm looks for a `cancel` of the same device already stored
   with a later `seq` and a later-or-equal `ts` that cancelled nothing (`late_cancel`), and
   applies it now: the alarm ends exactly as if the two had arrived in order;
@@ -16,9 +17,10 @@ earlier `online`. The store puts them back in the device's order:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 
 from hub.alarms.ledger import Ledger
 from hub.alarms.rules.person import on_cancel
@@ -32,6 +34,24 @@ ORDERED_KINDS = frozenset({"call", "fall", "cancel"})
 def lock_device(ledger: Ledger, site: str, device: str) -> DeviceRow | None:
     """Return the registered device, its row locked until the transaction ends (or None)."""
     return ledger.session.get(DeviceRow, (site, device), with_for_update=True)
+
+
+def lock_devices(ledger: Ledger, keys: Iterable[tuple[str, str]]) -> None:
+    """Lock the rows of the devices of a batch, in one sorted order, before anything else.
+
+    Two hubs' group commits touch the same devices' rows (state, alarms) in their own arrival
+    orders; taking the device locks first, sorted, means they wait for each other instead of
+    deadlocking (PostgreSQL would abort one after `deadlock_timeout`, a second's stall).
+    """
+    ordered = sorted(set(keys))
+    if not ordered:
+        return
+    ledger.session.execute(
+        select(DeviceRow.site, DeviceRow.id)
+        .where(tuple_(DeviceRow.site, DeviceRow.id).in_(ordered))
+        .order_by(DeviceRow.site, DeviceRow.id)
+        .with_for_update()
+    ).all()
 
 
 def late_cancel(ledger: Ledger, device: DeviceRow, event: Event, alarm: AlarmRow) -> None:
