@@ -374,7 +374,7 @@ async def _serve(
             for name, work in background.items():
                 tg.create_task(work, name=name)
             tg.create_task(
-                bus.run_batches("alarm", ingest.on_alarm_batch, max_batch=MAX_BATCH),
+                bus.run_batches("alarm", ingest.on_alarm_batch, max_batch=MAX_BATCH, lanes=True),
                 name="bus-alarm",
             )
             for i in range(settings.dispatch_workers):

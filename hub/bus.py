@@ -28,6 +28,7 @@ The alarm path reconnects with capped, jittered backoff. Exception tree::
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import socket
@@ -41,6 +42,7 @@ from urllib.parse import urlsplit
 import aiomqtt
 import paho.mqtt.client as paho_mqtt
 
+from hub.lanes import Lanes
 from protocol.backoff import Backoff
 from protocol.topics import device_filter, shared, worker_filter
 
@@ -132,6 +134,7 @@ class Bus:
         self._alarm_up = asyncio.Event()
         self.connected: dict[Path, bool] = {"alarm": False}
         self.reconnects: dict[Path, int] = {"alarm": 0}
+        self._lanes_of: dict[aiomqtt.Client, Lanes[Received]] = {}
 
     @property
     def alarm_client_id(self) -> str:
@@ -203,13 +206,20 @@ class Bus:
 
         await self.run_batches(path, one_by_one, max_batch=1)
 
-    async def run_batches(self, path: Path, handler: BatchHandler, *, max_batch: int) -> None:
-        """Like `run`, but hand over every message already waiting, up to `max_batch` at once."""
+    async def run_batches(
+        self, path: Path, handler: BatchHandler, *, max_batch: int, lanes: bool = False
+    ) -> None:
+        """Like `run`, but hand over every message already waiting, up to `max_batch` at once.
+
+        `lanes`: a reader task sorts every message into an urgent and a normal lane as it
+        arrives (`hub.lanes`); the handler gets the urgent lane first, the normal lane in
+        small chunks.
+        """
         backoff = Backoff(first=0.4, cap=self.backoff_max_s)
         while True:
             connects = self.reconnects[path]
             try:
-                await self._session(path, handler, max_batch)
+                await self._session(path, handler, max_batch, lanes)
             except (aiomqtt.MqttError, Redeliver) as exc:
                 if self.reconnects[path] != connects:
                     backoff.reset()  # it was connected: start again from the first delay
@@ -222,7 +232,9 @@ class Bus:
                     self._alarm_up.clear()
                     self._alarm_client = None
 
-    async def _session(self, path: Path, handler: BatchHandler, max_batch: int) -> None:
+    async def _session(
+        self, path: Path, handler: BatchHandler, max_batch: int, lanes: bool = False
+    ) -> None:
         client = self._client(path)
         async with client:
             self.connected[path] = True
@@ -237,6 +249,9 @@ class Bus:
                 self._alarm_up.set()
             log.info("mqtt %s path connected to %s:%d", path, self.address.host, self.address.port)
             messages = client.messages
+            if lanes:
+                await self._lanes(client, handler, max_batch)
+                return
             while True:
                 # Wait for one message, then take only what is already queued: a lone message
                 # is handled at once, a backlog (a replay after an outage) in batches.
@@ -245,10 +260,38 @@ class Bus:
                     batch.append(await anext(messages))
                 await handler([_received(client, m) for m in batch])
 
+    async def _lanes(self, client: aiomqtt.Client, handler: BatchHandler, max_batch: int) -> None:
+        """Read into lanes in a task; hand the handler the urgent lane first (hub.lanes)."""
+        lanes: Lanes[Received] = Lanes(max_urgent=max_batch)
+        self._lanes_of[client] = lanes
+
+        async def read() -> None:
+            async for message in client.messages:
+                lanes.put(_received(client, message))
+            raise aiomqtt.MqttError("the message stream ended")
+
+        reader = asyncio.create_task(read(), name="bus-alarm-reader")
+        try:
+            while True:
+                taking = asyncio.ensure_future(lanes.take())
+                await asyncio.wait({taking, reader}, return_when=asyncio.FIRST_COMPLETED)
+                if not taking.done():
+                    taking.cancel()
+                    reader.result()  # raises the reader's error (connection lost)
+                await handler(taking.result())
+        finally:
+            self._lanes_of.pop(client, None)
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
+                await reader
+
     def backlog(self) -> int:
         """Return how many alarm-path messages were received but not yet handed to the handler."""
         client = self._alarm_client
-        return 0 if client is None else len(client.messages)
+        if client is None:
+            return 0
+        lanes = self._lanes_of.get(client)
+        return len(client.messages) + (0 if lanes is None else len(lanes))
 
     async def wait_alarm_path(self) -> None:
         """Wait until the alarm path is connected and subscribed."""
