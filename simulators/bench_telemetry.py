@@ -194,6 +194,8 @@ def _hub(work: Path, broker: Mosquitto, influxd: Influxd, devices: list[str],
             result.add(f"{k}_per_s", f"(3) {factor}x C: ingested", got, "msg/s")
             result.add(f"{k}_of_capacity_pct", f"(3) {factor}x C: ingested / C",
                        100 * got / max(1e-9, capacity), "%")  # fmt: skip
+            result.add(f"{k}_of_offered_pct", f"(3) {factor}x C: ingested / offered",
+                       100 * got / max(1e-9, paced["sent_per_s"]), "%")  # fmt: skip
             result.add(f"{k}_shed_pct", f"(3) {factor}x C: shed (counted)",
                        100 * paced["shed"] / max(1, n), "%")  # fmt: skip
             result.add(f"{k}_unaccounted", f"(3) {factor}x C: neither written nor counted",
@@ -263,7 +265,7 @@ def _hub_alone(work: Path, influxd: Influxd, devices: list[str], sizes: Telemetr
             flat = _alone_phase(hub, broker, sizes.n, 0.0)
             capacity = flat["per_s"]
             result.add("alone_per_s", "(4) hub alone, flat out = capacity C", capacity, "msg/s")
-            result.add("alone_flat_shed_pct", "(4) flat out: shed (counted)",
+            result.add("alone_flat_shed_pct", "(4) flat out (sender never waits): shed (counted)",
                        100 * flat["shed"] / sizes.n, "%")  # fmt: skip
             for factor in (1, 2):
                 n = int(factor * capacity * sizes.paced_s)
@@ -275,6 +277,8 @@ def _hub_alone(work: Path, influxd: Influxd, devices: list[str], sizes: Telemetr
                 result.add(f"{k}_per_s", f"{at}: ingested", paced["per_s"], "msg/s")
                 result.add(f"{k}_of_capacity_pct", f"{at}: ingested / C",
                            100 * paced["per_s"] / max(1e-9, capacity), "%")  # fmt: skip
+                result.add(f"{k}_of_offered_pct", f"{at}: ingested / offered",
+                           100 * paced["per_s"] / max(1e-9, paced["offered_per_s"]), "%")  # fmt: skip
                 result.add(f"{k}_shed_pct", f"{at}: shed (counted)",
                            100 * paced["shed"] / max(1, n), "%")  # fmt: skip
                 result.add(f"{k}_unaccounted", f"{at}: neither written nor counted",
