@@ -277,8 +277,8 @@ def _hub_alone(work: Path, influxd: Influxd, devices: list[str], sizes: Telemetr
                 result.add(f"{k}_per_s", f"{at}: ingested", paced["per_s"], "msg/s")
                 result.add(f"{k}_of_capacity_pct", f"{at}: ingested / C",
                            100 * paced["per_s"] / max(1e-9, capacity), "%")  # fmt: skip
-                result.add(f"{k}_of_offered_pct", f"{at}: ingested / offered",
-                           100 * paced["per_s"] / max(1e-9, paced["offered_per_s"]), "%")  # fmt: skip
+                share = paced["per_s"] / max(1e-9, paced["offered_per_s"])
+                result.add(f"{k}_of_offered_pct", f"{at}: ingested / offered", 100 * share, "%")
                 result.add(f"{k}_shed_pct", f"{at}: shed (counted)",
                            100 * paced["shed"] / max(1, n), "%")  # fmt: skip
                 result.add(f"{k}_unaccounted", f"{at}: neither written nor counted",
