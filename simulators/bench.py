@@ -11,6 +11,13 @@ Benchmarks, in run order (names for `--only`):
 * ``hub``: the hub as its own process: event ingest rate and SOS alert latency under a
   telemetry flood (`simulators.bench_hub`).
 
+The hub-under-load scenarios run only when named (`--only storm`, …; minutes each):
+
+* ``storm``, ``heartbeat``: the alarm lane (`simulators.bench_load`);
+* ``telemetry``: the telemetry lane against a bare gmqtt subscriber and Node-RED
+  (`simulators.bench_telemetry`);
+* ``startup``: start-up time and RSS with 100,000 registered devices (`simulators.bench_startup`).
+
 Every server a benchmark starts listens on 127.0.0.1 and is stopped by PID. A failing
 benchmark is reported in its table and makes the exit code 1; the others still run.
 """
@@ -84,6 +91,9 @@ def bench_influx_writer(quick: bool, note: Note) -> Result:
         result.add(key, label, value, unit)
     return result
 
+
+LOAD = ("storm", "heartbeat", "telemetry", "startup")
+"""The hub-under-load scenarios (minutes each): run only when named, e.g. `--only storm`."""
 
 BENCHMARKS: dict[str, Benchmark] = {
     "codec": bench_codec,
@@ -171,7 +181,7 @@ def main(only: list[str], quick: bool, report: Path | None) -> int:
             f"choose from {', '.join(BENCHMARKS)}"
         )
         return 2
-    names = [n for n in BENCHMARKS if not only or n in only]
+    names = [n for n in BENCHMARKS if n in only or (not only and n not in LOAD)]
     results: list[Result] = []
     started = datetime.now(UTC)
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
