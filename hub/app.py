@@ -42,9 +42,8 @@ from hub.store import Store
 from hub.store.registry import ImportMark, fingerprint
 from hub.store.schema import DeviceRow
 from hub.telemetry import Endpoint, TelemetryLane
-from protocol.config_file import load_model
 from protocol.messages import utcnow
-from protocol.site_config import Registry, SiteConfig, load_site
+from protocol.site_config import Registry, load_site
 
 log = logging.getLogger(__name__)
 
@@ -160,32 +159,35 @@ def _state_dir(settings: HubSettings) -> Path:
 def _import_registry(settings: HubSettings, folder: Path, store: Store) -> Registry:
     """Import the site folder in bulk, unless this store already holds exactly this registry.
 
-    Then only `site.yaml` is read (workers, grids) and the devices stay in the store: the
-    registry's `devices` list is empty and `StoreDirectory.load()` has them all.
+    Then no file is parsed: the import mark gives the site's grids and workers (what routes
+    pages), `StoreDirectory.load()` the devices, and the store everything else; the registry
+    returned has no devices, households or residents.
     """
     started = time.monotonic()
     folder_fp = fingerprint(folder)
     mark = ImportMark(_state_dir(settings) / "registry-import.json")
-    site = load_model(SiteConfig, folder / "site.yaml")
-    with store.session() as s:
-        query = select(func.count()).select_from(DeviceRow).where(DeviceRow.site == site.site)
-        in_store = int(s.execute(query).scalar_one())
-    if mark.matches(folder_fp, settings.store, site.site, in_store):
-        log.info(
-            "registry of site %s unchanged since its import (%d devices in the store): "
-            "device files not re-read (%.1f s)",
-            site.site,
-            in_store,
-            time.monotonic() - started,
-        )
-        return Registry(site=site, devices=[])
+    known = mark.read(folder_fp, settings.store)
+    if known is not None:
+        site, devices = known
+        with store.session() as s:
+            query = select(func.count()).select_from(DeviceRow).where(DeviceRow.site == site.site)
+            in_store = int(s.execute(query).scalar_one())
+        if in_store == devices:
+            log.info(
+                "registry of site %s unchanged since its import (%d devices in the store): "
+                "no file re-read (%.1f s)",
+                site.site,
+                in_store,
+                time.monotonic() - started,
+            )
+            return Registry(site=site, devices=[])
     registry = load_site(folder)
     parsed = time.monotonic()
     store.import_registry(registry)
-    mark.write(folder_fp, settings.store, site.site, len(registry.devices))
+    mark.write(folder_fp, settings.store, registry.site, len(registry.devices))
     log.info(
         "imported registry of site %s: %d devices, read in %.1f s, imported in %.1f s",
-        site.site,
+        registry.site.site,
         len(registry.devices),
         parsed - started,
         time.monotonic() - parsed,

@@ -35,6 +35,8 @@ from hub.store.schema import (
 from protocol.site_config import Registry, SiteConfig
 
 Row = dict[str, Any]
+SUMMARY = {"site", "name_zh", "name_en", "timezone", "grids", "workers"}
+"""What of `site.yaml` a hub keeps once the registry is in the store: who is paged, for where."""
 
 
 def import_registry(session: Session, registry: Registry) -> dict[str, int]:
@@ -159,9 +161,10 @@ def fingerprint(folder: str | Path) -> str:
 
 
 class ImportMark:
-    """A small JSON file: which registry fingerprint was imported into which store, and how many
-    devices that gave. A mark that does not match (other store, changed files, a store whose
-    device count differs, e.g. one that was reset) means: import again."""
+    """A small JSON file: which registry fingerprint was imported into which store, how many
+    devices that gave, and the part of `site.yaml` the hub routes pages with (site, grids,
+    workers). A mark that does not match (other store, changed files, a store whose device
+    count differs, e.g. one that was reset) means: import again."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -170,27 +173,25 @@ class ImportMark:
     def _store_id(store_url: str) -> str:
         return hashlib.sha256(store_url.encode()).hexdigest()[:16]
 
-    def matches(self, folder_fp: str, store_url: str, site: str, devices_in_store: int) -> bool:
-        """Return True if this exact registry was imported into this store and is still there."""
+    def read(self, folder_fp: str, store_url: str) -> tuple[SiteConfig, int] | None:
+        """Return (site summary, devices imported) if this registry went into this store."""
         try:
             mark = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return False
-        return isinstance(mark, dict) and mark == {
-            "fingerprint": folder_fp,
-            "store": self._store_id(store_url),
-            "site": site,
-            "devices": devices_in_store,
-        }
+            if mark["fingerprint"] != folder_fp or mark["store"] != self._store_id(store_url):
+                return None
+            return SiteConfig.model_validate(mark["summary"]), int(mark["devices"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
 
-    def write(self, folder_fp: str, store_url: str, site: str, devices: int) -> None:
+    def write(self, folder_fp: str, store_url: str, site: SiteConfig, devices: int) -> None:
         """Record a successful import (atomically: written aside, then renamed)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        summary = site.model_dump(mode="json", include=SUMMARY)
         doc: dict[str, object] = {
             "fingerprint": folder_fp,
             "store": self._store_id(store_url),
-            "site": site,
             "devices": devices,
+            "summary": summary,
         }
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps(doc), encoding="utf-8")

@@ -1,5 +1,5 @@
-"""Start-up on an unchanged registry: the device files are not re-read when this store already
-holds exactly this registry; any change to the folder, another store, or a store that lost its
+"""Start-up on an unchanged registry: no file is re-read when this store already holds exactly
+this registry; any change to the folder, another store, or a store that lost its
 devices means a full import again."""
 
 from __future__ import annotations
@@ -31,7 +31,10 @@ def test_unchanged_registry_is_not_read_again_and_a_change_is(tmp_path: Path, si
         assert len(first.devices) >= 3
         again = _import_registry(settings(tmp_path, url, folder), folder, store)
         assert again.devices == []  # read from the store, not the files
-        assert again.site == first.site
+        assert again.site.site == site_id
+        assert again.site.workers == first.site.workers  # what routes pages is kept
+        assert again.site.grids == first.site.grids
+        assert again.site.residents == []  # people and places are in the store
         assert store.known_device(site_id, first.devices[0].device)
 
         device_file = next((folder / "devices").glob("*.yaml"))
