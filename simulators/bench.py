@@ -10,6 +10,8 @@ Benchmarks, in run order (names for `--only`):
 * ``influx``: the hub's InfluxDB writer (`simulators.bench_influx`, when present).
 * ``hub``: the hub as its own process: event ingest rate and SOS alert latency under a
   telemetry flood (`simulators.bench_hub`).
+* ``hubs``: 1 … K hubs in one share group on one broker (`simulators.bench_hubs`;
+  `watchpost bench --hubs K` runs only this one, with K hubs at most).
 
 The hub-under-load scenarios run only when named (`--only storm`, …; minutes each):
 
@@ -25,6 +27,7 @@ benchmark is reported in its table and makes the exit code 1; the others still r
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import json
 import logging
@@ -46,6 +49,7 @@ from simulators.bench_cpu import bench_codec, bench_fall
 from simulators.bench_edge import bench_agent_memory, bench_outbox
 from simulators.bench_figures import Note, Result
 from simulators.bench_hub import bench_hub
+from simulators.bench_hubs import bench_hubs
 from simulators.bench_load import bench_heartbeat, bench_storm
 from simulators.bench_startup import bench_startup
 from simulators.bench_telemetry import bench_telemetry
@@ -106,6 +110,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "heartbeat": bench_heartbeat,
     "telemetry": bench_telemetry,
     "startup": bench_startup,
+    "hubs": bench_hubs,
 }
 """Every benchmark by name, in the order `watchpost bench` runs them."""
 
@@ -171,9 +176,15 @@ def _errors_only(console: Console) -> Iterator[None]:
         root.removeHandler(handler)
 
 
-def main(only: list[str], quick: bool, report: Path | None) -> int:
-    """Run the named benchmarks (all if `only` is empty); print tables; write JSON if asked."""
+def main(only: list[str], quick: bool, report: Path | None, hubs: int | None = None) -> int:
+    """Run the named benchmarks (all if `only` is empty); print tables; write JSON if asked.
+
+    `hubs`: run only the several-hubs benchmark, with 1 … `hubs` hubs.
+    """
     console = Console()
+    if hubs is not None:
+        only = ["hubs"]
+        BENCHMARKS["hubs"] = functools.partial(bench_hubs, max_hubs=hubs)
     unknown = [n for n in only if n not in BENCHMARKS]
     if unknown:
         console.print(

@@ -51,11 +51,15 @@ def bench(
     only: Annotated[list[str] | None, typer.Option(help="Run only these benchmarks")] = None,
     quick: Annotated[bool, typer.Option(help="Smaller sizes, for a smoke run")] = False,
     report: Annotated[Path | None, typer.Option(help="Also write the figures as JSON")] = None,
+    hubs: Annotated[
+        int | None,
+        typer.Option(min=1, max=8, help="Only the several-hubs benchmark, with 1 … HUBS hubs"),
+    ] = None,
 ) -> None:
     """Measure throughput, latency and memory; print readable tables."""
     from simulators.bench import main
 
-    raise typer.Exit(main(only=only or [], quick=quick, report=report))
+    raise typer.Exit(main(only=only or [], quick=quick, report=report, hubs=hubs))
 
 
 def register(app: typer.Typer) -> None:
