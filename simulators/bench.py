@@ -96,7 +96,7 @@ def bench_influx_writer(quick: bool, note: Note) -> Result:
     return result
 
 
-LOAD = ("storm", "heartbeat", "telemetry", "startup")
+LOAD = ("storm", "heartbeat", "telemetry", "startup", "hubs")
 """The hub-under-load scenarios (minutes each): run only when named, e.g. `--only storm`."""
 
 BENCHMARKS: dict[str, Benchmark] = {
