@@ -183,3 +183,30 @@ async def test_absent_and_swap_from_the_board_drive_routing(
     assert "王芳" in await row.inner_text() and "李娜" not in await row.inner_text()
     entries = await (await board.context.request.get("/api/v1/audit")).json()
     assert [e["action"] for e in entries][:2] == ["roster.extra", "roster.absent"]
+
+
+@pytest.mark.integration
+async def test_phone_offline_shows_it_and_catches_up_on_reconnect(
+    hub: Hub, browser: Browser, mosquitto: Mosquitto
+) -> None:
+    phone_ctx, phone = await logged_in(browser, hub, "zhang", PHONE)
+    await phone_ctx.set_offline(True)
+    await phone.wait_for_selector("#net.offline")
+    await publish(mosquitto, hub.site, "home-b1-302", "call")  # raised while the phone is away
+    await phone.wait_for_timeout(1000)
+    assert await phone.locator("article.card").count() == 0
+    await phone_ctx.set_offline(False)
+    card = phone.locator("article.card.cls-call")
+    await card.wait_for(timeout=20000)
+    assert "赵国强" in await card.inner_text()
+    await phone.wait_for_selector("#net.online")
+    alarm_id = await card.get_attribute("data-id")
+    # Accept in a dead spot: the tap is kept and sent when the network is back.
+    await phone_ctx.set_offline(True)
+    await phone.wait_for_selector("#net.offline")
+    await card.locator("button.ack").click()
+    await phone.wait_for_timeout(300)
+    await phone_ctx.set_offline(False)
+    await phone.wait_for_selector(f"article.card.st-acknowledged[data-id='{alarm_id}']")
+    alarm = await (await phone_ctx.request.get(f"/api/v1/alarms/{alarm_id}")).json()
+    assert alarm["alarm"]["acknowledged_by"] == "w-zhang-wei"

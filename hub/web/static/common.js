@@ -67,11 +67,14 @@ export function follow({ onAlarm, onStatus, onCatchUp }) {
     source.onerror = () => {
       onStatus(false);
       source.close();
+      if (!navigator.onLine) return;  // the "online" event reopens it
       setTimeout(open, retry);
       retry = Math.min(retry * 2, 15000);
     };
   };
-  window.addEventListener("offline", () => onStatus(false));
+  // The browser knows first when the phone loses its network: drop the stream at once (it
+  // would only stall), show it, and reconnect (then catch up) when the network is back.
+  window.addEventListener("offline", () => { source?.close(); onStatus(false); });
   window.addEventListener("online", () => { source?.close(); open(); });
   open();
 }
