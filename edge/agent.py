@@ -26,6 +26,7 @@ from edge.outbox import Outbox, Pending
 from edge.pump import OutboxPump
 from edge.sensors import RESIDENT_ALARMS, Sensors, SignalQueue
 from edge.telemetry import Readings
+from edge.voice import Speaker
 from protocol.codec import decode_command, encode, new_event_id
 from protocol.device_config import DeviceConfig
 from protocol.errors import ProtocolError
@@ -78,7 +79,8 @@ class Agent:
         self._outbox: Outbox | None = None
         self._inputs: GpioInputs | None = None
         self._outputs: GpioOutputs | None = None
-        self._feedback = Feedback(config.device)
+        self._speaker = Speaker(config.outputs.speaker) if config.outputs.speaker else None
+        self._feedback = Feedback(config.device, speaker=self._speaker)
         self._sensors: Sensors | None = None
         self._bus: Bus | None = None
         self._pump: OutboxPump | None = None
@@ -145,7 +147,7 @@ class Agent:
             self._outputs = GpioOutputs(cfg.outputs, factory)
             self._closers.append(self._outputs.close)
             out = self._outputs
-            self._feedback = Feedback(cfg.device, out.led, out.buzzer, out.siren)
+            self._feedback = Feedback(cfg.device, out.led, out.buzzer, out.siren, self._speaker)
         if gpio_in:
             self._inputs = GpioInputs(cfg.inputs, factory, signals.post)
             self._closers.append(self._inputs.close)

@@ -113,6 +113,20 @@ def detect_falls_command(
         typer.echo(json.dumps({"t": round(hit.t, 3), "peak_g": hit.peak_g}))
 
 
+def render_prompts_command(
+    out: Annotated[Path, typer.Option("--out", help="Folder for STATE.LANG.wav files")],
+) -> None:
+    """Render the spoken prompts (zh-CN and English) once with espeak-ng."""
+    from edge.voice import render_prompts
+
+    try:
+        files = render_prompts(out)
+    except OSError as exc:
+        typer.echo(f"watchpost edge render-prompts: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"{len(files)} prompts in {out}")
+
+
 def register(app: typer.Typer) -> None:
     """Add the `edge` command group to the `watchpost` app."""
     edge_app = typer.Typer(
@@ -120,4 +134,5 @@ def register(app: typer.Typer) -> None:
     )
     edge_app.callback(invoke_without_command=True)(edge_command)
     edge_app.command("detect-falls")(detect_falls_command)
+    edge_app.command("render-prompts")(render_prompts_command)
     app.add_typer(edge_app, name="edge")

@@ -10,6 +10,8 @@ import logging
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from edge.voice import Speaker
+
 log = logging.getLogger(__name__)
 
 FeedbackState = Literal[
@@ -100,8 +102,10 @@ class Feedback:
         led: Switchable | None = None,
         buzzer: Switchable | None = None,
         siren: Switchable | None = None,
+        speaker: Speaker | None = None,
     ) -> None:
         self.device = device
+        self._speaker = speaker
         self._led = led
         self._buzzer = buzzer
         self._siren = siren
@@ -115,6 +119,8 @@ class Feedback:
         _apply(self._buzzer, pattern.buzzer)
         if state != self.state:
             log.info("%s: %s / %s", self.device, pattern.zh, pattern.en)
+            if self._speaker is not None:
+                self._speaker.say(state)
         self.state = state
 
     def siren(self, on: bool) -> None:
@@ -132,7 +138,9 @@ class Feedback:
         self.siren_on = on
 
     def close(self) -> None:
-        """Switch every output off."""
+        """Switch every output off (and stop a prompt still playing)."""
+        if self._speaker is not None:
+            self._speaker.stop()
         for output in (self._led, self._buzzer, self._siren):
             if output is not None:
                 output.off()

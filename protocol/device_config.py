@@ -189,12 +189,35 @@ class InputsConfig(Strict):
     )
 
 
+Language = Literal["zh", "en"]
+
+
+def _both_languages() -> list[Language]:
+    return ["zh", "en"]
+
+
+class SpeakerConfig(Strict):
+    """Spoken prompts: WAV files rendered once (`watchpost edge render-prompts`), played on
+    every feedback change."""
+
+    prompts_dir: str = Field(description="Folder of STATE.LANG.wav files (render-prompts --out)")
+    languages: list[Language] = Field(
+        default_factory=_both_languages, min_length=1, description="Spoken in this order"
+    )
+    player: list[str] = Field(
+        default_factory=lambda: ["aplay", "-q"],
+        min_length=1,
+        description="Command that plays WAV files given as its last arguments",
+    )
+
+
 class OutputsConfig(Strict):
     """Feedback outputs for the resident."""
 
     led: OutputConfig | None = Field(None, description="Status LED")
     buzzer: OutputConfig | None = Field(None, description="Buzzer / sounder")
     siren: OutputConfig | None = Field(None, description="Building siren relay (stairwell units)")
+    speaker: SpeakerConfig | None = Field(None, description="Spoken prompts (optional)")
 
 
 class OutboxConfig(Strict):

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the Debian packages Watchpost's demo and tests run for real: Mosquitto, InfluxDB 1.x,
-# Chromium (web pages), PostgreSQL (multi-hub store). Idempotent; fails loudly, never skips.
+# Chromium (web pages), PostgreSQL (multi-hub store), espeak-ng and sox (spoken prompts). Idempotent; fails loudly, never skips.
 set -euo pipefail
 
 need=()
@@ -9,6 +9,8 @@ command -v influxd >/dev/null 2>&1 || need+=(influxdb)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 fc-list 2>/dev/null | grep -qi "wenquanyi\|wqy" || need+=(fonts-wqy-microhei)  # CJK glyphs for screenshots
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)  # spoken prompts (edge/voice.py)
+command -v sox >/dev/null 2>&1 || need+=(sox)  # measures the rendered prompts in tests
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
