@@ -24,6 +24,9 @@ from hub.metrics import HubMetrics
 from hub.store import Pending, Store
 
 log = logging.getLogger(__name__)
+OUTBOX_KEEP = timedelta(days=7)
+"""Delivered outbox rows are kept this long (to look into a complaint), then deleted."""
+PRUNE_EVERY_S = 3600.0
 
 
 class Bus(Protocol):
@@ -66,6 +69,7 @@ class StoreQueues:
         self.owner = owner
         """Several hubs: the hub's name; rows it resends are claimed for `lease` first."""
         self.lease = lease
+        self._pruned_at: float | None = None
 
     async def pending(self, before: datetime) -> Sequence[Pending]:
         """Return undelivered outbox rows written before `before` (claimed, with an owner)."""
@@ -74,8 +78,13 @@ class StoreQueues:
         return await asyncio.to_thread(self.store.outbox_pending, before)
 
     async def delivered(self, ids: list[int]) -> None:
-        """Mark outbox rows delivered."""
-        await asyncio.to_thread(self.store.outbox_delivered, ids)
+        """Mark outbox rows delivered; once an hour also drop rows delivered a week ago."""
+        now = time.monotonic()
+        prune = self._pruned_at is None or now - self._pruned_at > PRUNE_EVERY_S
+        keep = OUTBOX_KEEP if prune else None
+        await asyncio.to_thread(self.store.outbox_delivered, ids, keep)
+        if prune:
+            self._pruned_at = now
 
     async def oldest(self) -> datetime | None:
         """Return when the oldest undelivered row was written."""

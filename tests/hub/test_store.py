@@ -174,3 +174,25 @@ def test_migrations_downgrade_to_nothing_and_back(store: Store) -> None:
         assert MigrationContext.configure(conn).get_current_revision() is None
     store.migrate()
     assert store.list_alarms() == []
+
+
+def test_outbox_rows_pending_until_delivered_then_pruned(store: Store) -> None:
+    from datetime import timedelta
+
+    from hub.store import queues
+    from protocol.messages import utcnow
+
+    now = utcnow()
+    with store.session(write=True) as s:
+        old = queues.add_outbox(s, now - timedelta(days=9), "notify", None, {"k": 1})
+        new = queues.add_outbox(s, now - timedelta(seconds=5), "command", None, {"k": 2})
+    assert [p.id for p in store.outbox_pending(now)] == [old, new]
+    assert store.outbox_oldest() == now - timedelta(days=9)
+    store.outbox_delivered([old, new])
+    assert store.outbox_pending(now) == [] and store.outbox_oldest() is None
+    with store.session(write=True) as s:  # delivered long ago
+        s.get(queues.OutboxRow, old).delivered_at = now - timedelta(days=8)  # type: ignore[union-attr]
+    store.outbox_delivered([], prune_after=timedelta(days=7))
+    with store.session() as s:
+        assert s.get(queues.OutboxRow, old) is None
+        assert s.get(queues.OutboxRow, new) is not None
