@@ -311,6 +311,7 @@ async def _run(
             openapi=settings.openapi_access,
             metrics_access=settings.metrics_access,
             secure_cookies=settings.secure_cookies,
+            trusted_proxies=frozenset(settings.trusted_proxies),
         )
         lane = TelemetryLane(
             _telemetry_endpoint(address, settings.name),

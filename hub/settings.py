@@ -79,6 +79,10 @@ class HubConfig(BaseModel):
     session_max_s: float = Field(
         43_200.0, gt=0, le=7 * 86_400, description="A login token expires this long after login"
     )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Reverse proxies (IP addresses) whose X-Forwarded-For names the client",
+    )
     duty_watch_s: float = Field(
         60.0, gt=0, le=3600, description="How often on-duty/care points and 'nobody on duty' run"
     )

@@ -34,6 +34,7 @@ class ApiContext:
     openapi: Exposure = "loopback"
     metrics_access: Exposure = "loopback"
     secure_cookies: bool = False
+    trusted_proxies: frozenset[str] = frozenset()
     login_failures: FailureLimiter = field(default_factory=lambda: FailureLimiter(5, 60.0))
     auth_failures: FailureLimiter = field(default_factory=lambda: FailureLimiter(20, 60.0))
     pending: dict[str, Any] = field(default_factory=dict)

@@ -35,8 +35,17 @@ Context = Annotated[ApiContext, Depends(get_context)]
 
 
 def client_address(request: Request) -> str:
-    """Return the client's address (the reverse proxy's, unless uvicorn trusts its headers)."""
-    return request.client.host if request.client else "-"
+    """Return the client's address: the peer, or behind a trusted reverse proxy the nearest
+    address in X-Forwarded-For that is not itself a trusted proxy."""
+    peer = request.client.host if request.client else "-"
+    trusted: frozenset[str] = request.app.state.ctx.trusted_proxies
+    if peer not in trusted:
+        return peer
+    hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",") if h.strip()]
+    for hop in reversed(hops):
+        if hop not in trusted:
+            return hop[:64]
+    return peer
 
 
 async def current_principal(

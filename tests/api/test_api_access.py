@@ -218,3 +218,17 @@ def test_reassign_by_role(api: Api, who: str) -> None:
     alarm = api.raise_sos()
     body = {"worker": "w-li-na"}
     assert _status(api, who, "POST", f"/api/v1/alarms/{alarm}/reassign", body) == REASSIGN[who]
+
+
+def test_login_limit_per_client_behind_a_trusted_proxy(api: Api) -> None:
+    api.ctx.trusted_proxies = frozenset({"testclient"})
+
+    def login(client_ip: str, username: str) -> int:
+        headers = {"X-Forwarded-For": f"203.0.113.9, {client_ip}"}
+        body = {"username": username, "password": "wrong"}
+        return api.client.post("/api/v1/auth/login", json=body, headers=headers).status_code
+
+    assert [login("198.51.100.1", f"nobody{i}") for i in range(6)] == [401] * 5 + [429]
+    assert login("198.51.100.2", "someone") == 401  # another client is not blocked
+    entries = api.client.get("/api/v1/audit?action=auth.login", headers=AUTH).json()
+    assert entries[0]["remote"] == "198.51.100.2"
