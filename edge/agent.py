@@ -124,7 +124,6 @@ class Agent:
         )
         self._confirm = Confirmations(
             self._outbox,
-            self._topics["event"],
             self._feedback,
             cfg.timing.confirm_s,
             self._clock,
@@ -330,11 +329,12 @@ class Agent:
             )
             return encode(event)
 
-        seq = self._outbox.add_event(self._topics["event"], kind, payload_for)
+        keep = event_id if kind in RESIDENT_ALARMS else None
+        seq = self._outbox.add_event(self._topics["event"], kind, payload_for, confirm_id=keep)
         log.info("event %s seq=%d from %s stored (%s)", kind, seq, source, event_id)
         if kind in RESIDENT_ALARMS:
             if self._confirm is not None:
-                self._confirm.expect(event_id, kind, payload_for)
+                self._confirm.expect(event_id)
             self._feedback.show("sending")
         if self._pump is not None:
             self._pump.wake()

@@ -47,7 +47,23 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 CREATE INDEX IF NOT EXISTS outbox_cls ON outbox (cls, id);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS unconfirmed (
+    event_id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    topic TEXT NOT NULL,
+    payload BLOB NOT NULL
+);
 """
+
+
+@dataclass(frozen=True, slots=True)
+class Unconfirmed:
+    """A resident alarm the hub has not confirmed yet, kept to be sent again."""
+
+    event_id: str
+    kind: str
+    topic: str
+    payload: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,8 +131,19 @@ class Outbox:
             self._db.execute("SELECT count(*) FROM outbox WHERE cls = ?", (cls,)).fetchone()[0]
         )
 
-    def add_event(self, topic: str, kind: str, payload_for: Callable[[int], bytes]) -> int:
-        """Store an event built by `payload_for(seq)` durably (fsync) and return its seq."""
+    def add_event(
+        self,
+        topic: str,
+        kind: str,
+        payload_for: Callable[[int], bytes],
+        *,
+        confirm_id: str | None = None,
+    ) -> int:
+        """Store an event built by `payload_for(seq)` durably (fsync) and return its seq.
+
+        With `confirm_id` it is also kept, in the same transaction, until `confirmed()`: the hub,
+        not the broker's PUBACK, says when a resident alarm has arrived.
+        """
         self._db.execute("BEGIN IMMEDIATE")
         try:
             self._make_room_for_event(kind)
@@ -126,10 +153,17 @@ class Outbox:
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (seq,),
             )
+            payload = payload_for(seq)
             self._db.execute(
                 "INSERT INTO outbox (cls, kind, topic, payload, seq) VALUES ('event', ?, ?, ?, ?)",
-                (kind, topic, payload_for(seq), seq),
+                (kind, topic, payload, seq),
             )
+            if confirm_id is not None:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO unconfirmed (event_id, kind, topic, payload) "
+                    "VALUES (?, ?, ?, ?)",
+                    (confirm_id, kind, topic, payload),
+                )
             self._db.execute("COMMIT")
         except BaseException:
             self._db.execute("ROLLBACK")
@@ -138,6 +172,21 @@ class Outbox:
             raise
         self._events += 1
         return seq
+
+    def unconfirmed(self) -> list[Unconfirmed]:
+        """Return the alarms kept until the hub confirms them, oldest first."""
+        rows = self._db.execute(
+            "SELECT event_id, kind, topic, payload FROM unconfirmed ORDER BY rowid"
+        ).fetchall()
+        return [Unconfirmed(r[0], r[1], r[2], bytes(r[3])) for r in rows]
+
+    def resend(self, alarm: Unconfirmed) -> int:
+        """Queue a kept alarm again, byte for byte (same id: the hub sees a duplicate)."""
+        return self.add_event(alarm.topic, alarm.kind, lambda _seq: alarm.payload)
+
+    def confirmed(self) -> int:
+        """Forget every kept alarm (the hub answered); return how many there were."""
+        return self._db.execute("DELETE FROM unconfirmed").rowcount
 
     def _make_room_for_event(self, kind: str) -> None:
         if self._events < self.max_events:

@@ -137,3 +137,26 @@ async def mosquitto_client(broker: Mosquitto) -> AsyncIterator[Any]:
 
     async with aiomqtt.Client("127.0.0.1", broker.port) as client:
         yield client
+
+
+async def test_an_unconfirmed_alarm_survives_a_restart_and_is_sent_again(
+    tmp_path: Path, mosquitto: Mosquitto, site_id: str
+) -> None:
+    """The broker had it, the hub never said so, the device restarted: it keeps trying."""
+    from protocol.codec import decode_event
+
+    config = device_config(tmp_path, site_id, mosquitto.url, device=HOME, timing={"confirm_s": 1.0})
+    coll = Collector(mosquitto, f"watchpost/v1/{site_id}/dev/{HOME}/event")
+    async with coll.running():
+        async with running(config) as run:
+            await until(lambda: run.agent.connected, what="agent connected")
+            await press(run, CALL)
+            await until(lambda: run.agent.indicate_state == "sent", what="sent, waiting")
+        (first,) = [decode_event(p) for p in coll.payloads("event")]
+        async with running(config) as run:
+            await until(lambda: run.agent.indicate_state == "failed", what="failed after restart")
+            await until(lambda: len(coll.payloads("event")) >= 2, what="sent again")
+            again = decode_event(coll.payloads("event")[1])
+            assert (again.id, again.kind) == (first.id, "call")
+            async with hub(tmp_path, mosquitto, site_id):
+                await until(lambda: run.agent.indicate_state == "received", within=20, what="ok")

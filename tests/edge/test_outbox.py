@@ -115,3 +115,23 @@ def test_failed_payload_rolls_back_and_keeps_seq(tmp_path: Path) -> None:
             box.add_event("t/event", "call", broken)
         assert box.pending_events == 1
         assert _event(box) == 1
+
+
+def test_alarms_kept_until_confirmed_survive_reopen_and_resend_byte_for_byte(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "outbox.db"
+    with Outbox(path, max_events=100, max_telemetry=10) as box:
+        box.add_event("t/event", "call", lambda seq: f'{{"id":"e1","seq":{seq}}}'.encode(),
+                      confirm_id="e1")  # fmt: skip
+        _event(box, "test")  # routine events are not kept
+        for message in box.peek(10):
+            box.remove(message)  # the broker has them
+    with Outbox(path, max_events=100, max_telemetry=10) as box:
+        (kept,) = box.unconfirmed()
+        assert (kept.event_id, kept.kind, kept.payload) == ("e1", "call", b'{"id":"e1","seq":0}')
+        box.resend(kept)
+        (again,) = box.peek(10)
+        assert again.payload == kept.payload and again.kind == "call"
+        assert box.confirmed() == 1
+        assert box.unconfirmed() == []
