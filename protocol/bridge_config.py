@@ -123,6 +123,9 @@ class InputMap(Strict):
         max_length=16,
         description="Values that mean inactive; [] for buttons that only report presses",
     )
+    what: Literal["motion", "presence", "door", "bed"] = Field(
+        "motion", description="For means=activity: what the sensor senses (the event's `what`)"
+    )
 
     @field_validator("active", "inactive", mode="before")
     @classmethod

@@ -53,7 +53,7 @@ class EspDeviceState:
         was = self.active.get(key)
         self.active[key] = is_on
         if mapping.means == "activity":
-            return [Activity(self.source)] if is_on and not retained else []
+            return [Activity(self.source, mapping.what)] if is_on and not retained else []
         level = bool(mapping.inactive)  # inputs that report release are edge-triggered
         if is_on and (not level or was is not True):
             if retained and mapping.means != "smoke":

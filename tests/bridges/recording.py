@@ -24,7 +24,7 @@ class RecordingSink:
 
     async def activity(self, source: str, what: str = "motion") -> None:
         """Record activity."""
-        self._add(("activity", source))
+        self._add(("activity", source, what))
 
     def availability(self, source: str, online: bool) -> None:
         """Record availability."""

@@ -121,15 +121,15 @@ async def test_zigbee2mqtt_payloads_become_watchpost_events(
         ("emit", "smoke", "zigbee:kitchen/smoke", {**smoke_d, "smoke_concentration": 12}),
         ("emit", "smoke_clear", "zigbee:kitchen/smoke", {**smoke_d, "smoke_concentration": 0}),
         ("emit", "low_battery", "zigbee:kitchen/smoke", {**smoke_d, "battery": 9}),
-        ("activity", "zigbee:fall radar"),
-        ("activity", "zigbee:fall radar"),
+        ("activity", "zigbee:fall radar", "motion"),
+        ("activity", "zigbee:fall radar", "motion"),
         (
             "emit",
             "fall",
             "zigbee:fall radar",
             data("fall radar", "HS2FD-EF1-3.0", None, fall_status="fall_alarm", suspected=False),
         ),
-        ("activity", "zigbee:fall radar"),
+        ("activity", "zigbee:fall radar", "motion"),
         (
             "emit",
             "fall",
@@ -142,7 +142,7 @@ async def test_zigbee2mqtt_payloads_become_watchpost_events(
                 suspected=False,
             ),
         ),
-        ("activity", "zigbee:door"),
+        ("activity", "zigbee:door", "door"),
         ("availability", "zigbee:sos bedroom", False),
         (
             "emit",
@@ -200,7 +200,7 @@ async def test_tasmota_and_esphome_payloads_become_watchpost_events(
                     esp: {
                         "binary_sensors": {
                             "sos_button": {"means": "sos"},
-                            "pir": {"means": "activity"},
+                            "pir": {"means": "activity", "what": "presence"},
                             "fall": {"means": "fall"},
                         }
                     }
@@ -243,7 +243,7 @@ async def test_tasmota_and_esphome_payloads_become_watchpost_events(
         ("availability", f"tasmota:{tas}", False),
         ("emit", "fault", f"tasmota:{tas}", {**tas_d, "reason": "offline"}),
         ("emit", "call", f"esphome:{esp}", esp_data(esp, "sos_button")),
-        ("activity", f"esphome:{esp}"),
+        ("activity", f"esphome:{esp}", "presence"),
         ("emit", "fall", f"esphome:{esp}", esp_data(esp, "fall")),
     ]
 
