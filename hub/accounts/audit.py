@@ -43,12 +43,13 @@ def record(
     username: str | None = None,
     site: str | None = None,
 ) -> None:
-    """Append one entry (`who` None: an anonymous attempt, e.g. a failed login as `username`)."""
+    """Append one entry (`who` None: an anonymous attempt, e.g. a failed login as `username`);
+    `site` names the site acted on when it is not the user's own (an admin's action)."""
     row = AuditRow(
         ts=utcnow(),
         username=(who.username if who else username or "-")[:48],
         role=who.role if who else "-",
-        site=who.site if who else site,
+        site=site if site is not None else (who.site if who else None),
         action=action,
         target=target[:200],
         remote=remote[:64],

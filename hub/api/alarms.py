@@ -22,7 +22,7 @@ from hub.api.context import ApiContext
 from hub.api.deps import Authorized, Context, Who, client_address, require
 from hub.api.errors import ConflictError, NotFoundError, responses
 from hub.policy import Policy
-from hub.store.alarm_views import AlarmDetail, AlarmView, detail, is_visible, list_views
+from hub.store.alarm_views import AlarmDetail, AlarmView, detail, list_views, visible_site
 from hub.store.schema import AlarmRow, WorkerRow
 from protocol.messages import AlarmClass, AlarmState, Outcome, ReplyAction, utcnow
 from protocol.topics import ID_PATTERN
@@ -128,7 +128,8 @@ async def reassign_alarm(
     request: Request, ctx: Context, who: Who, alarm_id: str, body: ReassignBody
 ) -> AlarmView:
     """Hand an open alarm to another worker (duty officer, supervisor): paged at once."""
-    if not await asyncio.to_thread(is_visible, ctx.store, alarm_clause(who), alarm_id):
+    site = await asyncio.to_thread(visible_site, ctx.store, alarm_clause(who), alarm_id)
+    if site is None:
         raise NotFoundError("err.not_found", what=alarm_id)
     require(who, "alarm.reassign")
     outcome = await asyncio.to_thread(_reassign, ctx, alarm_id, body.worker, who.actor, body.note)
@@ -140,6 +141,7 @@ async def reassign_alarm(
         alarm_id,
         remote=client_address(request),
         detail=body.model_dump(),
+        site=site,
     )
     await ctx.submit(outcome.actions)
     found = await asyncio.to_thread(detail, ctx.store, alarm_clause(who), alarm_id)
@@ -153,7 +155,8 @@ async def act(
     request: Request, ctx: Context, who: Who, alarm_id: str, verb: Verb, body: ActBody
 ) -> AlarmView:
     """Accept (ack), decline, report arrival or resolve (with an outcome) as yourself."""
-    if not await asyncio.to_thread(is_visible, ctx.store, alarm_clause(who), alarm_id):
+    site = await asyncio.to_thread(visible_site, ctx.store, alarm_clause(who), alarm_id)
+    if site is None:
         raise NotFoundError("err.not_found", what=alarm_id)
     require(who, "alarm.act")
     action: ReplyAction = verb
@@ -169,6 +172,7 @@ async def act(
         remote=client_address(request),
         ok=outcome.rejected is None,
         detail={**detail_, "refused": refused},
+        site=site,
     )
     if outcome.rejected:
         raise ConflictError("err.refused", reason=outcome.rejected)

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from hub.accounts import Principal, audit
+from hub.accounts.audit import entries
 from hub.accounts.visibility import alarm_clause, site_of
 from hub.alarms.actions import SendCommand
 from hub.api.deps import Authorized, Context, Who, client_address, require
@@ -103,7 +104,10 @@ async def plan_broadcast(
         devices=found,
         code=f"{secrets.randbelow(1_000_000):06d}",
     )
-    ctx.pending[plan.id] = (plan, time.monotonic() + CONFIRM_WITHIN_S)
+    now = time.monotonic()
+    for key in [k for k, (_, until) in ctx.pending.items() if until < now]:
+        del ctx.pending[key]  # plans never confirmed
+    ctx.pending[plan.id] = (plan, now + CONFIRM_WITHIN_S)
     await asyncio.to_thread(
         audit.record,
         ctx.store,
@@ -112,6 +116,7 @@ async def plan_broadcast(
         plan.id,
         remote=client_address(request),
         detail={"building": body.building, "devices": found},
+        site=site,
     )
     return plan
 
@@ -141,6 +146,7 @@ async def confirm_broadcast(
             plan.id,
             remote=client_address(request),
             ok=False,
+            site=plan.site,
         )
         raise UnauthorizedError("err.confirm")
     sounding = plan.model_copy(update={"sounding": True, "code": None})
@@ -154,16 +160,36 @@ async def confirm_broadcast(
         plan.id,
         remote=client_address(request),
         detail={"devices": plan.devices},
+        site=plan.site,
     )
     return sounding
 
 
+def _sounded(ctx: Context, who: Principal, broadcast_id: str) -> Broadcast | None:
+    """Recover a broadcast that sounded before a hub restart, from its audit entry."""
+    found = entries(ctx.store, action="broadcast.sound", target=broadcast_id, limit=5)
+    for e in found:
+        devices = e.detail.get("devices")
+        mine = who.role == "admin" or e.site == who.site
+        if e.ok and e.site is not None and isinstance(devices, list) and mine:
+            return Broadcast(
+                id=broadcast_id, site=e.site, building=None, devices=[str(d) for d in devices]
+            )
+    return None
+
+
 @router.post("/broadcasts/{broadcast_id}/stop", tags=["broadcasts"], responses=responses(404))
 async def stop_broadcast(request: Request, ctx: Context, who: Who, broadcast_id: str) -> Broadcast:
-    """Silence a broadcast's sirens (`siren` off)."""
+    """Silence a broadcast's sirens (`siren` off); works after a hub restart too."""
     require(who, "broadcast")
-    plan = _pending(ctx, who, broadcast_id)
-    del ctx.pending[broadcast_id]
+    if broadcast_id in ctx.pending:
+        plan = _pending(ctx, who, broadcast_id)
+        del ctx.pending[broadcast_id]
+    else:
+        recovered = await asyncio.to_thread(_sounded, ctx, who, broadcast_id)
+        if recovered is None:
+            raise NotFoundError("err.not_found", what=broadcast_id)
+        plan = recovered
     stopped = plan.model_copy(update={"sounding": False, "code": None})
     await _sirens(ctx, stopped, on=False)
     await asyncio.to_thread(
@@ -174,6 +200,7 @@ async def stop_broadcast(request: Request, ctx: Context, who: Who, broadcast_id:
         plan.id,
         remote=client_address(request),
         detail={"devices": plan.devices},
+        site=plan.site,
     )
     return stopped
 

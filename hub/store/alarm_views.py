@@ -138,8 +138,8 @@ def detail(store: Store, visible: ColumnElement[bool], alarm_id: str) -> AlarmDe
         )
 
 
-def is_visible(store: Store, visible: ColumnElement[bool], alarm_id: str) -> bool:
-    """Return True if the alarm exists and `visible` selects it."""
+def visible_site(store: Store, visible: ColumnElement[bool], alarm_id: str) -> str | None:
+    """Return the alarm's site if it exists and `visible` selects it, else None."""
     with store.session() as s:
-        found = s.scalars(select(AlarmRow.id).where(AlarmRow.id == alarm_id, visible)).first()
-        return found is not None
+        found = s.scalars(select(AlarmRow.site).where(AlarmRow.id == alarm_id, visible)).first()
+        return None if found is None else str(found)

@@ -232,3 +232,27 @@ def test_login_limit_per_client_behind_a_trusted_proxy(api: Api) -> None:
     assert login("198.51.100.2", "someone") == 401  # another client is not blocked
     entries = api.client.get("/api/v1/audit?action=auth.login", headers=AUTH).json()
     assert entries[0]["remote"] == "198.51.100.2"
+
+
+def test_a_broadcast_can_be_stopped_after_a_hub_restart(api: Api) -> None:
+    me = api.login("duty")
+    plan = api.client.post("/api/v1/broadcasts", headers=me, json={"building": "b2"}).json()
+    api.client.post(f"/api/v1/broadcasts/{plan['id']}/confirm", headers=me,
+                    json={"code": plan["code"]})  # fmt: skip
+    api.ctx.pending.clear()  # what a restart forgets
+    api.dispatched.clear()
+    stopped = api.client.post(f"/api/v1/broadcasts/{plan['id']}/stop", headers=me)
+    assert stopped.status_code == 200
+    sent = [(a.device, a.command.on) for a in api.dispatched
+            if isinstance(a, SendCommand) and isinstance(a.command, SirenCmd)]  # fmt: skip
+    assert sent == [("stair-b2", False)]
+    assert api.client.post("/api/v1/broadcasts/bc-unknown/stop", headers=me).status_code == 404
+
+
+def test_an_admins_action_is_in_the_sites_audit(api: Api) -> None:
+    alarm = api.raise_sos()
+    q = f"?site={api.site}"
+    assert api.client.post(f"/api/v1/alarms/{alarm}/ack{q}", headers=api.login("admin"),
+                           json={}).status_code == 200  # fmt: skip
+    seen = api.client.get(f"/api/v1/audit?target={alarm}", headers=api.login("duty")).json()
+    assert [(e["username"], e["site"]) for e in seen] == [("admin", api.site)]
