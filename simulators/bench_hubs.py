@@ -72,6 +72,12 @@ def _sum(group: HubGroup, name: str) -> float:
     return sum(metric(h, name) for h in group.hubs if h.proc is not None)
 
 
+def _broker_drops(group: HubGroup) -> float:
+    """Return the broker's drop count as the hubs saw it (each watches the same `$SYS` value)."""
+    live = [h for h in group.hubs if h.proc is not None]
+    return max((metric(h, "watchpost_broker_dropped_increase_total") for h in live), default=0.0)
+
+
 def _events(group: HubGroup) -> int:
     engine = create_engine(group.store_url)
     try:
@@ -97,11 +103,16 @@ class _Run:
 
     def telemetry(self, n: int, result: Result, k: int) -> None:
         before = _sum(self.group, "watchpost_telemetry_shed_total")
+        drops = _broker_drops(self.group)
         proc = _flood(self.broker.port, self.homes, n, 0.0)
-        samples = watch(lambda: _sum(self.group, "watchpost_telemetry_points_total"), proc)
+        samples = watch(
+            lambda: _sum(self.group, "watchpost_telemetry_points_total"), proc, quiet_s=5.0
+        )
         report(proc)
         got, _, per_s = rate(samples)
         shed = _sum(self.group, "watchpost_telemetry_shed_total") - before
+        dropped = _broker_drops(self.group) - drops
+        result.add(f"k{k}_broker_dropped", f"K={k}: dropped by the broker ($SYS)", dropped, "msgs")
         result.add(f"k{k}_telemetry_per_s", f"K={k}: telemetry ingested, flat out", per_s, "msg/s")
         result.add(f"k{k}_telemetry_lost_pct", f"K={k}: telemetry shed or lost",
                    100 * (n - got) / n, "%")  # fmt: skip
