@@ -67,7 +67,7 @@ def overdue(ledger: Ledger, alarm: AlarmRow) -> None:
     audiences = OVERDUE_AUDIENCES.get(alarm.cls, DEFAULT_AUDIENCES)
     workers = [
         w
-        for w in audience_workers(ledger.session, alarm.site, alarm.grid, audiences)
+        for w in audience_workers(ledger.session, alarm.site, alarm.grid, audiences, ledger.now)
         if w.id != taker
     ]
     told = ", ".join(w.id for w in workers) or "nobody else on duty"

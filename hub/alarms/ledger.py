@@ -206,7 +206,7 @@ class Ledger:
     def page(self, alarm: AlarmRow, tier: int) -> list[WorkerRow]:
         """Notify the workers of `tier` (or the next tier that has anyone) and arm escalation."""
         escalation = self.policy.escalation_for(alarm.cls, alarm.reason)
-        tier, workers = tier_workers(self.session, alarm, escalation, tier)
+        tier, workers = tier_workers(self.session, alarm, escalation, tier, self.now)
         if not workers:
             log.warning("alarm %s (%s): nobody on duty to page; retrying", alarm.id, alarm.cls)
         alarm.tier = tier

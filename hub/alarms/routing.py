@@ -52,7 +52,11 @@ def audience_workers(
 
 
 def tier_workers(
-    session: Session, alarm: AlarmRow, escalation: Escalation, tier: int
+    session: Session,
+    alarm: AlarmRow,
+    escalation: Escalation,
+    tier: int,
+    now: datetime | None = None,
 ) -> tuple[int, list[WorkerRow]]:
     """Return the first tier at or after `tier` that has workers, and them.
 
@@ -61,11 +65,11 @@ def tier_workers(
     """
     last = len(escalation.tiers) - 1
     for index in range(min(tier, last + 1), last + 1):
-        found = audience_workers(session, alarm.site, alarm.grid, escalation.tiers[index])
+        found = audience_workers(session, alarm.site, alarm.grid, escalation.tiers[index], now)
         if found:
             return index, found
     for index in range(last, -1, -1):
-        found = audience_workers(session, alarm.site, alarm.grid, escalation.tiers[index])
+        found = audience_workers(session, alarm.site, alarm.grid, escalation.tiers[index], now)
         if found:
             return index, found
     return min(tier, last), []
