@@ -31,10 +31,15 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from hub.telemetry.points import Points
+from hub.telemetry.wire import Framer
+from protocol.codec import decode
 from simulators.bench_figures import Note, Result
+from simulators.bench_flood import packets
 from simulators.bench_hub import metric
 from simulators.bench_load import profiled
 from simulators.bench_nodered import NodeRed
@@ -287,6 +292,37 @@ def _hub_alone(work: Path, influxd: Influxd, devices: list[str], sizes: Telemetr
         broker.stop()
 
 
+def _costs(devices: list[str], result: Result) -> None:
+    """(0) CPU per message of the lane's stages, in this process (no I/O)."""
+    msgs = packets(SITE, devices, 50_000, datetime(2026, 12, 1, tzinfo=UTC))
+    chunks = [b"".join(msgs[i : i + 1700]) for i in range(0, len(msgs), 1700)]  # ~256 KiB reads
+
+    def framer(room: int) -> tuple[float, list[tuple[bytes, bytes]]]:
+        framing, kept, started = Framer(), [], time.process_time()
+        for chunk in chunks:
+            kept += framing.feed(chunk, room).kept
+        return (time.process_time() - started) / len(msgs) * 1e6, kept
+
+    keep_us, kept = framer(10**9)
+    shed_us, _ = framer(0)
+    points = Points(lambda site, device: "grid-1")
+    started = time.process_time()
+    for topic, payload in kept:
+        points.line(topic, payload)
+    line_us = (time.process_time() - started) / len(kept) * 1e6
+    started = time.process_time()
+    for _, payload in kept[:10_000]:
+        decode("telemetry", payload)
+    pydantic_us = (time.process_time() - started) / 10_000 * 1e6
+    result.add(
+        "cost_frame_us", "(0) framer: a message kept (topic + payload sliced)", keep_us, "µs"
+    )
+    result.add("cost_shed_us", "(0) framer: a message shed (length header only)", shed_us, "µs")
+    result.add("cost_point_us", "(0) message → line protocol (msgspec path)", line_us, "µs")
+    result.add("cost_pydantic_us", "(0) the same decode with the protocol's pydantic model",
+               pydantic_us, "µs")  # fmt: skip
+
+
 def _rss_mb(hub: HubProcess) -> float:
     if hub.proc is None:
         return 0.0
@@ -311,6 +347,7 @@ def bench_telemetry(quick: bool, note: Note) -> Result:
         registry = generate_community(sizes.devices, 1, opt)
         write_community(registry, work / "site")
         devices = [d.device for d in home_devices(registry)]
+        _costs(devices, result)
         note(f"telemetry: bare gmqtt, {sizes.n:,} messages")
         _gmqtt(broker.port, devices, sizes.n, result)
         note(f"telemetry: Node-RED, {sizes.n:,} messages")
