@@ -197,15 +197,16 @@ async def count_gmqtt(port: int, expect: int, idle_s: float) -> dict[str, float]
     await client.connect("127.0.0.1", port, version=gmqtt.constants.MQTTv311)
     client.subscribe("watchpost/v1/+/dev/+/telemetry", qos=0)
     await asyncio.wait_for(subscribed.wait(), 10)
-    ready = time.time()
+    ready, cpu = time.time(), time.process_time()
     print(json.dumps({"ready": True}), flush=True)  # noqa: T201 - the parent reads it
     while True:  # `idle_s` counts from the last message; the first may take a while to come
         await asyncio.sleep(0.2)
         quiet = time.time() - last if got else (time.time() - ready) / 40
         if got >= expect or quiet > idle_s:
             break
+    cpu = time.process_time() - cpu
     await client.disconnect()
-    return {"received": got, "first": first, "last": last}
+    return {"received": got, "first": first, "last": last, "cpu_s": cpu}
 
 
 def main(argv: list[str] | None = None) -> int:

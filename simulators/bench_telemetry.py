@@ -131,6 +131,8 @@ def _gmqtt(port: int, devices: list[str], n: int, result: Result) -> None:
     result.add("gmqtt_per_s", "(1) bare gmqtt subscriber, flat out", got["received"] / seconds,
                "msg/s")  # fmt: skip
     result.add("gmqtt_lost", "(1) gmqtt: not received", n - got["received"], "msgs")
+    result.add("gmqtt_cpu_us", "(1) gmqtt: CPU per message received (its whole process)",
+               got["cpu_s"] / max(1, got["received"]) * 1e6, "µs")  # fmt: skip
 
 
 def _node_red(work: Path, broker: Mosquitto, influxd: Influxd, devices: list[str], n: int,
