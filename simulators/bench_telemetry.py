@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -238,7 +239,16 @@ class _StandIn:
         stop_process(self.proc, 5)
 
 
+def _cpu_s(hub: HubProcess) -> float:
+    """Return the CPU seconds (user + system) the hub process used so far."""
+    if hub.proc is None:
+        return 0.0
+    fields = Path(f"/proc/{hub.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _alone_phase(hub: HubProcess, broker: _StandIn, n: int, per_s: float) -> dict[str, float]:
+    cpu = _cpu_s(hub)
     before = _hub_counts(hub)
     sent = broker.send(n, per_s)
     _, changed = _settled(lambda: metric(hub, "watchpost_telemetry_points_total"))
@@ -247,6 +257,7 @@ def _alone_phase(hub: HubProcess, broker: _StandIn, n: int, per_s: float) -> dic
     delta["offered_per_s"] = n / sent["seconds"]
     delta["per_s"] = delta["points"] / max(1e-9, changed - sent["started"])
     delta["unaccounted"] = n - delta["points"] - delta["shed"] - delta["rejected"]
+    delta["cpu_us"] = (_cpu_s(hub) - cpu) / max(1, n) * 1e6
     return delta
 
 
@@ -272,6 +283,8 @@ def _hub_alone(work: Path, influxd: Influxd, devices: list[str], sizes: Telemetr
             flat = _alone_phase(hub, broker, sizes.n, 0.0)
             capacity = flat["per_s"]
             result.add("alone_per_s", "(4) hub alone, flat out = capacity C", capacity, "msg/s")
+            result.add("alone_flat_cpu_us", "(4) flat out: hub CPU per message offered",
+                       flat["cpu_us"], "µs")  # fmt: skip
             result.add("alone_flat_shed_pct", "(4) flat out (sender never waits): shed (counted)",
                        100 * flat["shed"] / sizes.n, "%")  # fmt: skip
             for factor in (1, 2):
