@@ -61,8 +61,9 @@ def status(i: int) -> tuple[str, bytes]:
 def profiled(hub: HubProcess, name: str) -> Iterator[None]:
     """With WATCHPOST_BENCH_PROFILE=DIR, record the hub with py-spy into DIR/NAME.txt.
 
-    Collapsed stacks (`--format raw`, one line per stack with its sample count) of every
-    thread, 250 samples/s, idle threads excluded: the input of docs/bench.md's profile tables.
+    Collapsed stacks (`--format raw`, one line per stack with its sample count) of the thread
+    holding the GIL, 250 samples/s: where the hub's Python CPU goes (docs/bench.md, "Where the
+    time goes"; `python -m simulators.bench_profile FILE` summarises one).
     """
     folder = os.environ.get("WATCHPOST_BENCH_PROFILE")
     spy = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
@@ -73,7 +74,7 @@ def profiled(hub: HubProcess, name: str) -> Iterator[None]:
     out = Path(folder) / f"{name}.txt"
     cmd = [spy, "record", "--pid", str(hub.proc.pid), "--rate", "250", "--format", "raw"]
     proc = subprocess.Popen(
-        [*cmd, "--threads", "--output", str(out)],
+        [*cmd, "--gil", "--output", str(out)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
