@@ -61,9 +61,10 @@ def status(i: int) -> tuple[str, bytes]:
 def profiled(hub: HubProcess, name: str) -> Iterator[None]:
     """With WATCHPOST_BENCH_PROFILE=DIR, record the hub with py-spy into DIR/NAME.txt.
 
-    Collapsed stacks (`--format raw`, one line per stack with its sample count) of the thread
-    holding the GIL, 250 samples/s: where the hub's Python CPU goes (docs/bench.md, "Where the
-    time goes"; `python -m simulators.bench_profile FILE` summarises one).
+    Collapsed stacks (`--format raw`, one line per stack with its sample count) of every busy
+    thread, 250 samples/s (docs/bench.md, "Where the time goes"; `python -m
+    simulators.bench_profile FILE` summarises one). py-spy slows the hub: figures from a
+    profiled run are not the benchmark's figures.
     """
     folder = os.environ.get("WATCHPOST_BENCH_PROFILE")
     spy = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
@@ -74,7 +75,7 @@ def profiled(hub: HubProcess, name: str) -> Iterator[None]:
     out = Path(folder) / f"{name}.txt"
     cmd = [spy, "record", "--pid", str(hub.proc.pid), "--rate", "250", "--format", "raw"]
     proc = subprocess.Popen(
-        [*cmd, "--gil", "--output", str(out)],
+        [*cmd, "--threads", "--output", str(out)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
