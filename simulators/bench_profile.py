@@ -2,7 +2,9 @@
 
 `python -m simulators.bench_profile DIR/storm-4000.txt [--top 25] [--match hub.]` prints, for
 the whole recording: samples per thread, then the functions with the most samples on top of
-the stack (self) and anywhere in the stack (inclusive), as % of all samples.
+the stack (self) and anywhere in the stack (inclusive), as % of the *busy* samples: stacks that
+end waiting (a pool thread waiting for work, `Condition.wait`, the loop's `select`) are left
+out, so the shares say where the hub's threads spend the time they run.
 """
 
 from __future__ import annotations
@@ -11,6 +13,14 @@ import argparse
 import sys
 from collections import Counter
 from pathlib import Path
+
+
+IDLE = (
+    "_worker (concurrent/futures/thread.py:81)",
+    "Condition.wait (threading.py:327)",
+    "EpollSelector.select (selectors.py:468)",
+)
+"""Leaf frames of a thread that waits."""
 
 
 def load(path: Path) -> list[tuple[list[str], int]]:
@@ -25,6 +35,8 @@ def load(path: Path) -> list[tuple[list[str], int]]:
 
 def summary(stacks: list[tuple[list[str], int]], top: int, match: str) -> str:
     """Return the text report."""
+    everything = sum(n for _, n in stacks)
+    stacks = [(frames, n) for frames, n in stacks if frames[-1] not in IDLE]
     total = sum(n for _, n in stacks) or 1
     threads: Counter[str] = Counter()
     own: Counter[str] = Counter()
@@ -35,7 +47,7 @@ def summary(stacks: list[tuple[list[str], int]], top: int, match: str) -> str:
         for frame in set(frames[1:]):
             if match in frame:
                 inclusive[frame] += n
-    lines = [f"{total:,} samples"]
+    lines = [f"{total:,} busy samples (of {everything:,})"]
     lines += [f"  {100 * n / total:5.1f} %  {t}" for t, n in threads.most_common(8)]
     lines.append("self (top of stack):")
     lines += [f"  {100 * n / total:5.1f} %  {f}" for f, n in own.most_common(top)]

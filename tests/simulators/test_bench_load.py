@@ -105,8 +105,11 @@ async def test_stand_in_broker_floods_the_real_lane_and_everything_is_counted(
 
 def test_profile_summary_adds_up_samples(tmp_path: Path) -> None:
     raw = tmp_path / "p.txt"
-    raw.write_text("t1;main;a (m.py:1);b (m.py:2) 30\nt1;main;a (m.py:1) 10\nt2;c (n.py:3) 60\n")
+    raw.write_text(
+        "t1;main;a (m.py:1);b (m.py:2) 30\nt1;main;a (m.py:1) 10\nt2;c (n.py:3) 60\n"
+        "t3;_worker (concurrent/futures/thread.py:81) 500\n"
+    )
     text = summary(load(raw), top=5, match="m.py")
-    assert text.splitlines()[0] == "100 samples"
+    assert text.splitlines()[0] == "100 busy samples (of 600)"
     assert "60.0 %  c (n.py:3)" in text
     assert "40.0 %  a (m.py:1)" in text
