@@ -14,7 +14,6 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-
 IDLE = (
     "_worker (concurrent/futures/thread.py:81)",
     "Condition.wait (threading.py:327)",
