@@ -222,8 +222,20 @@ def report_table(results: list[EvalSet]) -> Table:
         table.add_column(f"{r.rate_hz:g} Hz\n{r.name}", justify="right")
     for kind in ALL_FALLS:
         table.add_row(f"fall: {kind}", *[f"{r.detected[kind]}/{r.falls[kind]}" for r in results])
-    table.add_row("falls (free fall)", *[f"{r.sensitivity:.1%}" for r in results], style="bold")
-    table.add_row("slow slumps", *[f"{r.slump_sensitivity:.1%}" for r in results], style="bold")
+
+    def share(r: EvalSet, kinds: tuple[str, ...], value: float) -> str:
+        return f"{value:.1%}" if any(r.falls[k] for k in kinds) else "-"
+
+    table.add_row(
+        "falls (free fall)",
+        *[share(r, FALL_KINDS, r.sensitivity) for r in results],
+        style="bold",
+    )
+    table.add_row(
+        "slow slumps",
+        *[share(r, SLUMP_KINDS, r.slump_sensitivity) for r in results],
+        style="bold",
+    )
     table.add_row("extra alarms in fall traces", *[str(r.fall_trace_extra) for r in results])
     table.add_row("device-days (active hours)", *[f"{r.days} ({r.hours:.1f} h)" for r in results])
     table.add_row(
