@@ -17,6 +17,11 @@ broker configured with `use_username_as_clientid true` (what `watchpost config b
 then lets nobody else take over the hub's persistent session. `mqtts://` connects with TLS,
 verified against `ca_file` (or the system CAs).
 
+Several hubs (`share_group`): every filter is subscribed as `$share/<group>/…`, so the group
+splits the traffic; the persistent session keeps the hub's share while it is down
+(docs/deployment.md), and the plain filters are unsubscribed so a joining hub never gets a
+message twice.
+
 The alarm path reconnects with capped, jittered backoff. Exception tree::
 
     RuntimeError
