@@ -31,6 +31,8 @@ from protocol.site_config import Registry
 from protocol.topics import worker_topic
 
 log = logging.getLogger(__name__)
+RECOVERED_AFTER_S = 30.0
+"""Writes must work this long, without a failure, before "store recovered" is paged."""
 CLASS_OF: Mapping[str, AlarmClass] = {"call": "call", "fall": "fall", "smoke": "fire"}
 _LABEL = {"call": ("一键呼叫", "SOS call"), "fall": ("跌倒报警", "Fall"), "fire": ("火警", "FIRE")}
 
@@ -88,6 +90,7 @@ class DirectPager:
         self.reminder_s = reminder_s
         self.store_down_since: float | None = None
         self._paged_at: float | None = None
+        self._failed_at: float | None = None
         self._paged_events: OrderedDict[str, None] = OrderedDict()
         self._queue: asyncio.Queue[tuple[Person, WorkerAlert]] = asyncio.Queue(10_000)
         self.sent = 0
@@ -95,6 +98,7 @@ class DirectPager:
     def store_failed(self, detail: str) -> None:
         """Note a failed store write; page the duty officers if not paged recently."""
         now = time.monotonic()
+        self._failed_at = now
         if self.store_down_since is None:
             self.store_down_since = now
         if self._paged_at is not None and now - self._paged_at < self.reminder_s:
@@ -117,6 +121,8 @@ class DirectPager:
         """Note a store write that worked; page 'recovered' if the failure was paged."""
         if self.store_down_since is None:
             return
+        if self._failed_at is not None and time.monotonic() - self._failed_at < RECOVERED_AFTER_S:
+            return  # a write between failures is not a recovery yet
         self.store_down_since = None
         if self._paged_at is None:
             return
