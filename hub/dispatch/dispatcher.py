@@ -12,9 +12,10 @@ Every delivery attempt's result is recorded per alarm, worker and channel (`Deli
 
 Durability: every `Notify` and `SendCommand` the engine returns was already written to the
 store's outbox with the alarm change (`outbox_id`). Once its MQTT publish got the broker's
-PUBACK the row is marked delivered (in batches, `run_outbox`); a row still undelivered a few
-seconds after it was written and not being worked on here — after a crash, a broker outage
-longer than the retries, a full queue — is read back and sent again, until delivered.
+PUBACK and the page's other channels (webhooks, Apprise) are done — sent, or failed after
+every attempt — the row is marked delivered (in batches, `run_outbox`). A row still
+undelivered a few seconds after it was written and not being worked on here (after a crash, a
+broker outage longer than the retries, a full queue) is read back and sent again.
 Duplicates are possible (workers' apps dedup by alarm id and state); losses are not.
 """
 
@@ -172,6 +173,7 @@ class Dispatcher:
         self.fast: asyncio.Queue[Action] = asyncio.Queue(queue_size)
         self.slow: asyncio.Queue[_External] = asyncio.Queue(queue_size)
         self._in_flight: set[int] = set()
+        self._parts: dict[int, int] = {}  # outbox row -> external channels still to do
         self._delivered: list[int] = []
         self.outbox_oldest_s = 0.0
         self.outbox_checked_mono: float | None = None
@@ -296,6 +298,7 @@ class Dispatcher:
             except Exception:
                 log.exception("delivery to %s failed", redact(item.url))
             finally:
+                self._part_done(item.notify)
                 self.slow.task_done()
                 self.metrics.dispatch_queue.set(self.pending())
 
@@ -346,14 +349,31 @@ class Dispatcher:
         ok, attempts, detail = await self._retry(
             lambda: self.bus.publish(topic, encode(action.alert)), self.mqtt_attempts
         )
-        self._finished(action, ok)
         # The engine's channels are authoritative: a state update asks for MQTT only.
         extra = [c for c in action.channels or () if c != "mqtt"]
         if action.channels is None:
             extra += self.channels.get((action.site, action.worker), ())
-        for url in dict.fromkeys(extra):
+        urls = list(dict.fromkeys(extra))
+        row = action.outbox_id
+        if ok and urls and row is not None:
+            # The row is delivered once the other channels are done too (sent, or failed after
+            # every attempt): a crash before that sends the whole page again.
+            self._parts[row] = len(urls)
+        else:
+            self._finished(action, ok)
+        for url in urls:
             await self.slow.put(_External(action, url))
         await self._record(action, "mqtt", ok, detail, attempts)
+
+    def _part_done(self, notify: Notify) -> None:
+        """One external channel of a page is done; the last one marks its row delivered."""
+        row = notify.outbox_id
+        if row is None or row not in self._parts:
+            return
+        self._parts[row] -= 1
+        if self._parts[row] <= 0:
+            del self._parts[row]
+            self._finished(notify, True)
 
     async def _external(self, item: _External) -> None:
         notify, url = item.notify, item.url

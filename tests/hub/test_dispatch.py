@@ -189,6 +189,12 @@ async def test_webhook_is_signed_and_apprise_json_is_delivered(
                     if len(deliveries) >= 3:
                         break
                     await asyncio.sleep(0.05)
+            # The page's outbox row is delivered once all three channels are done.
+            async with asyncio.timeout(10):
+                while True:
+                    if (await api.get("/healthz")).json()["outbox_oldest_s"] == 0:
+                        break
+                    await asyncio.sleep(0.1)
     channels = sorted(d["channel"].split(":")[0] for d in deliveries)
     assert channels == ["json", "mqtt", "webhook"]
     assert all(d["status"] == "sent" for d in deliveries)
