@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import signal
 import statistics
 import tempfile
 import time
@@ -27,6 +28,7 @@ from rich.console import Console
 
 from protocol.site_config import CheckinPlan, Registry
 from simulators.community import CommunityOptions, generate_community, write_community
+from simulators.demo_accounts import Login, demo_logins
 from simulators.demo_board import DemoBoard, everyone, watch_events
 from simulators.home import VirtualHome
 from simulators.hubproc import HubProcess
@@ -81,6 +83,8 @@ class DemoOptions:
     workdir: Path | None = None
     slow_worker: bool = True
     """Make grid-1's worker slower than the escalation timeout, so escalation is shown."""
+    keep: bool = False
+    """After the report, keep everything running (pages open) until Ctrl-C."""
 
 
 @dataclass
@@ -216,6 +220,7 @@ async def _play(run: Running, console: Console) -> dict[str, Any]:
     """
     report: dict[str, Any] = {}
     stage, board = run.stage, run.board
+    logins: list[Login] = []
     length = max(run.opts.seconds, run.scenario.duration_s)
     try:
         async with asyncio.timeout(length + 60), asyncio.TaskGroup() as tg:
@@ -227,18 +232,49 @@ async def _play(run: Running, console: Console) -> dict[str, Any]:
             tg.create_task(board.poll(), name="poll-hub")
             live = tg.create_task(board.show(console), name="table")
             await _wait_ready(run)
+            logins = await asyncio.to_thread(demo_logins, run.hub, run.registry)
+            _print_logins(console, run.hub.api, logins)
             board.started = time.monotonic()
             await play(run.scenario, stage, observer=board.step)
             await asyncio.sleep(max(0.0, length - (time.monotonic() - board.started)))
             await _settle(run)
             live.cancel()
             report = await asyncio.to_thread(build_report, run)
+            if run.opts.keep:
+                print_report(report, console)
+                _print_logins(console, run.hub.api, logins)
+                console.print("everything keeps running: Ctrl-C to stop / 按 Ctrl-C 结束")
+                await _until_interrupted()
             # Stop the hub before the agents: their goodbyes are not part of the scenario.
             await asyncio.to_thread(run.hub.stop)
             _stop()
     except* _Done:
         pass
     return report
+
+
+def _print_logins(console: Console, api: str, logins: list[Login]) -> None:
+    """Say where the pages are and how to log in (the passwords were made for this run)."""
+    for login in logins:
+        console.print(
+            f"[bold]{api}{login.page}[/bold]  {login.role}: "
+            f"user / 用户名 [cyan]{login.username}[/cyan]  "
+            f"password / 密码 [cyan]{login.password}[/cyan]",
+            soft_wrap=True,
+        )
+
+
+async def _until_interrupted() -> None:
+    """Sleep until Ctrl-C (SIGINT) or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
 
 
 def _stop() -> None:

@@ -27,6 +27,10 @@ def demo(
     workdir: Annotated[
         Path | None, typer.Option(help="Keep state here (default: a temp dir)")
     ] = None,
+    keep: Annotated[
+        bool,
+        typer.Option(help="After the report, keep everything running (board open) until Ctrl-C"),
+    ] = False,
 ) -> None:
     """Run broker, InfluxDB, hub, a simulated community and workers; print a live table."""
     from simulators.demo import DemoOptions, main
@@ -42,6 +46,7 @@ def demo(
                 broker_url=broker,
                 influx_url=influx,
                 workdir=workdir,
+                keep=keep,
             )
         )
     )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -41,3 +43,7 @@ def test_demo_raises_dispatches_and_resolves_every_class_and_loses_nothing(tmp_p
     assert report["latency_ms"]["event_to_push"]["n"] >= 4
     assert report["latency_ms"]["event_to_store"]["n"] == events["stored"]
     assert report["influx"]["points"] > events["stored"]
+    # The pages have logins made for this run: the duty officer's board, grid-1's phone page.
+    with contextlib.closing(sqlite3.connect(tmp_path / "w" / "hub" / "hub.db")) as db:
+        users = dict(db.execute("SELECT username, role FROM users").fetchall())
+    assert users == {"duty": "duty_officer", "grid1": "grid_worker"}
