@@ -2,12 +2,13 @@
 
 A stuck button sends 1,000 `call` events in 3 s; a broken firmware sends 10,000 malformed
 messages in 10 s (1,000 a second); each from its own process. Meanwhile other homes press SOS:
-each must be paged within 1 s. (A flood faster than the hub's MQTT client reads — paho, about
-3,000 QoS 1 messages a second on a quiet 2-core machine, much less while the whole test suite
-runs beside it — queues in the broker ahead of the SOS, where no lane reaches: docs/hub.md.) The noisy sender is
-held to its token bucket (`rate_limited`, counted and acknowledged; its first SOS always goes
-through), junk is rejected by reason, and the hub logs at most one summary line per reason a
-minute instead of a line per message.
+each must be paged within 1 s. The noisy sender is held to its token bucket (`rate_limited`,
+counted and acknowledged; its first SOS always goes through), junk is rejected by reason, and
+the hub logs at most one summary line per reason a minute instead of a line per message.
+
+A flood faster than the hub's MQTT client reads (paho: about 3,000 QoS 1 messages a second on
+a quiet 2-core machine, much less while other test suites run beside it) queues in the broker
+ahead of the SOS, where no lane reaches: docs/hub.md.
 """
 
 from __future__ import annotations
