@@ -9,12 +9,14 @@ from pathlib import Path
 
 import aiomqtt
 import pytest
+from typer.testing import CliRunner
 
 from protocol.site_config import load_site
 from protocol.topics import device_filter, device_topic, shared
 from provision.acl import write_acl_files
 from provision.secret_store import SecretStore
 from simulators.services import Mosquitto
+from watchpost_cli import app
 
 pytestmark = pytest.mark.integration
 
@@ -82,3 +84,15 @@ async def test_two_hubs_each_log_in_as_themselves_and_split_a_share_group(
     # the shared subscription passed the ACL, and each message went to exactly one hub
     assert sorted(int(x) for x in got["hub-a"] + got["hub-b"]) == list(range(20))
     assert got["hub-a"] and got["hub-b"]
+
+
+def test_config_broker_takes_several_hub_users(site_dir: Path, tmp_path: Path) -> None:
+    out, secrets = tmp_path / "broker", tmp_path / "secrets"
+    args = ["config", "broker", str(site_dir), "--out", str(out), "--secrets", str(secrets)]
+    args += ["--tls-listen", "off", "--hub-user", "hub-a", "--hub-user", "hub-b"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    users = {line.split(":", 1)[0] for line in (out / "passwd").read_text().splitlines()}
+    assert {"hub-a-events", "hub-a-telemetry", "hub-b-events", "hub-b-telemetry"} <= users
+    assert "hub-events" not in users
+    assert "broker_username hub-a" in result.output and "broker_username hub-b" in result.output
