@@ -63,7 +63,7 @@ class StoreQueues:
     """The store's outbox and dead letters, run in worker threads for the event loop."""
 
     def __init__(
-        self, store: Store, owner: str | None = None, lease: timedelta = timedelta(seconds=30)
+        self, store: Store, owner: str | None = None, lease: timedelta = timedelta(seconds=10)
     ) -> None:
         self.store = store
         self.owner = owner
@@ -76,6 +76,11 @@ class StoreQueues:
         if self.owner is not None:
             return await asyncio.to_thread(self.store.outbox_claim, self.owner, before, self.lease)
         return await asyncio.to_thread(self.store.outbox_pending, before)
+
+    async def hold(self, ids: list[int]) -> None:
+        """Renew this hub's lease on rows it is still sending (no-op for a hub alone)."""
+        if self.owner is not None and ids:
+            await asyncio.to_thread(self.store.outbox_hold, self.owner, ids, self.lease)
 
     async def delivered(self, ids: list[int]) -> None:
         """Mark outbox rows delivered; once an hour also drop rows delivered a week ago."""

@@ -102,6 +102,10 @@ class Outbox(Protocol):
         """Return when the oldest undelivered row was written."""
         ...
 
+    async def hold(self, ids: list[int]) -> None:
+        """Renew this hub's claim on rows it is still sending (several hubs; else a no-op)."""
+        ...
+
 
 class Series(Protocol):
     """The InfluxDB writer."""
@@ -223,6 +227,9 @@ class Dispatcher:
                         if first
                         else now - timedelta(seconds=resend_after_s)
                     )
+                    # Several hubs: keep peers off the rows still being sent here (a slow
+                    # webhook can take longer than their takeover delay).
+                    await outbox.hold(sorted(self._in_flight))
                     await self._sweep(outbox, before)
                     first, last_sweep = False, time.monotonic()
             except Exception:

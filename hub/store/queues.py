@@ -5,7 +5,8 @@
   delivered. A row without `delivered_at` after a crash is sent again (duplicates allowed,
   losses not; workers' apps dedup by alarm id and state). Several hubs on one PostgreSQL: a
   sweep *claims* the rows it resends (`claim`: `FOR UPDATE SKIP LOCKED`, then a lease in
-  `claimed_by`/`claimed_until`), so two hubs never resend the same row at once.
+  `claimed_by`/`claimed_until`), so two hubs never resend the same row at once, and a hub
+  renews the lease of rows it is still sending (`hold`, every second).
 * `dead_letters`: an alarm-path message the engine still failed on after a bounded number of
   tries; kept for a person to look at, then the message is acknowledged.
 """
@@ -27,6 +28,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    update,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -152,6 +154,23 @@ def claim(
     for row in rows:
         row.claimed_by, row.claimed_until = owner, now + lease
     return [Pending(r.id, r.created_at, r.kind, r.payload) for r in rows]
+
+
+def hold(session: Session, owner: str, ids: list[int], now: datetime, lease: timedelta) -> None:
+    """Claim or renew undelivered rows `owner` is sending, unless a peer holds a live lease."""
+    session.execute(
+        update(OutboxRow)
+        .where(
+            OutboxRow.id.in_(ids),
+            OutboxRow.delivered_at.is_(None),
+            or_(
+                OutboxRow.claimed_until.is_(None),
+                OutboxRow.claimed_until < now,
+                OutboxRow.claimed_by == owner,
+            ),
+        )
+        .values(claimed_by=owner, claimed_until=now + lease)
+    )
 
 
 def oldest_pending(session: Session) -> datetime | None:

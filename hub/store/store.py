@@ -262,6 +262,12 @@ class Store:
         with self.session(write=True) as s:
             return queues.claim(s, owner, before, utcnow(), lease, limit)
 
+    def outbox_hold(self, owner: str, ids: list[int], lease: timedelta) -> None:
+        """Renew `owner`'s claim on rows it is still sending (one transaction, 500 ids a go)."""
+        with self.session(write=True) as s:
+            for i in range(0, len(ids), 500):
+                queues.hold(s, owner, ids[i : i + 500], utcnow(), lease)
+
     def outbox_delivered(self, ids: list[int], prune_after: timedelta | None = None) -> None:
         """Mark outbox rows delivered (one transaction); optionally prune old delivered rows."""
         now = utcnow()

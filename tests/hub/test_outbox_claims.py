@@ -49,3 +49,16 @@ def test_delivered_rows_are_never_claimed(store: Store) -> None:
     ids = _rows(store, 3)
     store.outbox_delivered(ids[:2])
     assert [r.id for r in store.outbox_claim("hub-a", utcnow(), LEASE)] == ids[2:]
+
+
+def test_a_hub_sending_a_row_keeps_peers_off_it(store_url: str, store: Store) -> None:
+    """A slow webhook outlasts the takeover delay: the writer's renewed lease keeps it its own."""
+    (row,) = _rows(store, 1)
+    store.outbox_hold("hub-a", [row], LEASE)  # hub-a is still sending it
+    other = Store(store_url)
+    try:
+        assert other.outbox_claim("hub-b", utcnow(), LEASE) == []
+        other.outbox_hold("hub-b", [row], LEASE)  # hub-b cannot take a live lease either
+        assert [r.id for r in store.outbox_claim("hub-a", utcnow(), LEASE)] == [row]
+    finally:
+        other.close()
