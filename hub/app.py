@@ -10,9 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import multiprocessing
+import os
 import signal
 import time
 from collections.abc import Coroutine, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +58,10 @@ TAKEOVER_S = 10.0
 
 class _Stop(Exception):  # noqa: N818 - a signal to the TaskGroup, not an error
     """Raised inside the TaskGroup to cancel every task once the drain is over."""
+
+
+CHILD_IMPORT_FILES = 2_000
+"""Above this many device files a changed registry is parsed in a child process."""
 
 
 class StoreDirectory:
@@ -144,8 +152,44 @@ async def _prepare_store(settings: HubSettings) -> tuple[Store, Registry | None]
     await asyncio.to_thread(store.migrate)
     registry = None
     if settings.registry is not None:
+        # Parsing 100,000 device files peaks at >1 GB, which a process does not give back:
+        # a child parses and imports, then this process reads the result as a restart would.
+        if _device_files(settings.registry) > CHILD_IMPORT_FILES:
+            await _import_in_child(settings)
         registry = await asyncio.to_thread(_import_registry, settings, settings.registry, store)
     return store, registry
+
+
+async def _import_in_child(settings: HubSettings) -> None:
+    """Run `_import_registry` in a spawned child process; in this one if spawning fails."""
+    context = multiprocessing.get_context("spawn")
+    try:
+        with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(pool, _child_import, settings)
+    except (OSError, BrokenProcessPool) as exc:
+        log.warning("registry import in a child process failed (%r); importing here", exc)
+
+
+def _device_files(folder: Path) -> int:
+    devices = folder / "devices"
+    if not devices.is_dir():
+        return 0
+    with os.scandir(devices) as found:
+        return sum(1 for entry in found if entry.name.endswith(".yaml"))
+
+
+def _child_import(settings: HubSettings) -> None:
+    """Import the registry into the store (the child process's whole job)."""
+    assert settings.registry is not None
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    store = Store(settings.store)
+    try:
+        _import_registry(settings, settings.registry, store)
+    finally:
+        store.close()
 
 
 def _state_dir(settings: HubSettings) -> Path:

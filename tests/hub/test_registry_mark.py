@@ -7,8 +7,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 from sqlalchemy import delete
 
+from hub import app
 from hub.app import _import_registry
 from hub.settings import HubSettings
 from hub.store import Store
@@ -60,3 +62,19 @@ def test_another_store_gets_a_full_import(tmp_path: Path, site_id: str) -> None:
             assert _import_registry(settings(tmp_path, url, folder), folder, store).devices
         finally:
             store.close()
+
+
+async def test_a_large_registry_is_parsed_in_a_child_process(
+    tmp_path: Path, site_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(app, "CHILD_IMPORT_FILES", 0)  # the sunflower copy counts as large
+    folder = write_site(tmp_path, site_id)
+    url = f"sqlite:///{tmp_path / 'hub.db'}"
+    store, registry = await app._prepare_store(settings(tmp_path, url, folder))
+    try:
+        assert registry is not None
+        assert registry.devices == []  # this process found the child's import mark
+        assert registry.site.workers
+        assert store.known_device(site_id, "home-b1-101")
+    finally:
+        store.close()
