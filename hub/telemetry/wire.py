@@ -37,7 +37,8 @@ class WireError(ConnectionError):
     """The broker refused us, broke the protocol, or went silent."""
 
 
-def _varint(n: int) -> bytes:
+def varint(n: int) -> bytes:
+    """Encode an MQTT remaining length (variable-length integer, 7 bits a byte)."""
     out = bytearray()
     while True:
         n, digit = divmod(n, 128)
@@ -62,13 +63,13 @@ def connect_packet(
         body += _utf8(username)
     if password is not None:
         body += _utf8(password)
-    return b"\x10" + _varint(len(body)) + body
+    return b"\x10" + varint(len(body)) + body
 
 
 def subscribe_packet(packet_id: int, filters: Sequence[str]) -> bytes:
     """Return a SUBSCRIBE packet asking QoS 0 for every filter."""
     body = packet_id.to_bytes(2, "big") + b"".join(_utf8(f) + b"\x00" for f in filters)
-    return b"\x82" + _varint(len(body)) + body
+    return b"\x82" + varint(len(body)) + body
 
 
 PINGREQ = b"\xc0\x00"
