@@ -45,7 +45,7 @@ def arrival_due(ledger: Ledger) -> None:
         .with_for_update(skip_locked=True)
     ).all()
     for alarm in due:
-        overdue(ledger, alarm)
+        ledger.fire(alarm, "overdue", "system")  # ALERT_OVERSEERS runs `overdue`
 
 
 def overdue(ledger: Ledger, alarm: AlarmRow) -> None:

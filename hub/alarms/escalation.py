@@ -23,4 +23,4 @@ def escalate_due(ledger: Ledger) -> None:
         .with_for_update(skip_locked=True)
     ).all()
     for alarm in due:
-        ledger.escalate(alarm, "system", f"not acknowledged at tier {alarm.tier}")
+        ledger.fire(alarm, "timeout", "system", f"not acknowledged at tier {alarm.tier}")

@@ -16,12 +16,21 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.alarms.actions import Action, Notify, SendCommand, Transition
-from hub.alarms.alerts import Headline, build_alert, minimal_alert, system_alert
+from hub.alarms.alerts import (
+    Headline,
+    actor_names,
+    build_alert,
+    minimal_alert,
+    system_alert,
+    update_headline,
+)
+from hub.alarms.lifecycle import Effect, State, Step, Trigger, allows, decide
 from hub.alarms.routing import tier_workers
 from hub.policy import Policy
 from hub.store.residents import resident_context
 from hub.store.schema import (
     AlarmRow,
+    DeliveryRow,
     DeviceRow,
     HouseholdRow,
     RecipientRow,
@@ -33,7 +42,8 @@ from hub.store.suspect import false_alarms
 from protocol.messages import Event, IndicateCmd, IndicateState, SirenCmd, WorkerAlert
 
 log = logging.getLogger(__name__)
-CLOSED: frozenset[str] = frozenset({"resolved", "cancelled"})
+MQTT_ONLY: tuple[str, ...] = ("mqtt",)
+"""Updates go over MQTT only (the app replaces the alert it shows); pages go everywhere."""
 MAX_EVENT_IDS = 100
 
 
@@ -183,25 +193,104 @@ class Ledger:
         """Add a note to an alarm's history without changing its state."""
         self.record(alarm, alarm.state, alarm.state, by, note)
 
-    def move(
-        self, alarm: AlarmRow, to_state: str, by: str, note: str = "", outcome: str | None = None
+    def fire(
+        self,
+        alarm: AlarmRow,
+        trigger: Trigger,
+        by: str,
+        note: str = "",
+        outcome: str | None = None,
+        *,
+        channel: str = "reply",
+        worker: WorkerRow | None = None,
+    ) -> Step:
+        """Apply `trigger` to `alarm` as the lifecycle table says, or raise `Refused`.
+
+        The row's effects run in their order (hub/alarms/lifecycle.py); `channel` is where an
+        acknowledgement came from, `worker` whom a `reassign` pages.
+        """
+        before: State = alarm.state  # type: ignore[assignment]
+        step = decide(before, trigger)
+        for effect in step.effects:
+            self._effect(effect, alarm, before, step.next, by, note, outcome, channel, worker)
+        return step
+
+    def _effect(
+        self,
+        effect: Effect,
+        alarm: AlarmRow,
+        before: State,
+        after: State,
+        by: str,
+        note: str,
+        outcome: str | None,
+        channel: str,
+        worker: WorkerRow | None,
     ) -> None:
-        """Change an alarm's state (the caller has checked the transition is allowed)."""
-        if to_state in CLOSED:
+        if effect is Effect.STOP_ESCALATION:
+            alarm.next_escalation_at = None
+        elif effect is Effect.ARM_ARRIVAL:
+            timeout = self.policy.arrival_timeout(alarm.cls)
+            due = None if timeout is None else self.now + timedelta(seconds=timeout)
+            alarm.arrival_due_at = due
+        elif effect is Effect.STOP_ARRIVAL:
+            alarm.arrival_due_at = None
+        elif effect is Effect.CLOSE:
             alarm.active = False
             alarm.next_escalation_at = None
             alarm.verify_at = None
             alarm.arrival_due_at = None
             alarm.outcome = outcome
-        elif to_state == "acknowledged":
-            alarm.next_escalation_at = None
-            timeout = self.policy.arrival_timeout(alarm.cls)
-            due = None if timeout is None else self.now + timedelta(seconds=timeout)
-            alarm.arrival_due_at = due
-        elif to_state == "on_scene":
-            alarm.next_escalation_at = None
+        elif effect is Effect.BECOME_FIRE:
+            alarm.cls = "fire"
+            alarm.verify_at = None
             alarm.arrival_due_at = None
-        self.record(alarm, alarm.state, to_state, by, note, outcome)
+            alarm.tier = 0
+        elif effect is Effect.HISTORY:
+            self.record(alarm, before, after, by, note, outcome)
+        elif effect is Effect.DELIVERY_ACKED:
+            self.session.add(
+                DeliveryRow(
+                    alarm_id=alarm.id,
+                    worker=by,
+                    channel=channel,
+                    tier=alarm.tier,
+                    status="acked",
+                    ts=self.now,
+                    detail=note,
+                )
+            )
+        elif effect is Effect.INDICATE:
+            self.indicate(alarm, after)  # type: ignore[arg-type]
+        elif effect is Effect.SIRENS_ON:
+            self.sirens(alarm, on=True)
+        elif effect is Effect.SIRENS_OFF_IF_FIRE:
+            if alarm.cls == "fire":
+                self.sirens(alarm, on=False)
+        elif effect is Effect.TELL_OTHERS:
+            self.tell_others(alarm, by, outcome)
+        elif effect is Effect.PAGE_TIER0:
+            self.page(alarm, 0)
+        elif effect is Effect.ESCALATE:
+            self.escalate(alarm, by, note)
+        elif effect is Effect.ALERT_OVERSEERS:
+            from hub.alarms.arrival import overdue
+
+            overdue(self, alarm)
+        elif effect is Effect.PAGE_WORKER:
+            assert worker is not None
+            self.notify(alarm, [worker], "notified" if alarm.state == "raised" else alarm.state)
+            self.add_recipients(alarm, [worker], alarm.tier)
+            self.note(alarm, by, f"reassigned to {worker.id}{': ' + note if note else ''}")
+
+    def tell_others(self, alarm: AlarmRow, actor: str, outcome: str | None = None) -> None:
+        """Send the alarm's new state, and who brought it there, to every other worker paged."""
+        others = [w for w in self.recipients(alarm) if w.id != actor]
+        if not others:
+            return
+        names = actor_names(actor, self.session.get(WorkerRow, (alarm.site, actor)))
+        headline = update_headline(alarm.state, names, outcome)
+        self.notify(alarm, others, alarm.state, headline=headline, channels=MQTT_ONLY)
 
     def page(self, alarm: AlarmRow, tier: int) -> list[WorkerRow]:
         """Notify the workers of `tier` (or the next tier that has anyone) and arm escalation."""
@@ -211,8 +300,8 @@ class Ledger:
             log.warning("alarm %s (%s): nobody on duty to page; retrying", alarm.id, alarm.cls)
         alarm.tier = tier
         alarm.next_escalation_at = self.now + timedelta(seconds=escalation.timeout(tier))
-        if alarm.state == "raised" and workers:
-            self.move(alarm, "notified", "system", f"tier {tier}")
+        if workers and allows(alarm.state, "paged"):
+            self.fire(alarm, "paged", "system", f"tier {tier}")
         self.notify(alarm, workers, "notified" if alarm.state == "notified" else alarm.state)
         self.add_recipients(alarm, workers, tier)
         return workers

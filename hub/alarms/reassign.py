@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from hub.alarms.ledger import CLOSED, Ledger
-from hub.alarms.replies import Refused
+from hub.alarms.ledger import Ledger
+from hub.alarms.lifecycle import Refused, decide
 from hub.store.schema import AlarmRow, WorkerRow
 
 
 def reassign(ledger: Ledger, alarm: AlarmRow, worker: WorkerRow, by: str, note: str) -> None:
     """Page `worker` for `alarm` at its current tier and record who handed it over, and why."""
-    if alarm.state in CLOSED:
-        raise Refused("alarm_closed")
+    decide(alarm.state, "reassign")  # type: ignore[arg-type]  # alarm_closed first
     if worker.site != alarm.site:
         raise Refused("unknown_worker")
-    ledger.notify(alarm, [worker], "notified" if alarm.state == "raised" else alarm.state)
-    ledger.add_recipients(alarm, [worker], alarm.tier)
-    ledger.note(alarm, by, f"reassigned to {worker.id}{': ' + note if note else ''}")
+    ledger.fire(alarm, "reassign", by, note, worker=worker)

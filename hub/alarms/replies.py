@@ -10,29 +10,20 @@ from typing import get_args
 
 from sqlalchemy import select
 
-from hub.alarms.ledger import CLOSED, Ledger
-from hub.alarms.updates import tell_others
-from hub.store.schema import AlarmRow, DeliveryRow, TransitionRow
+from hub.alarms.ledger import Ledger
+from hub.alarms.lifecycle import REPLY_TRIGGERS, TABLE, Refused, decide
+from hub.store.schema import AlarmRow, TransitionRow
 from protocol.messages import Outcome as ResolveOutcome
 from protocol.messages import ReplyAction
 
-ALLOWED_FROM: dict[str, frozenset[str]] = {
-    "ack": frozenset({"raised", "notified"}),
-    "decline": frozenset({"raised", "notified"}),
-    "arrived": frozenset({"raised", "notified", "acknowledged"}),
-    "resolve": frozenset({"raised", "notified", "acknowledged", "on_scene"}),
-}
+__all__ = ["OUTCOMES", "TARGET", "Refused", "apply", "check", "replayed"]
 OUTCOMES: frozenset[str] = frozenset(get_args(ResolveOutcome))
-TARGET: dict[str, str] = {"ack": "acknowledged", "arrived": "on_scene", "resolve": "resolved"}
-
-
-class Refused(Exception):  # noqa: N818 - a reason, not an error
-    """The input was refused; `reason` is the code returned in `Outcome.rejected`."""
-
-    def __init__(self, reason: str) -> None:
-        """Carry the reason code."""
-        super().__init__(reason)
-        self.reason = reason
+TARGET: dict[str, str] = {
+    trigger: step.next
+    for (state, trigger), step in TABLE.items()
+    if trigger in REPLY_TRIGGERS and step.next != state
+}
+"""Where a reply leads (ack → acknowledged …): a resent reply finds the alarm there."""
 
 
 def replayed(ledger: Ledger, alarm: AlarmRow, actor: str, action: ReplyAction) -> bool:
@@ -50,13 +41,10 @@ def replayed(ledger: Ledger, alarm: AlarmRow, actor: str, action: ReplyAction) -
 
 
 def check(alarm: AlarmRow, action: ReplyAction, outcome: str | None) -> None:
-    """Raise `Refused` if `action` is not allowed on `alarm` now."""
-    if action not in ALLOWED_FROM:
+    """Raise `Refused` if `action` is not allowed on `alarm` now (the lifecycle table)."""
+    if action not in REPLY_TRIGGERS:
         raise Refused("unknown_action")
-    if alarm.state in CLOSED:
-        raise Refused("alarm_closed")
-    if alarm.state not in ALLOWED_FROM[action]:
-        raise Refused("invalid_transition")
+    decide(alarm.state, action)  # type: ignore[arg-type]
     if action == "resolve" and outcome not in OUTCOMES:
         raise Refused("outcome_required")
 
@@ -71,30 +59,7 @@ def apply(
     channel: str = "reply",
 ) -> None:
     """Carry out an allowed action (call `check` first); tell the others paged what changed."""
-    if action == "ack":
-        ledger.move(alarm, "acknowledged", actor, note)
-        ledger.session.add(
-            DeliveryRow(
-                alarm_id=alarm.id,
-                worker=actor,
-                channel=channel,
-                tier=alarm.tier,
-                status="acked",
-                ts=ledger.now,
-                detail=note,
-            )
-        )
-        ledger.indicate(alarm, "acknowledged")
-        tell_others(ledger, alarm, actor)
-    elif action == "decline":
-        ledger.escalate(alarm, actor, f"declined{': ' + note if note else ''}")
-    elif action == "arrived":
-        ledger.move(alarm, "on_scene", actor, note)
-        ledger.indicate(alarm, "on_scene")
-        tell_others(ledger, alarm, actor)
-    else:
-        ledger.move(alarm, "resolved", actor, note, outcome)
-        ledger.indicate(alarm, "resolved")
-        if alarm.cls == "fire":
-            ledger.sirens(alarm, on=False)
-        tell_others(ledger, alarm, actor, outcome)
+    if action == "decline":
+        note = f"declined{': ' + note if note else ''}"
+    kept = outcome if action == "resolve" else None
+    ledger.fire(alarm, action, actor, note, kept, channel=channel)

@@ -7,11 +7,11 @@ not answer them); webhooks, Apprise and SMS carry pages, not news.
 
 from __future__ import annotations
 
-from hub.alarms.alerts import actor_names, update_headline
-from hub.alarms.ledger import Ledger
+from hub.alarms.alerts import actor_names
+from hub.alarms.ledger import MQTT_ONLY, Ledger
 from hub.store.schema import AlarmRow, WorkerRow
 
-MQTT_ONLY: tuple[str, ...] = ("mqtt",)
+__all__ = ["MQTT_ONLY", "tell_others", "who"]
 
 
 def who(ledger: Ledger, alarm: AlarmRow, actor: str) -> tuple[str, str]:
@@ -21,8 +21,4 @@ def who(ledger: Ledger, alarm: AlarmRow, actor: str) -> tuple[str, str]:
 
 def tell_others(ledger: Ledger, alarm: AlarmRow, actor: str, outcome: str | None = None) -> None:
     """Send the alarm's new state, and who brought it there, to every other worker paged."""
-    others = [w for w in ledger.recipients(alarm) if w.id != actor]
-    if not others:
-        return
-    headline = update_headline(alarm.state, who(ledger, alarm, actor), outcome)
-    ledger.notify(alarm, others, alarm.state, headline=headline, channels=MQTT_ONLY)
+    ledger.tell_others(alarm, actor, outcome)

@@ -13,7 +13,8 @@ from sqlalchemy import select
 
 from hub.alarms.actions import Action, SendCommand
 from hub.alarms.ledger import Ledger
-from hub.alarms.updates import MQTT_ONLY, tell_others
+from hub.alarms.lifecycle import allows
+from hub.alarms.updates import MQTT_ONLY
 from hub.store.schema import AlarmRow, DeviceRow, TransitionRow
 from protocol.messages import Event, IndicateCmd, IndicateState
 
@@ -109,10 +110,8 @@ def on_cancel(ledger: Ledger, device: DeviceRow, event: Event) -> list[AlarmRow]
     for alarm in alarms:
         alarm.last_event = event.id
         alarm.event_ids = [*alarm.event_ids, event.id][-100:]
-        if ledger.now - alarm.raised_at <= window and alarm.state in ("raised", "notified"):
-            ledger.move(alarm, "cancelled", "resident", "cancelled by the resident")
-            tell_others(ledger, alarm, "resident")
-            ledger.indicate(alarm, "cancelled")
+        if ledger.now - alarm.raised_at <= window and allows(alarm.state, "cancel"):
+            ledger.fire(alarm, "cancel", "resident", "cancelled by the resident")
         else:
             # Acknowledged (someone is on the way) or past the window: the worker decides.
             ledger.note(alarm, "resident", "resident says OK (pressed cancel); still check")

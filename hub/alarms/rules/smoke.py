@@ -13,7 +13,6 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from hub.alarms.ledger import Ledger
-from hub.alarms.updates import tell_others
 from hub.store.schema import AlarmRow, DeviceRow, TransitionRow
 from protocol.messages import Event
 
@@ -87,8 +86,7 @@ def on_smoke_clear(ledger: Ledger, device: DeviceRow, event: Event) -> AlarmRow 
     pre = ledger.active(device.site, device.id, "pre_alarm")
     if pre is not None:
         ledger.repeat(pre, event)
-        ledger.move(pre, "resolved", "system", "smoke cleared before confirmation", "cleared")
-        tell_others(ledger, pre, "system", "cleared")
+        ledger.fire(pre, "clear", "system", "smoke cleared before confirmation", "cleared")
         return pre
     fire = ledger.active(device.site, device.id, "fire")
     if fire is not None:
@@ -99,14 +97,7 @@ def on_smoke_clear(ledger: Ledger, device: DeviceRow, event: Event) -> AlarmRow 
 
 def confirm_fire(ledger: Ledger, alarm: AlarmRow, why: str) -> None:
     """Turn a pre-alarm into a fire: page the fire station at once, sound the building sirens."""
-    before = alarm.state
-    alarm.cls = "fire"
-    alarm.verify_at = None
-    alarm.arrival_due_at = None
-    alarm.tier = 0
-    ledger.record(alarm, before, "raised", "system", f"fire confirmed: {why}")
-    ledger.page(alarm, 0)
-    ledger.sirens(alarm, on=True)
+    ledger.fire(alarm, "confirm_fire", "system", f"fire confirmed: {why}")
 
 
 def verify_due(ledger: Ledger) -> None:

@@ -16,7 +16,6 @@ from datetime import datetime
 from sqlalchemy import select
 
 from hub.alarms.ledger import Ledger
-from hub.alarms.updates import tell_others
 from hub.store.schema import AlarmRow, DeviceRow, DeviceStateRow
 from protocol.messages import Event, Status
 
@@ -75,8 +74,7 @@ def seen(ledger: Ledger, device: DeviceRow) -> None:
     row.online = True
     trouble = ledger.active(device.site, device.id, "trouble")
     if trouble is not None and trouble.reason == "offline":
-        ledger.move(trouble, "resolved", "system", "device back online", "recovered")
-        tell_others(ledger, trouble, "system", "recovered")
+        ledger.fire(trouble, "recover", "system", "device back online", "recovered")
 
 
 def on_status(ledger: Ledger, device: DeviceRow, status: Status) -> None:
