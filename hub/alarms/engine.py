@@ -18,12 +18,14 @@ from datetime import datetime
 from typing import TypeVar
 
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
 
 from hub.alarms.actions import Action, Outcome
 from hub.alarms.arrival import arrival_due
 from hub.alarms.escalation import escalate_due
 from hub.alarms.ledger import Ledger
 from hub.alarms.outbox import persist
+from hub.alarms.plain import PLAIN_KINDS, record_plain
 from hub.alarms.replies import Refused, apply, check, replayed
 from hub.alarms.rules.checkin import check_windows
 from hub.alarms.rules.order import ORDERED_KINDS, late_cancel, lock_device, lock_devices, stale
@@ -155,29 +157,41 @@ class Engine:
         return Outcome(actions=ledger.actions)
 
     def _attempt_events(self, items: Sequence[tuple[str, Event]]) -> list[Outcome]:
-        outcomes: list[Outcome] = []
+        outcomes: list[Outcome | None] = [None] * len(items)
         with self.store.session(write=True) as session:
             # Several hubs: take this batch's device locks first, in one order (rules/order.py).
             lock_devices(
                 Ledger(session, self.policy, self.clock()), ((s, e.device) for s, e in items)
             )
-            for site, event in items:
-                # A savepoint per event: a refused or duplicate event (also one repeated within
-                # this batch) undoes only its own changes, exactly as its own transaction would.
-                ledger = Ledger(session, self.policy, self.clock())
-                try:
-                    with session.begin_nested():
-                        self._event(ledger, site, event)
-                        ledger.actions = persist(session, ledger.now, ledger.actions)
-                except Refused as exc:
-                    log.info("input refused: %s", exc.reason)
-                    outcomes.append(Outcome(rejected=exc.reason))
-                except _Duplicate as dup:
-                    outcomes.append(Outcome(duplicate=True, actions=dup.actions))
-                else:
-                    outcomes.append(Outcome(actions=ledger.actions))
+            # Plain events (test, activity) in bulk (plain.py), each run of them stored before
+            # the next alarm event, so the batch keeps its order.
+            plain: list[tuple[int, str, Event]] = []
+            for index, (site, event) in enumerate(items):
+                if event.kind in PLAIN_KINDS:
+                    plain.append((index, site, event))
+                    continue
+                record_plain(Ledger(session, self.policy, self.clock()), plain, outcomes)
+                plain = []
+                outcomes[index] = self._one_of_batch(session, site, event)
+            record_plain(Ledger(session, self.policy, self.clock()), plain, outcomes)
             session.flush()
-        return outcomes
+        assert all(o is not None for o in outcomes)
+        return outcomes  # type: ignore[return-value]
+
+    def _one_of_batch(self, session: Session, site: str, event: Event) -> Outcome:
+        # A savepoint per event: a refused or duplicate event (also one repeated within
+        # this batch) undoes only its own changes, exactly as its own transaction would.
+        ledger = Ledger(session, self.policy, self.clock())
+        try:
+            with session.begin_nested():
+                self._event(ledger, site, event)
+                ledger.actions = persist(session, ledger.now, ledger.actions)
+        except Refused as exc:
+            log.info("input refused: %s", exc.reason)
+            return Outcome(rejected=exc.reason)
+        except _Duplicate as dup:
+            return Outcome(duplicate=True, actions=dup.actions)
+        return Outcome(actions=ledger.actions)
 
     def _tick(self, ledger: Ledger) -> None:
         verify_due(ledger)
