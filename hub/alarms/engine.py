@@ -170,10 +170,12 @@ class Engine:
                 if event.kind in PLAIN_KINDS:
                     plain.append((index, site, event))
                     continue
-                record_plain(Ledger(session, self.policy, self.clock()), plain, outcomes)
+                record_plain(
+                    Ledger(session, self.policy, self.clock()), plain, outcomes, self.clock
+                )
                 plain = []
                 outcomes[index] = self._one_of_batch(session, site, event)
-            record_plain(Ledger(session, self.policy, self.clock()), plain, outcomes)
+            record_plain(Ledger(session, self.policy, self.clock()), plain, outcomes, self.clock)
             session.flush()
         assert all(o is not None for o in outcomes)
         return outcomes  # type: ignore[return-value]

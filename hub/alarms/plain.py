@@ -12,7 +12,8 @@ before), `trouble.seen` once per device (a device back online resolves its offli
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 
 from sqlalchemy import insert, select, tuple_
 from sqlalchemy.orm import Session
@@ -34,9 +35,16 @@ Key = tuple[str, str]
 
 
 def record_plain(
-    ledger: Ledger, items: Sequence[tuple[int, str, Event]], outcomes: list[Outcome | None]
+    ledger: Ledger,
+    items: Sequence[tuple[int, str, Event]],
+    outcomes: list[Outcome | None],
+    clock: Callable[[], datetime],
 ) -> None:
-    """Store the plain events `items` (index, site, event) and set `outcomes[index]` of each."""
+    """Store the plain events `items` (index, site, event) and set `outcomes[index]` of each.
+
+    Each gets its own `received_at` from `clock`, strictly increasing: the store lists events
+    in receipt order, as it does for events taken one by one.
+    """
     if not items:
         return
     session = ledger.session
@@ -53,6 +61,7 @@ def record_plain(
     rows: list[dict[str, object]] = []
     fresh: list[tuple[int, DeviceRow]] = []
     taken: set[str] = set()
+    last = ledger.now - timedelta(microseconds=1)
     for index, site, event in items:
         device = devices.get((site, event.device))
         if device is None:
@@ -70,7 +79,9 @@ def record_plain(
             outcomes[index] = Outcome(duplicate=True)
             continue
         taken.add(event.id)
-        skew = (event.ts - ledger.now).total_seconds()
+        at = max(clock(), last + timedelta(microseconds=1))
+        last = at
+        skew = (event.ts - at).total_seconds()
         rows.append(
             {
                 "id": event.id,
@@ -78,7 +89,7 @@ def record_plain(
                 "device": event.device,
                 "seq": event.seq,
                 "ts": event.ts,
-                "received_at": ledger.now,
+                "received_at": at,
                 "kind": event.kind,
                 "source": event.source,
                 "data": dict(event.data),
