@@ -3,7 +3,9 @@
 `Engine(store, policy)` (engine.py) implements `AlarmService` (service.py) and returns
 `Outcome`s of `Action`s (actions.py) for the rest of the hub to carry out.
 
-Modules: `ledger` (every lifecycle write), `routing` (tiers → workers), `alerts` (bilingual
+Modules: `lifecycle` (the one table (state, trigger) → (next state, effects) that
+`Ledger.fire` consults), `ledger` (every lifecycle write), `plain` (test/activity events of a
+group commit in bulk), `routing` (tiers → workers), `alerts` (bilingual
 text), `replies` (ack/decline/arrived/resolve), `updates` (tell the others paged who took it),
 `escalation` and `arrival` (timers), `rules/` (person, smoke, trouble, checkin, system: the
 hub's own trouble such as broker drops).
