@@ -12,14 +12,13 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from hub.accounts import audit
 from hub.accounts.visibility import alarm_clause
 from hub.alarms.actions import Outcome as Outcome_
 from hub.alarms.ledger import Ledger
 from hub.alarms.reassign import reassign
 from hub.alarms.replies import Refused
 from hub.api.context import ApiContext
-from hub.api.deps import Authorized, Context, Who, client_address, require
+from hub.api.deps import Authorized, Context, Who, audited, require
 from hub.api.errors import ConflictError, NotFoundError, responses
 from hub.policy import Policy
 from hub.store.alarm_views import AlarmDetail, AlarmView, detail, list_views, visible_site
@@ -133,15 +132,8 @@ async def reassign_alarm(
         raise NotFoundError("err.not_found", what=alarm_id)
     require(who, "alarm.reassign")
     outcome = await asyncio.to_thread(_reassign, ctx, alarm_id, body.worker, who.actor, body.note)
-    await asyncio.to_thread(
-        audit.record,
-        ctx.store,
-        who,
-        "alarm.reassign",
-        alarm_id,
-        remote=client_address(request),
-        detail=body.model_dump(),
-        site=site,
+    await audited(
+        ctx, request, who, "alarm.reassign", alarm_id, detail=body.model_dump(), site=site
     )
     await ctx.submit(outcome.actions)
     found = await asyncio.to_thread(detail, ctx.store, alarm_clause(who), alarm_id)
@@ -163,13 +155,12 @@ async def act(
     outcome = await ctx.engine.act(alarm_id, who.actor, action, body.outcome, body.note)
     detail_ = {"outcome": body.outcome, "note": body.note, "actor": who.actor}
     refused = outcome.rejected or ("duplicate" if outcome.duplicate else None)
-    await asyncio.to_thread(
-        audit.record,
-        ctx.store,
+    await audited(
+        ctx,
+        request,
         who,
         f"alarm.{verb}",
         alarm_id,
-        remote=client_address(request),
         ok=outcome.rejected is None,
         detail={**detail_, "refused": refused},
         site=site,

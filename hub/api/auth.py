@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.accounts import audit
-from hub.api.deps import SESSION_COOKIE, Authorized, Context, Who, client_address
+from hub.api.deps import SESSION_COOKIE, Authorized, Context, Who, audited, client_address
 from hub.api.errors import TooManyError, UnauthorizedError, responses
 
 router = APIRouter(prefix="/api/v1", tags=["auth"], responses=responses(422))
@@ -114,9 +114,7 @@ async def logout(request: Request, response: Response, ctx: Context, who: Who) -
     """Revoke this session or token now; the cookie is cleared."""
     if who.token_digest is not None:
         await asyncio.to_thread(ctx.users.revoke, who.token_digest)
-    await asyncio.to_thread(
-        audit.record, ctx.store, who, "auth.logout", who.username, remote=client_address(request)
-    )
+    await audited(ctx, request, who, "auth.logout", who.username)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return {"ok": True}
 
@@ -131,13 +129,5 @@ async def me(who: Who) -> Me:
 async def set_lang(request: Request, ctx: Context, who: Who, body: LangBody) -> Me:
     """Choose zh-CN or English for your pages, notifications and errors."""
     await asyncio.to_thread(ctx.users.set_lang, who.username, body.lang)
-    await asyncio.to_thread(
-        audit.record,
-        ctx.store,
-        who,
-        "user.lang",
-        who.username,
-        remote=client_address(request),
-        detail={"lang": body.lang},
-    )
+    await audited(ctx, request, who, "user.lang", who.username, detail={"lang": body.lang})
     return _me(who).model_copy(update={"lang": body.lang})

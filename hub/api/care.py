@@ -8,9 +8,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from hub.accounts import Principal, audit
+from hub.accounts import Principal
 from hub.accounts.visibility import site_of
-from hub.api.deps import Authorized, Context, Who, client_address, require
+from hub.api.deps import Authorized, Context, Who, audited, require
 from hub.api.errors import ForbiddenError, NotFoundError, responses
 from hub.store.care import CareItem, Coverage, coverage, plans, resident_grid
 from hub.store.people import CarePlanRow, CareVisitRow
@@ -115,15 +115,7 @@ async def set_plan(
                 row.worker = body.worker
 
     await asyncio.to_thread(run)
-    await asyncio.to_thread(
-        audit.record,
-        ctx.store,
-        who,
-        "care.plan",
-        resident,
-        remote=client_address(request),
-        detail=body.model_dump(),
-    )
+    await audited(ctx, request, who, "care.plan", resident, detail=body.model_dump())
     return {"ok": True}
 
 
@@ -160,13 +152,5 @@ async def record_visit(
         return found[0]
 
     item = await asyncio.to_thread(run)
-    await asyncio.to_thread(
-        audit.record,
-        ctx.store,
-        who,
-        "care.visit",
-        body.resident,
-        remote=client_address(request),
-        detail=body.model_dump(),
-    )
+    await audited(ctx, request, who, "care.visit", body.resident, detail=body.model_dump())
     return item

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from hub.accounts import Principal
+from hub.accounts import Principal, audit
 from hub.accounts.roles import Permission
 from hub.api.context import ApiContext
 from hub.api.errors import ForbiddenError, TooManyError, UnauthorizedError
@@ -46,6 +46,20 @@ def client_address(request: Request) -> str:
         if hop not in trusted:
             return hop[:64]
     return peer
+
+
+async def audited(
+    ctx: ApiContext,
+    request: Request,
+    who: Principal,
+    action: str,
+    target: str,
+    **fields: Any,  # ok, detail, site: as `audit.record` takes them
+) -> None:
+    """Append the audit entry of one write made by `who` from this request's client address."""
+    await asyncio.to_thread(
+        audit.record, ctx.store, who, action, target, remote=client_address(request), **fields
+    )
 
 
 async def current_principal(

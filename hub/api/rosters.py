@@ -10,9 +10,9 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import delete, select
 
-from hub.accounts import Principal, audit
+from hub.accounts import Principal
 from hub.accounts.visibility import site_of
-from hub.api.deps import Authorized, Context, Who, client_address, require
+from hub.api.deps import Authorized, Context, Who, audited, require
 from hub.api.errors import NotFoundError, responses
 from hub.store import Store
 from hub.store.people import RosterExceptionRow, ShiftRow
@@ -175,14 +175,8 @@ async def create_shift(
             return add_shift(s, site, body.worker, body.weekday, body.start, body.end)
 
     shift_id = await asyncio.to_thread(run)
-    await asyncio.to_thread(
-        audit.record,
-        ctx.store,
-        who,
-        "roster.shift",
-        body.worker,
-        remote=client_address(request),
-        detail=body.model_dump(mode="json"),
+    await audited(
+        ctx, request, who, "roster.shift", body.worker, detail=body.model_dump(mode="json")
     )
     return {"id": shift_id}
 
@@ -204,14 +198,7 @@ async def delete_shift(
 
     if await asyncio.to_thread(run) == 0:
         raise NotFoundError("err.not_found", what=str(shift_id))
-    await asyncio.to_thread(
-        audit.record,
-        ctx.store,
-        who,
-        "roster.shift_delete",
-        str(shift_id),
-        remote=client_address(request),
-    )
+    await audited(ctx, request, who, "roster.shift_delete", str(shift_id))
     return {"ok": True}
 
 
@@ -234,14 +221,8 @@ async def create_exception(
             )
 
     exception_id = await asyncio.to_thread(run)
-    await asyncio.to_thread(
-        audit.record,
-        ctx.store,
-        who,
-        f"roster.{body.kind}",
-        body.worker,
-        remote=client_address(request),
-        detail=body.model_dump(mode="json"),
+    await audited(
+        ctx, request, who, f"roster.{body.kind}", body.worker, detail=body.model_dump(mode="json")
     )
     return {"id": exception_id}
 
@@ -273,14 +254,8 @@ async def swap(
                 )
 
     await asyncio.to_thread(run)
-    await asyncio.to_thread(
-        audit.record,
-        ctx.store,
-        who,
-        "roster.swap",
-        body.absent,
-        remote=client_address(request),
-        detail=body.model_dump(mode="json"),
+    await audited(
+        ctx, request, who, "roster.swap", body.absent, detail=body.model_dump(mode="json")
     )
     return {"ok": True}
 

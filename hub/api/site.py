@@ -17,11 +17,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from hub.accounts import Principal, audit
+from hub.accounts import Principal
 from hub.accounts.audit import entries
 from hub.accounts.visibility import alarm_clause, site_of
 from hub.alarms.actions import SendCommand
-from hub.api.deps import Authorized, Context, Who, client_address, require
+from hub.api.deps import Authorized, Context, Who, audited, require
 from hub.api.errors import ConflictError, NotFoundError, UnauthorizedError, responses
 from hub.store.site_views import DeviceHealth, device_health, siren_devices
 from hub.store.stats import ResponseStats, response_stats
@@ -108,13 +108,12 @@ async def plan_broadcast(
     for key in [k for k, (_, until) in ctx.pending.items() if until < now]:
         del ctx.pending[key]  # plans never confirmed
     ctx.pending[plan.id] = (plan, now + CONFIRM_WITHIN_S)
-    await asyncio.to_thread(
-        audit.record,
-        ctx.store,
+    await audited(
+        ctx,
+        request,
         who,
         "broadcast.plan",
         plan.id,
-        remote=client_address(request),
         detail={"building": body.building, "devices": found},
         site=site,
     )
@@ -138,27 +137,17 @@ async def confirm_broadcast(
     plan = _pending(ctx, who, broadcast_id)
     deadline = ctx.pending[broadcast_id][1]
     if plan.sounding or plan.code != body.code or time.monotonic() > deadline:
-        await asyncio.to_thread(
-            audit.record,
-            ctx.store,
-            who,
-            "broadcast.sound",
-            plan.id,
-            remote=client_address(request),
-            ok=False,
-            site=plan.site,
-        )
+        await audited(ctx, request, who, "broadcast.sound", plan.id, ok=False, site=plan.site)
         raise UnauthorizedError("err.confirm")
     sounding = plan.model_copy(update={"sounding": True, "code": None})
     ctx.pending[broadcast_id] = (sounding, float("inf"))
     await _sirens(ctx, sounding, on=True)
-    await asyncio.to_thread(
-        audit.record,
-        ctx.store,
+    await audited(
+        ctx,
+        request,
         who,
         "broadcast.sound",
         plan.id,
-        remote=client_address(request),
         detail={"devices": plan.devices},
         site=plan.site,
     )
@@ -192,13 +181,12 @@ async def stop_broadcast(request: Request, ctx: Context, who: Who, broadcast_id:
         plan = recovered
     stopped = plan.model_copy(update={"sounding": False, "code": None})
     await _sirens(ctx, stopped, on=False)
-    await asyncio.to_thread(
-        audit.record,
-        ctx.store,
+    await audited(
+        ctx,
+        request,
         who,
         "broadcast.stop",
         plan.id,
-        remote=client_address(request),
         detail={"devices": plan.devices},
         site=plan.site,
     )
