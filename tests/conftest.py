@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+import shutil
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from simulators.services import Influxd, Mosquitto, free_port
+from simulators.services import Influxd, Mosquitto, Postgres, free_port
 from simulators.tls import Certificates, TlsBroker, make_certificates
 
 
@@ -99,3 +101,17 @@ def _fail_on_logged_exceptions(
     ]
     if bad:
         pytest.fail(f"exception logged but not raised: {bad[0].name}: {bad[0].getMessage()}")
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[Postgres]:
+    """Start one PostgreSQL for the session (about a second); each test gets a database."""
+    # Not under pytest's tmp dir: that is private to root, and the server runs as `postgres`.
+    workdir = Path(tempfile.mkdtemp(prefix="watchpost-pg-"))
+    server = Postgres(workdir)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)

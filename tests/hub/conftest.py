@@ -4,8 +4,6 @@ with an injected clock, and the example registry (firmware-config/sites/sunflowe
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -43,20 +41,6 @@ class Clock:
         """Move time forward and return the new now."""
         self.now += timedelta(seconds=seconds)
         return self.now
-
-
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[Postgres]:
-    """Start one PostgreSQL for the session (about a second); each test gets a database."""
-    # Not under pytest's tmp dir: that is private to root, and the server runs as `postgres`.
-    workdir = Path(tempfile.mkdtemp(prefix="watchpost-pg-"))
-    server = Postgres(workdir)
-    try:
-        server.start()
-        yield server
-    finally:
-        server.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

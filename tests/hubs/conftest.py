@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,19 +17,6 @@ SITE = "hubs"
 HOMES = 40
 ESCALATE_S = 4.0
 """A call nobody acknowledges pages tier 1 (the duty officer) this long after tier 0."""
-
-
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[Postgres]:
-    """Start one PostgreSQL for these tests (about a second)."""
-    workdir = Path(tempfile.mkdtemp(prefix="watchpost-pg-"))
-    server = Postgres(workdir)
-    try:
-        server.start()
-        yield server
-    finally:
-        server.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
