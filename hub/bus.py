@@ -1,31 +1,40 @@
-"""The hub's MQTT connections: the only hub module that imports aiomqtt or paho.
+"""The hub's MQTT connections on the alarm path: the only hub module that imports an MQTT
+client library (telemetry frames its own, in `hub.telemetry`, because alarms must never wait
+behind telemetry: docs/architecture.md, "Lanes").
 
-The alarm lane's connection. Telemetry has its own, in `hub.telemetry`, because alarms must
-never wait behind telemetry (docs/architecture.md, "Lanes"):
+The alarm path is two connections, each chosen by measurement (docs/bench.md, "The alarm
+path's client"):
 
-* the **alarm path** (`<user>-events`, persistent session, QoS 1): events, status
-  and worker replies in; alerts and device commands out. Its PUBACKs are sent by hand, only after
-  the engine committed the message (`Received.ack`), so a hub that dies between receipt and
-  commit gets the message again from the broker when it comes back. `run_batches` hands the
-  handler every message already waiting (up to a bound, never waiting for more), so the hub
-  can commit them in one transaction (group commit).
+* **in** (`<user>-events`, gmqtt, MQTT 5, persistent session, QoS 1): events, status and
+  worker replies. It asks the broker for a *Receive Maximum* of `RECEIVE_MAXIMUM` un-acked
+  messages, so the broker hands over a whole backlog at once (its `max_inflight_messages` does
+  not apply to an MQTT 5 client that says how many it can take) and the lanes
+  (`hub.lanes`) sort all of it, life-safety first: an SOS behind 8,000 statuses is read within
+  milliseconds and handled next. gmqtt reads ~50,000 QoS 1 messages/s here (paho in a thread
+  ~25,000, aiomqtt ~16,000). Its PUBACKs are sent only after the engine committed the message
+  (`Received.ack`): gmqtt's public manual acknowledgement — `optimistic_acknowledgement=False`
+  and a coroutine `on_message` whose return value is the PUBACK's reason code — so a hub that
+  dies between receipt and commit gets the message again from the broker. The connection's
+  last will (the hub's retained `offline`) says the alarm path died.
+* **out** (`<user>-out`, aiomqtt, clean session, QoS 1): alerts, device commands, the hub's
+  heartbeat. `publish` returns only once the broker acknowledged (PUBACK), so the outbox marks
+  a page delivered only when the broker has it.
 
 `<user>` is the hub's broker user (`watchpost-hub-<name>` when the broker is anonymous). Each
-lane logs in as its own broker user, `<user>-events` here and `<user>-telemetry` in
-`hub.telemetry`, with the hub's one password, and uses that user name as its client id: a
-broker configured with `use_username_as_clientid true` (what `watchpost config broker` writes)
-then lets nobody else take over the hub's persistent session. `mqtts://` connects with TLS,
-verified against `ca_file` (or the system CAs).
+connection logs in as its own broker user with the hub's one password and uses that user name
+as its client id: a broker configured with `use_username_as_clientid true` (what `watchpost
+config broker` writes) then lets nobody else take over the hub's persistent session.
+`mqtts://` connects with TLS, verified against `ca_file` (or the system CAs).
 
 Several hubs (`share_group`): every filter is subscribed as `$share/<group>/…`, so the group
 splits the traffic; the persistent session keeps the hub's share while it is down
 (docs/deployment.md), and the plain filters are unsubscribed so a joining hub never gets a
 message twice.
 
-The alarm path reconnects with capped, jittered backoff. Exception tree::
+Both connections reconnect with capped, jittered backoff (`protocol.backoff`). Exception tree::
 
     RuntimeError
-     +-- BusError       publishing failed or the alarm path is not connected
+     +-- BusError       publishing failed or the out connection is not connected
     Exception
      +-- Redeliver      a handler could not commit a message: reconnect, let the broker resend
 """
@@ -34,18 +43,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import socket
+import ssl
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path as FilePath
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import aiomqtt
-import paho.mqtt.client as paho_mqtt
+import gmqtt
 
 from hub.lanes import Lanes
 from protocol.backoff import Backoff
@@ -53,11 +63,20 @@ from protocol.topics import device_filter, shared, worker_filter
 
 log = logging.getLogger(__name__)
 
-Path = Literal["alarm"]
+Path = Literal["alarm", "out"]
+RECEIVE_MAXIMUM = 20_000
+"""Most un-acked messages the broker may hand the in connection at once (MQTT 5 Receive
+Maximum): a storm of 8,000 statuses and `test` events plus the SOS behind them fit, so the
+lanes sort all of it. Each held message costs ~2 KB (a task, its PUBACK future, the payload)."""
+SESSION_EXPIRY_S = 7 * 24 * 3600
+"""How long the broker keeps the in connection's session (and its queued messages) while the
+hub is away. MQTT 5 ends a session at disconnect unless the client asks for an expiry."""
+KEEPALIVE_S = 15
+CONNECT_TIMEOUT_S = 10.0
 
 
 class BusError(RuntimeError):
-    """A publish did not reach the broker, or the alarm path is not connected."""
+    """A publish did not reach the broker, or the out connection is not connected."""
 
 
 class Redeliver(Exception):  # noqa: N818 - it is a request, not an error
@@ -91,6 +110,14 @@ class BrokerAddress:
         port = parts.port or (8883 if tls else 1883)
         return cls(parts.hostname, port, username, password, tls, ca_file)
 
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """Return the TLS context (verified against `ca_file` or the system CAs), or None."""
+        if not self.tls:
+            return None
+        # A missing CA file fails here (OSError): retried like an unreachable broker.
+        ca = None if self.ca_file is None else str(self.ca_file)
+        return ssl.create_default_context(cafile=ca)
+
 
 @dataclass(slots=True)
 class Received:
@@ -115,6 +142,41 @@ Handler = Callable[[Received], Awaitable[None]]
 BatchHandler = Callable[[Sequence[Received]], Awaitable[None]]
 
 
+class _Fifo:
+    """Messages in arrival order, handed over up to `most` at once (no lanes)."""
+
+    def __init__(self, most: int) -> None:
+        self.most = most
+        self.queue: deque[Received] = deque()
+        self._ready = asyncio.Event()
+
+    def __len__(self) -> int:
+        return len(self.queue)
+
+    def put(self, message: Received) -> None:
+        self.queue.append(message)
+        self._ready.set()
+
+    async def take(self) -> list[Received]:
+        while not self.queue:
+            self._ready.clear()
+            await self._ready.wait()
+        return [self.queue.popleft() for _ in range(min(self.most, len(self.queue)))]
+
+
+class _ClosedSocketFilter(logging.Filter):
+    """Drop gmqtt's warning for a PUBACK after the connection closed (the broker resends)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "WRITE TO CLOSED SOCKET" not in record.getMessage()
+
+
+_GMQTT_LOG = logging.getLogger("hub.bus.gmqtt")
+_GMQTT_LOG.addFilter(_ClosedSocketFilter())
+for _name in ("gmqtt", "gmqtt.mqtt.protocol"):
+    logging.getLogger(_name).addFilter(_ClosedSocketFilter())
+
+
 class Bus:
     """The alarm path of one hub; `run_*` coroutines are long-lived TaskGroup tasks."""
 
@@ -127,60 +189,33 @@ class Bus:
         backoff_max_s: float = 5.0,
         will: tuple[str, bytes] | None = None,
         share_group: str | None = None,
+        receive_maximum: int = RECEIVE_MAXIMUM,
     ) -> None:
         self.address = address
         self.share_group = share_group
         self.name = name
         self.site = site
         self.will = will
-        """(topic, payload) the broker publishes, retained, when the alarm path dies."""
+        """(topic, payload) the broker publishes, retained, when the in connection dies."""
         self.backoff_max_s = backoff_max_s
-        self._alarm_client: aiomqtt.Client | None = None
+        self.receive_maximum = receive_maximum
+        self._out: aiomqtt.Client | None = None
         self._alarm_up = asyncio.Event()
-        self.connected: dict[Path, bool] = {"alarm": False}
-        self.reconnects: dict[Path, int] = {"alarm": 0}
-        self._lanes_of: dict[aiomqtt.Client, Lanes[Received]] = {}
+        self._out_up = asyncio.Event()
+        self._out_task: asyncio.Task[None] | None = None
+        self.connected: dict[Path, bool] = {"alarm": False, "out": False}
+        self.reconnects: dict[Path, int] = {"alarm": 0, "out": 0}
+        self._queue: Lanes[Received] | _Fifo | None = None
 
     @property
     def alarm_client_id(self) -> str:
-        """Return the persistent client id (and broker user) of the alarm path."""
+        """Return the persistent client id (and broker user) of the in connection."""
         return self.client_id("alarm")
 
     def client_id(self, path: Path) -> str:
         """Return the client id of `path`; with credentials it is also the path's broker user."""
         base = self.address.username or f"watchpost-hub-{self.name}"
-        return f"{base}-events"
-
-    def _client(self, path: Path) -> aiomqtt.Client:
-        persistent = path == "alarm"
-        # ca_file None = the system CAs; a missing CA file fails the connect (MqttError), which
-        # is retried like an unreachable broker.
-        ca = None if self.address.ca_file is None else str(self.address.ca_file)
-        client = aiomqtt.Client(
-            self.address.host,
-            self.address.port,
-            username=None if self.address.username is None else self.client_id(path),
-            password=self.address.password,
-            identifier=self.client_id(path),
-            tls_params=aiomqtt.TLSParameters(ca_certs=ca) if self.address.tls else None,
-            clean_session=False,
-            keepalive=15,
-            will=aiomqtt.Will(self.will[0], self.will[1], qos=1, retain=True)
-            if persistent and self.will is not None
-            else None,
-            # Alarms are never shed here: the broker's max_inflight_messages bounds what it
-            # sends us without PUBACKs.
-            max_queued_incoming_messages=0,
-            # Neither paho nor aiomqtt disables Nagle: small PUBACKs and alerts would wait for
-            # the peer's delayed ACK (~40 ms on Linux) on every message.
-            socket_options=((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),),
-        )
-        if persistent:
-            # aiomqtt 2.5 has no manual-ack API; its paho 2.x client does. With manual ack on,
-            # paho sends no PUBACK until `ack(mid, qos)`: we call it only after the engine
-            # committed the message (see Received.ack). Must be set before connecting.
-            client._client.manual_ack_set(True)
-        return client
+        return f"{base}-events" if path == "alarm" else f"{base}-out"
 
     def _filters(self) -> list[str]:
         return [
@@ -188,9 +223,6 @@ class Bus:
             device_filter(self.site, "status"),
             worker_filter(self.site, "reply"),
         ]
-
-    def _subscriptions(self, path: Path) -> list[tuple[str, int]]:
-        return [(shared(self.share_group, f), 1) for f in self._filters()]
 
     def _stale_filters(self) -> list[str]:
         """Return the other form of our filters: the persistent session may still hold them.
@@ -203,7 +235,7 @@ class Bus:
         return self._filters()
 
     async def run(self, path: Path, handler: Handler) -> None:
-        """Keep `path` connected and feed every message to `handler`, reconnecting forever."""
+        """Keep the alarm path connected and feed every message to `handler`, forever."""
 
         async def one_by_one(batch: Sequence[Received]) -> None:
             for received in batch:
@@ -214,131 +246,234 @@ class Bus:
     async def run_batches(
         self, path: Path, handler: BatchHandler, *, max_batch: int, lanes: bool = False
     ) -> None:
-        """Like `run`, but hand over every message already waiting, up to `max_batch` at once.
+        """Keep both connections up; hand `handler` every message waiting, up to `max_batch`.
 
-        `lanes`: a reader task sorts every message into an urgent and a normal lane as it
-        arrives (`hub.lanes`); the handler gets the urgent lane first, the normal lane in
-        small chunks.
+        `lanes`: messages are sorted into an urgent and a normal lane as they arrive
+        (`hub.lanes`); the handler gets the urgent lane first, the normal lane in small chunks.
+        Without, it gets them in arrival order.
         """
+        if path != "alarm":
+            raise ValueError(f"only the alarm path takes messages, not {path!r}")
+        self._out_task = asyncio.create_task(self._keep_out(), name="bus-out")
         backoff = Backoff(first=0.4, cap=self.backoff_max_s)
-        while True:
-            connects = self.reconnects[path]
-            try:
-                await self._session(path, handler, max_batch, lanes)
-            except (aiomqtt.MqttError, Redeliver) as exc:
-                if self.reconnects[path] != connects:
-                    backoff.reset()  # it was connected: start again from the first delay
-                delay = backoff.next_delay()
-                log.warning("mqtt %s path lost (%s); reconnecting in %.1f s", path, exc, delay)
-                await asyncio.sleep(delay)
-            finally:
-                self.connected[path] = False
-                if path == "alarm":
-                    self._alarm_up.clear()
-                    self._alarm_client = None
-
-    async def _session(
-        self, path: Path, handler: BatchHandler, max_batch: int, lanes: bool = False
-    ) -> None:
-        client = self._client(path)
-        async with client:
-            self.connected[path] = True
-            self.reconnects[path] += 1
-            stale = self._stale_filters()
-            if stale:
-                await client.unsubscribe(stale)
-            for topic, qos in self._subscriptions(path):
-                await client.subscribe(topic, qos)
-            if path == "alarm":
-                self._alarm_client = client
-                self._alarm_up.set()
-            log.info("mqtt %s path connected to %s:%d", path, self.address.host, self.address.port)
-            messages = client.messages
-            if lanes:
-                await self._lanes(client, handler, max_batch)
-                return
-            while True:
-                # Wait for one message, then take only what is already queued: a lone message
-                # is handled at once, a backlog (a replay after an outage) in batches.
-                batch = [await anext(messages)]
-                while len(batch) < max_batch and len(messages) > 0:
-                    batch.append(await anext(messages))
-                await handler([_received(client, m) for m in batch])
-
-    async def _lanes(self, client: aiomqtt.Client, handler: BatchHandler, max_batch: int) -> None:
-        """Read into lanes in a task; hand the handler the urgent lane first (hub.lanes)."""
-        lanes: Lanes[Received] = Lanes(max_urgent=max_batch)
-        self._lanes_of[client] = lanes
-
-        async def read() -> None:
-            async for message in client.messages:
-                lanes.put(_received(client, message))
-            raise aiomqtt.MqttError("the message stream ended")
-
-        reader = asyncio.create_task(read(), name="bus-alarm-reader")
         try:
             while True:
-                taking = asyncio.ensure_future(lanes.take())
-                await asyncio.wait({taking, reader}, return_when=asyncio.FIRST_COMPLETED)
-                if not taking.done():
-                    taking.cancel()
-                    reader.result()  # raises the reader's error (connection lost)
-                await handler(taking.result())
+                connects = self.reconnects["alarm"]
+                try:
+                    await self._session(handler, max_batch, lanes)
+                except (OSError, gmqtt.MQTTConnectError, Redeliver) as exc:
+                    if self.reconnects["alarm"] != connects:
+                        backoff.reset()  # it was connected: start again from the first delay
+                    delay = backoff.next_delay()
+                    log.warning("mqtt alarm path lost (%s); reconnecting in %.1f s", exc, delay)
+                    await asyncio.sleep(delay)
         finally:
-            self._lanes_of.pop(client, None)
-            reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
-                await reader
+            self._out_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._out_task
+
+    async def _session(self, handler: BatchHandler, max_batch: int, lanes: bool) -> None:
+        """One connection of the in path: read into the queue, hand batches to `handler`."""
+        queue: Lanes[Received] | _Fifo = Lanes(max_urgent=max_batch) if lanes else _Fifo(max_batch)
+        waiting: set[asyncio.Future[int]] = set()
+        lost = asyncio.Event()
+        loop = asyncio.get_running_loop()
+
+        async def on_message(
+            client: gmqtt.Client, topic: str, payload: bytes, qos: int, props: dict[str, Any]
+        ) -> int:
+            if qos == 0:
+                queue.put(_received(topic, payload, qos, props, _no_ack))
+                return 0
+            done: asyncio.Future[int] = loop.create_future()
+            waiting.add(done)
+            queue.put(_received(topic, payload, qos, props, lambda: _resolve(done)))
+            try:
+                return await done  # the PUBACK's reason code (0): sent by gmqtt on return
+            finally:
+                waiting.discard(done)
+
+        client = self._in_client()
+        client.on_message = on_message
+        client.on_disconnect = lambda *_args, **_kw: lost.set()
+        subscribed = asyncio.Event()
+        client.on_subscribe = lambda *_args, **_kw: subscribed.set()
+        try:
+            async with asyncio.timeout(CONNECT_TIMEOUT_S):  # TimeoutError is an OSError
+                await client.connect(
+                    self.address.host,
+                    self.address.port,
+                    ssl=self.address.ssl_context() or False,
+                    keepalive=KEEPALIVE_S,
+                    version=gmqtt.constants.MQTTv50,
+                )
+            self.connected["alarm"] = True
+            self.reconnects["alarm"] += 1
+            stale = self._stale_filters()
+            if stale:
+                client.unsubscribe(stale)
+            client.subscribe(
+                [gmqtt.Subscription(shared(self.share_group, f), qos=1) for f in self._filters()]
+            )
+            await _until(subscribed, lost, "no SUBACK")
+            self._queue = queue
+            self._alarm_up.set()
+            log.info(
+                "mqtt alarm path connected to %s:%d (receive maximum %d)",
+                self.address.host,
+                self.address.port,
+                self.receive_maximum,
+            )
+            while True:
+                batch = await _until_taken(queue, lost)
+                await handler(batch)
+        finally:
+            self.connected["alarm"] = False
+            self._alarm_up.clear()
+            self._queue = None
+            with contextlib.suppress(Exception):
+                await client.disconnect()
+            # What was not acked stays with the broker, which resends it on the next
+            # connection; the PUBACKs gmqtt now sends go to the closed socket and are dropped.
+            for done in list(waiting):
+                _resolve(done)
+
+    def _in_client(self) -> gmqtt.Client:
+        will = None
+        if self.will is not None:
+            will = gmqtt.Message(self.will[0], self.will[1], qos=1, retain=True)
+        client = gmqtt.Client(
+            self.client_id("alarm"),
+            clean_session=False,
+            optimistic_acknowledgement=False,
+            will_message=will,
+            logger=_GMQTT_LOG,
+            receive_maximum=self.receive_maximum,
+            session_expiry_interval=SESSION_EXPIRY_S,
+        )
+        client.stop_reconnect()  # one reconnect loop, ours (run_batches)
+        if self.address.username is not None:
+            client.set_auth_credentials(self.client_id("alarm"), self.address.password)
+        return client
+
+    def _out_client(self) -> aiomqtt.Client:
+        ca = None if self.address.ca_file is None else str(self.address.ca_file)
+        return aiomqtt.Client(
+            self.address.host,
+            self.address.port,
+            username=None if self.address.username is None else self.client_id("out"),
+            password=self.address.password,
+            identifier=self.client_id("out"),
+            tls_params=aiomqtt.TLSParameters(ca_certs=ca) if self.address.tls else None,
+            clean_session=True,
+            keepalive=KEEPALIVE_S,
+            # Neither paho nor aiomqtt disables Nagle: small alerts would wait for the peer's
+            # delayed ACK (~40 ms on Linux).
+            socket_options=((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),),
+        )
+
+    async def _keep_out(self) -> None:
+        """Keep the out connection up (it only publishes), reconnecting forever."""
+        backoff = Backoff(first=0.4, cap=self.backoff_max_s)
+        while True:
+            connects = self.reconnects["out"]
+            try:
+                await self._out_session()
+            except aiomqtt.MqttError as exc:
+                if self.reconnects["out"] != connects:
+                    backoff.reset()
+                delay = backoff.next_delay()
+                log.warning("mqtt out connection lost (%s); reconnecting in %.1f s", exc, delay)
+                await asyncio.sleep(delay)
+            finally:
+                self.connected["out"] = False
+                self._out_up.clear()
+                self._out = None
+
+    async def _out_session(self) -> None:
+        """One connection of the out path; returns only by raising MqttError (lost)."""
+        async with self._out_client() as client:
+            self._out = client
+            self.connected["out"] = True
+            self.reconnects["out"] += 1
+            self._out_up.set()
+            # aiomqtt raises MqttError from the message stream when the connection is lost;
+            # nothing is subscribed, so it yields nothing else.
+            async for _ in client.messages:
+                pass
+        raise aiomqtt.MqttError("the out connection ended")
 
     def backlog(self) -> int:
-        """Return how many alarm-path messages were received but not yet handed to the handler."""
-        client = self._alarm_client
-        if client is None:
-            return 0
-        lanes = self._lanes_of.get(client)
-        return len(client.messages) + (0 if lanes is None else len(lanes))
+        """Return how many alarm-path messages were received but not yet handed over."""
+        queue = self._queue
+        return 0 if queue is None else len(queue)
 
     async def wait_alarm_path(self) -> None:
-        """Wait until the alarm path is connected and subscribed."""
+        """Wait until the alarm path is connected and subscribed, and can publish."""
         await self._alarm_up.wait()
+        await self._out_up.wait()
 
     async def publish(
         self, topic: str, payload: bytes, *, qos: int = 1, wait_s: float = 5.0, retain: bool = False
     ) -> None:
-        """Publish on the alarm path, waiting up to `wait_s` for it to be connected."""
+        """Publish on the out connection, waiting up to `wait_s` for it (and for the PUBACK)."""
         try:
             async with asyncio.timeout(wait_s):
-                await self._alarm_up.wait()
+                await self._out_up.wait()
         except TimeoutError as exc:
-            raise BusError("alarm path not connected") from exc
-        client = self._alarm_client
+            raise BusError("out connection not connected") from exc
+        client = self._out
         if client is None:
-            raise BusError("alarm path not connected")
+            raise BusError("out connection not connected")
         try:
             await client.publish(topic, payload, qos=qos, retain=retain, timeout=wait_s)
         except aiomqtt.MqttError as exc:
             raise BusError(f"publish to {topic} failed: {exc}") from exc
 
 
-def _received(client: aiomqtt.Client, message: aiomqtt.Message) -> Received:
-    """Wrap an aiomqtt message with the PUBACK to send once it has been handled."""
-    mid, qos = message.mid, message.qos
+def _received(
+    topic: str, payload: bytes, qos: int, props: dict[str, Any], ack: Callable[[], None]
+) -> Received:
     return Received(
-        topic=str(message.topic),
-        payload=bytes(message.payload)
-        if isinstance(message.payload, bytes | bytearray)
-        else str(message.payload).encode(),
+        topic=topic,
+        payload=bytes(payload),
         qos=qos,
-        retain=message.retain,
+        retain=bool(props.get("retain")),
         received_mono=time.monotonic(),
-        _ack=functools.partial(_send_ack, client._client, mid, qos),
+        _ack=ack,
     )
 
 
-def _send_ack(paho: paho_mqtt.Client, mid: int, qos: int) -> None:
-    """Send a PUBACK through paho's `ack` (if the connection is gone, the broker redelivers)."""
-    if qos == 0:
-        return
-    rc = paho.ack(mid, qos)
-    if rc != paho_mqtt.MQTT_ERR_SUCCESS:
-        log.warning("PUBACK for mid %d not sent (rc=%s); the broker will redeliver", mid, rc)
+def _no_ack() -> None:
+    return None
+
+
+def _resolve(done: asyncio.Future[int]) -> None:
+    if not done.done():
+        done.set_result(0)
+
+
+async def _until(event: asyncio.Event, lost: asyncio.Event, what: str) -> None:
+    """Wait for `event`; raise OSError if the connection is lost first."""
+    waits = {asyncio.ensure_future(event.wait()), asyncio.ensure_future(lost.wait())}
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waits:
+            w.cancel()
+    if not event.is_set():
+        raise OSError(f"connection lost: {what}")
+
+
+async def _until_taken(queue: Lanes[Received] | _Fifo, lost: asyncio.Event) -> list[Received]:
+    """Return the next batch; raise OSError if the connection is lost first."""
+    taking = asyncio.ensure_future(queue.take())
+    losing = asyncio.ensure_future(lost.wait())
+    try:
+        await asyncio.wait({taking, losing}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        losing.cancel()
+    if not taking.done():
+        taking.cancel()
+        raise OSError("connection lost")
+    return taking.result()

@@ -60,8 +60,8 @@ Submit = Callable[[Sequence[Action]], Awaitable[None]]
 Sender = tuple[str, str, str]
 """(site, role, ident) of a topic: the device or worker that published it."""
 MAX_BATCH = 1000
-"""Most alarm-path messages taken at once (only what is already queued; never waited for):
-the broker's `max_inflight_messages`, so the whole in-flight window is sorted by priority."""
+"""Most urgent alarm-path messages taken at once (only what is already queued; never waited
+for); the lanes (`hub.lanes`) hold everything the broker handed over (`hub.bus.RECEIVE_MAXIMUM`)."""
 MAX_COMMIT = 200
 """Most events committed in one transaction."""
 TRIES = 3

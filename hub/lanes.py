@@ -8,9 +8,10 @@ the normal lane in small chunks (`max_normal`), so an SOS that arrives behind a 
 statuses and `test` events waits at most for one small chunk's transaction, not for the
 backlog.
 
-Nothing is held un-acknowledged by choice: what the lanes hold is bounded by the broker's
-`max_inflight_messages` window, and every message is acknowledged as soon as its batch is
-committed (docs/hub.md, "Flood control and the broker's in-flight window").
+Nothing is held un-acknowledged by choice: what the lanes hold is bounded by the Receive Maximum
+the alarm path announces to the broker (`hub.bus.RECEIVE_MAXIMUM`, MQTT 5: a whole backlog, not
+just the broker's `max_inflight_messages` window), and every message is acknowledged as soon as
+its batch is committed (docs/hub.md, "Flood control and the broker's in-flight window").
 """
 
 from __future__ import annotations

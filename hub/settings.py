@@ -37,7 +37,7 @@ class HubConfig(BaseModel):
     broker_username: str | None = Field(
         None,
         pattern=ID_PATTERN,
-        description="The hub's MQTT user U; it logs in as U-events and U-telemetry",
+        description="The hub's MQTT user U; it logs in as U-events, U-out and U-telemetry",
     )
     broker_password: SecretStr | None = Field(None, description="MQTT password (env only)")
     broker_password_file: Path | None = Field(None, description="File holding the MQTT password")

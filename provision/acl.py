@@ -2,13 +2,14 @@
 
 Least privilege on the v1 topics: a device publishes only its own event/telemetry/status and
 reads only its own cmd; a worker reads only its own alert and publishes only its own reply. The
-hub has one broker user per connection (`hub.bus`): `<hub>-events` reads and writes the site's
-topics (the only user allowed to publish a device `cmd` or a worker `alert`),
-`<hub>-telemetry` reads the site's telemetry and `$SYS/#` (broker drop counters). `watchdog`
-reads the hubs' retained status and the broker's uptime (`hub.watchdog`). Both hub users share
-the hub's one secret (`<hub>.pw`); every other user has its own. Several hubs (a share group,
-docs/deployment.md) are several hub users, `--hub-user hub-a --hub-user hub-b`: each its own two
-broker users, its own secret and so its own persistent session.
+hub has one broker user per connection (`hub.bus`): `<hub>-events` reads the site's topics (and
+may only write the hub's own status, its last will), `<hub>-out` writes them (the only user
+allowed to publish a device `cmd` or a worker `alert`), `<hub>-telemetry` reads the site's
+telemetry and `$SYS/#` (broker drop counters). `watchdog` reads the hubs' retained status and
+the broker's uptime (`hub.watchdog`). The three hub users share the hub's one secret
+(`<hub>.pw`); every other user has its own. Several hubs (a share group, docs/deployment.md) are
+several hub users, `--hub-user hub-a --hub-user hub-b`: each its own three broker users, its own
+secret and so its own persistent session.
 
 With `use_username_as_clientid true` (see `provision.broker`) each user's client id is its user
 name, so no user can take over another's persistent session.
@@ -44,10 +45,10 @@ def each_hub(hub_user: HubUsers) -> tuple[str, ...]:
     return hubs
 
 
-def hub_users(hub_user: str) -> tuple[str, str]:
-    """Return the broker users of the hub's alarm path and telemetry path."""
+def hub_users(hub_user: str) -> tuple[str, str, str]:
+    """Return the broker users of the hub's alarm path (in, out) and telemetry path."""
     check_id(hub_user, "hub user")
-    return f"{hub_user}-events", f"{hub_user}-telemetry"
+    return f"{hub_user}-events", f"{hub_user}-out", f"{hub_user}-telemetry"
 
 
 def rules(registry: Registry, hub_user: HubUsers) -> dict[str, list[Rule]]:
@@ -55,8 +56,9 @@ def rules(registry: Registry, hub_user: HubUsers) -> dict[str, list[Rule]]:
     site = registry.site.site
     users: dict[str, list[Rule]] = {}
     for hub in each_hub(hub_user):
-        events, telemetry = hub_users(hub)
-        users[events] = [("readwrite", f"{PREFIX}/{site}/#")]
+        events, out, telemetry = hub_users(hub)
+        users[events] = [("read", f"{PREFIX}/{site}/#"), ("write", f"{PREFIX}/{site}/hub/+/status")]
+        users[out] = [("write", f"{PREFIX}/{site}/#")]
         users[telemetry] = [("read", f"{PREFIX}/{site}/dev/+/telemetry"), ("read", "$SYS/#")]
     hubs = len(users)
     users |= {
@@ -110,7 +112,7 @@ def write_acl_files(
 ) -> AclFiles:
     """Write `passwd` and `acl` into `out`, taking or generating each user's password."""
     users = rules(registry, hub_user)
-    # Each hub's two connections are one identity with one secret; see the module docstring.
+    # Each hub's three connections are one identity with one secret; see the module docstring.
     shared = {user: hub for hub in each_hub(hub_user) for user in hub_users(hub)}
     passwords = {user: store.get_or_create(shared.get(user, user)) for user in users}
     out.mkdir(parents=True, exist_ok=True)

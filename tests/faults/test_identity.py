@@ -82,7 +82,7 @@ async def test_device_with_a_workers_client_id_leaves_the_queued_sos_alert(
     alert = worker_topic(site_id, WORKER, "alert")
     async with connect(broker, WORKER, persistent=True) as worker:
         await worker.subscribe(alert, qos=1)
-    async with connect(broker, "hub-events") as hub:
+    async with connect(broker, "hub-out") as hub:
         await hub.publish(alert, b"SOS home-b1-101", qos=1)
     async with connect(broker, DEVICE, client_id=WORKER, persistent=True):
         await asyncio.sleep(0.5)  # long enough to receive a session that was handed over
@@ -108,10 +108,11 @@ async def test_only_the_hub_commands_devices(broker: SiteBroker, site_id: str) -
         connect(broker, OTHER_DEVICE) as neighbour,
         connect(broker, WORKER) as worker,
         connect(broker, "hub-telemetry") as telemetry,
-        connect(broker, "hub-events") as hub,
+        connect(broker, "hub-events") as hub_in,
+        connect(broker, "hub-out") as hub,
     ):
         await device.subscribe(cmd, qos=1)
-        for forger in (neighbour, worker, telemetry, device):
+        for forger in (neighbour, worker, telemetry, hub_in, device):
             await forger.publish(cmd, b'{"cmd":"siren","forged":true}', qos=1)
         await hub.publish(cmd, b'{"cmd":"siren"}', qos=1)
         # Messages on one topic arrive in order: a forged one would come before the hub's.

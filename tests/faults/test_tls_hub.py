@@ -76,5 +76,6 @@ async def test_hub_pages_an_sos_over_tls_on_the_broker_config_writes(
         finally:
             await asyncio.to_thread(hub.stop)
     log = (tmp_path / "site-broker" / "broker" / "mosquitto.log").read_text()
-    assert "as hub-events (p2, c0, k15, u'hub-events')" in log
+    assert "as hub-events (p5, c0, k15, u'hub-events')" in log
+    assert "as hub-out (p2, c1, k15, u'hub-out')" in log
     assert "u'hub-telemetry'" in log

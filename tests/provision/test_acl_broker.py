@@ -89,7 +89,7 @@ async def test_device_reads_only_its_own_cmd(secured, site_id: str) -> None:
         dev_wild = await stack.enter_async_context(
             client(broker, store, "home-b3-905", f"watchpost/v1/{site_id}/dev/+/cmd")
         )
-        hub = await stack.enter_async_context(client(broker, store, "hub-events"))
+        hub = await stack.enter_async_context(client(broker, store, "hub-out"))
         await hub.publish(other, b"for b2-201", qos=1)
         await hub.publish(device_topic(site_id, "home-b3-905", "cmd"), b"for b3-905", qos=1)
         await hub.publish(mine, b"for b1-101", qos=1)
@@ -114,8 +114,11 @@ async def test_worker_reads_only_own_alerts_and_replies_only_as_itself(
         hub = await stack.enter_async_context(
             client(broker, store, "hub-events", f"watchpost/v1/{site_id}/worker/+/reply")
         )
-        await hub.publish(alert_other, b"li-na's alarm", qos=1)
-        await hub.publish(alert_mine, b"zhang-wei's alarm", qos=1)
+        out = await stack.enter_async_context(client(broker, store, "hub-out"))
+        # The in connection may not page anyone: only the hub's out connection writes alerts.
+        await hub.publish(alert_mine, b"from the in connection", qos=1)
+        await out.publish(alert_other, b"li-na's alarm", qos=1)
+        await out.publish(alert_mine, b"zhang-wei's alarm", qos=1)
         alerts = await received_until(worker, alert_mine)
         await worker.publish(reply_other, b"forged ack", qos=1)
         await worker.publish(reply_mine, b"ack", qos=1)
@@ -152,7 +155,8 @@ async def test_hub_reads_through_a_shared_subscription_and_sees_sys(secured, sit
         # A device may not read $SYS: retained ones (broker/version) arrive at once if it could.
         nosy = await stack.enter_async_context(client(broker, store, "stair-b2", "$SYS/#"))
         await nosy.subscribe(device_topic(site_id, "stair-b2", "cmd"), qos=1)
-        await hub.publish(device_topic(site_id, "stair-b2", "cmd"), b"siren", qos=1)
+        out = await stack.enter_async_context(client(broker, store, "hub-out"))
+        await out.publish(device_topic(site_id, "stair-b2", "cmd"), b"siren", qos=1)
         seen = await received_until(nosy, device_topic(site_id, "stair-b2", "cmd"))
     assert got == [(event, b"smoke")]
     assert uptime[-1][0] == sys_topic

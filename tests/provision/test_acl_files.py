@@ -33,9 +33,10 @@ def test_cli_writes_acl_and_secrets_without_printing_them(site_dir: Path, tmp_pa
     store = SecretStore(secrets)
     hashes = read_hashes(out / "passwd")
     assert verify("kept-hub-password", hashes["hub-events"])
+    assert verify("kept-hub-password", hashes["hub-out"])
     assert verify("kept-hub-password", hashes["hub-telemetry"])
     devices = {p.stem for p in (site_dir / "devices").glob("*.yaml")}
-    assert set(hashes) == {"hub-events", "hub-telemetry", "watchdog", *devices} | {
+    assert set(hashes) == {"hub-events", "hub-out", "hub-telemetry", "watchdog", *devices} | {
         "w-zhang-wei",
         "w-li-na",
         "w-wang-fang",

@@ -29,7 +29,7 @@ async def test_two_hubs_each_log_in_as_themselves_and_split_a_share_group(
     assert sorted(p.name for p in store.folder.glob("hub*")) == ["hub-a.pw", "hub-b.pw"]
     assert store.get_or_create("hub-a") != store.get_or_create("hub-b")
     acl = files.acl.read_text()
-    for user in ("hub-a-events", "hub-a-telemetry", "hub-b-events", "hub-b-telemetry"):
+    for user in ("hub-a-events", "hub-a-out", "hub-a-telemetry", "hub-b-events", "hub-b-out"):
         assert f"user {user}\n" in acl
     broker = mosquitto_factory(
         extra=f"user root\nallow_anonymous false\npassword_file {out}/passwd\nacl_file {out}/acl\n"
@@ -93,6 +93,6 @@ def test_config_broker_takes_several_hub_users(site_dir: Path, tmp_path: Path) -
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     users = {line.split(":", 1)[0] for line in (out / "passwd").read_text().splitlines()}
-    assert {"hub-a-events", "hub-a-telemetry", "hub-b-events", "hub-b-telemetry"} <= users
+    assert {"hub-a-events", "hub-a-out", "hub-b-events", "hub-b-out", "hub-b-telemetry"} <= users
     assert "hub-events" not in users
     assert "broker_username hub-a" in result.output and "broker_username hub-b" in result.output
