@@ -6,7 +6,8 @@ tasks: `telemetry-wire` reads the socket and reconnects with capped, jittered ba
 `telemetry-drain` turns queued messages into line-protocol points, `step` at a time, and
 submits them to the InfluxDB writer in one call per step.
 
-Overload: the queue holds at most `capacity` messages. What arrives while it is full is shed
+Overload: the queue holds at most `capacity` messages (as the framer's chunks, not one entry
+per message). What arrives while it is full is shed
 by the framer before it is parsed, and counted (`watchpost_telemetry_shed_total`, and
 `telemetry_shed_total` in the `hub_stats` measurement). While the InfluxDB writer holds more
 than `max_writer_backlog` points the drain waits, so the queue fills and the lane sheds instead
@@ -32,8 +33,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from hub.metrics import HubMetrics
-from hub.telemetry.points import GridOf, Points, Rejected
-from hub.telemetry.wire import Endpoint, Frames, WireError, subscribe
+from hub.telemetry.points import GridOf, Points
+from hub.telemetry.wire import Endpoint, Frames, Publish, WireError, subscribe
 from protocol.backoff import Backoff
 from protocol.topics import device_filter, shared
 
@@ -96,7 +97,8 @@ class TelemetryLane:
         self.reconnects = 0
         self.received = self.shed = self.submitted = 0
         self.rejected: Counter[str] = Counter()
-        self._queue: deque[tuple[bytes, bytes]] = deque()
+        self._queue: deque[list[Publish]] = deque()  # the framer's chunks, oldest first
+        self._queued = 0  # messages in them
         self._wake = asyncio.Event()
         self._summary = (time.monotonic(), 0, 0)
         metrics.registry.register(_LaneCollector(self))
@@ -108,16 +110,20 @@ class TelemetryLane:
                 tg.create_task(self._connection(), name="telemetry-wire")
                 tg.create_task(self._drain(), name="telemetry-drain")
         finally:
-            self.shed += len(self._queue)  # never processed: counted, not silently lost
+            self.shed += self._queued  # never processed: counted, not silently lost
             self._queue.clear()
+            self._queued = 0
 
     def _room(self) -> int:
-        return self.capacity - len(self._queue)
+        return self.capacity - self._queued
 
     def _sink(self, frames: Frames) -> None:
         """Take what the framer kept; count what it shed (runs in the protocol callback)."""
-        self._queue.extend(frames.kept)
-        self.received += len(frames.kept) + frames.shed + frames.oversize
+        kept = frames.kept
+        if kept:
+            self._queue.append(kept)
+            self._queued += len(kept)
+        self.received += len(kept) + frames.shed + frames.oversize
         self.shed += frames.shed
         if frames.oversize:
             self._reject("too_large", frames.oversize)
@@ -153,9 +159,8 @@ class TelemetryLane:
         return value if isinstance(value, int) else 0
 
     async def _drain(self) -> None:
-        queue = self._queue
         while True:
-            if not queue:
+            if not self._queued:
                 self._summarise()
                 self._wake.clear()
                 await self._wake.wait()
@@ -163,29 +168,32 @@ class TelemetryLane:
             if self._writer_backlog() > self.max_writer_backlog:
                 await asyncio.sleep(0.05)  # InfluxDB is behind: let the queue fill and shed
                 continue
-            await self._one_step(min(len(queue), self.step))
+            await self._one_step(self._take(self.step))
             self._summarise()
             await asyncio.sleep(0)  # let the alarm lane and the API run between steps
 
-    async def _one_step(self, n: int) -> None:
-        """Turn `n` queued messages into points, submitted to the writer in one call."""
-        queue, line, lines = self._queue, self.points.line, []
-        sys_messages = []
-        for _ in range(n):
-            topic, payload = queue.popleft()
-            if topic[:1] == b"$":
-                sys_messages.append((topic, payload))
-                continue
-            try:
-                lines.append(line(topic, payload))
-            except Rejected as exc:
-                self._reject(exc.reason)
-            except Exception:  # noqa: BLE001 - one reading must never end the lane
-                self._reject("handler_error")
+    def _take(self, n: int) -> list[Publish]:
+        """Return the oldest `n` queued messages (fewer if fewer wait), in order."""
+        queue, taken = self._queue, list[Publish]()
+        while queue and len(taken) < n:
+            chunk = queue.popleft()
+            want = n - len(taken)
+            if len(chunk) > want:
+                queue.appendleft(chunk[want:])
+                chunk = chunk[:want]
+            taken += chunk
+        self._queued -= len(taken)
+        return taken
+
+    async def _one_step(self, messages: list[Publish]) -> None:
+        """Turn queued messages into points, submitted to the writer in one call."""
+        lines, rejected, sys_messages = self.points.lines(messages)
         if lines:
             self.writer.submit(lines)
             self.submitted += len(lines)
-        self.metrics.messages.labels("telemetry").inc(n - len(sys_messages))
+        for reason, count in rejected.items():
+            self._reject(reason, count)
+        self.metrics.messages.labels("telemetry").inc(len(messages) - len(sys_messages))
         self.received -= len(sys_messages)  # counted on arrival; `received` is telemetry only
         for topic, payload in sys_messages:
             await self.on_sys(topic.decode(errors="replace"), payload)
@@ -222,7 +230,7 @@ class TelemetryLane:
             "shed": self.shed,
             "points": self.submitted,
             "rejected": self.rejected.total(),
-            "queue": len(self._queue),
+            "queue": self._queued,
             "connected": int(self.connected),
         }
 

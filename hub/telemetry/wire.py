@@ -108,7 +108,10 @@ class Framer:
         kept, shed = frames.kept, 0
         while i + 2 <= n:
             cmd, length, j = buf[i], buf[i + 1], i + 2
-            if length & 0x80:  # a multi-byte remaining length (most telemetry: 2 bytes)
+            if length & 0x80 and j < n and not buf[j] & 0x80:  # two bytes: most telemetry
+                length = (length & 0x7F) | (buf[j] << 7)
+                j += 1
+            elif length & 0x80:  # three or four bytes, or not all here yet
                 length, shift = length & 0x7F, 7
                 while True:
                     if j >= n:

@@ -10,8 +10,11 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hub.influx import InfluxSettings, InfluxWriter, telemetry_line
+from hub.influx.writer import _all_single_lines
 from simulators.services import Influxd
 
 T0 = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
@@ -216,3 +219,16 @@ async def test_submit_never_raises(influxd: Influxd, influx_db: str, tmp_path: P
         stats = writer.stats()
     assert (stats["points_submitted"], stats["points_dropped_invalid"]) == (3, 1)
     assert count(influxd, influx_db) == 2
+
+
+@given(
+    st.lists(st.one_of(st.text(alphabet="ab\n\r", max_size=4), st.binary(max_size=2)), max_size=6)
+)
+def test_the_bulk_check_of_submitted_lines_agrees_with_the_per_line_check(
+    lines: list[str | bytes],
+) -> None:
+    """The C-speed check `submit` makes first passes exactly the lists that need no sorting."""
+    one_by_one = bool(lines) and all(
+        isinstance(line, str) and line and "\n" not in line and "\r" not in line for line in lines
+    )
+    assert _all_single_lines(lines) == one_by_one  # type: ignore[arg-type]
