@@ -17,25 +17,27 @@ from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from typing import TypeVar
 
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from hub.alarms.actions import Action, Outcome
 from hub.alarms.arrival import arrival_due
+from hub.alarms.deadlines import Deadlines
 from hub.alarms.escalation import escalate_due
 from hub.alarms.ledger import Ledger
 from hub.alarms.outbox import persist
-from hub.alarms.plain import PLAIN_KINDS, record_plain
+from hub.alarms.plain import Bulk, Input
 from hub.alarms.replies import Refused, apply, check, replayed
 from hub.alarms.rules.checkin import check_windows
-from hub.alarms.rules.order import ORDERED_KINDS, late_cancel, lock_device, lock_devices, stale
+from hub.alarms.rules.order import ORDERED_KINDS, late_cancel, lock_device, stale
 from hub.alarms.rules.person import CONFIRMED_KINDS, confirm_event, on_cancel, raise_or_repeat
 from hub.alarms.rules.smoke import on_smoke, on_smoke_clear, verify_due
 from hub.alarms.rules.system import raise_system
 from hub.alarms.rules.trouble import TROUBLE_KINDS, on_status, raise_trouble, seen, supervise
 from hub.policy import Policy
 from hub.store import Store
-from hub.store.schema import AlarmRow, EventRow, WorkerRow
+from hub.store.schema import AlarmRow, DeviceRow, EventRow, WorkerRow
 from protocol.messages import Event, ReplyAction, Status, WorkerReply, utcnow
 
 log = logging.getLogger(__name__)
@@ -72,6 +74,10 @@ class Engine:
         self.clock = clock
         self.started_at = clock()
         self._supervised_at: datetime | None = None
+        self._deadlines = Deadlines()
+        self._marks: set[tuple[str, str]] = set()
+        self._committed: list[Callable[[], None]] = []
+        self._aborted: list[Callable[[], None]] = []
         self._lock = threading.Lock()
 
     async def on_event(self, site: str, event: Event) -> Outcome:
@@ -80,8 +86,17 @@ class Engine:
 
     async def on_events(self, items: Sequence[tuple[str, Event]]) -> list[Outcome]:
         """Record (site, event) pairs in order in ONE transaction; all commit or none does."""
+        return await self.on_inputs(items)
+
+    async def on_inputs(self, items: Sequence[tuple[str, Event | Status]]) -> list[Outcome]:
+        """Take (site, event or status) pairs in order in ONE transaction (group commit).
+
+        Each gets the outcome its own `on_event`/`on_status` would give; all commit or none
+        does. Plain events and statuses that only change their device's row are written in
+        bulk (plain.py), the rest each in its own savepoint through the rules.
+        """
         batch = list(items)
-        return await asyncio.to_thread(self._retrying, lambda: self._attempt_events(batch))
+        return await asyncio.to_thread(self._retrying, lambda: self._attempt_inputs(batch))
 
     async def on_status(self, site: str, status: Status) -> Outcome:
         """Record a device's online/offline state (supervision input)."""
@@ -133,13 +148,30 @@ class Engine:
     def _retrying(self, attempt_once: Callable[[], T]) -> T:
         with self._lock:
             for attempt in range(1, ATTEMPTS + 1):
+                self._committed, self._aborted = [], []
                 try:
-                    return attempt_once()
+                    result = attempt_once()
                 except (IntegrityError, OperationalError) as exc:
+                    self._settle(self._aborted)
                     if attempt == ATTEMPTS:
                         raise
                     log.warning("store conflict (attempt %d), retrying: %s", attempt, exc)
+                except BaseException:
+                    self._settle(self._aborted)
+                    raise
+                else:
+                    self._settle(self._committed)
+                    return result
         raise AssertionError("unreachable")
+
+    def _settle(self, hooks: list[Callable[[], None]]) -> None:
+        """Update the supervision index once the transaction is over (deadlines.py)."""
+        # Devices the rules changed are judged at the next supervision, committed or not
+        # (a look too many is harmless; a look missed is not).
+        self._deadlines.touch(self._marks)
+        self._marks = set()
+        for hook in hooks:
+            hook()
 
     def _attempt(self, work: Callable[[Ledger], None], now: datetime | None) -> Outcome:
         try:
@@ -156,37 +188,37 @@ class Engine:
             return Outcome(duplicate=True, actions=dup.actions)
         return Outcome(actions=ledger.actions)
 
-    def _attempt_events(self, items: Sequence[tuple[str, Event]]) -> list[Outcome]:
+    def _attempt_inputs(self, items: Sequence[tuple[str, Input]]) -> list[Outcome]:
         outcomes: list[Outcome | None] = [None] * len(items)
         with self.store.session(write=True) as session:
-            # Several hubs: take this batch's device locks first, in one order (rules/order.py).
-            lock_devices(
-                Ledger(session, self.policy, self.clock()), ((s, e.device) for s, e in items)
+            # Reads (and locks, sorted) every device of the batch first (plain.py).
+            bulk = Bulk(
+                Ledger(session, self.policy, self.clock()), self.clock, self.started_at, items
             )
-            # Plain events (test, activity) in bulk (plain.py), each run of them stored before
-            # the next alarm event, so the batch keeps its order.
-            plain: list[tuple[int, str, Event]] = []
-            for index, (site, event) in enumerate(items):
-                if event.kind in PLAIN_KINDS:
-                    plain.append((index, site, event))
+            for index, (site, item) in enumerate(items):
+                if bulk.take(index, site, item, outcomes):
                     continue
-                record_plain(
-                    Ledger(session, self.policy, self.clock()), plain, outcomes, self.clock
-                )
-                plain = []
-                outcomes[index] = self._one_of_batch(session, site, event)
-            record_plain(Ledger(session, self.policy, self.clock()), plain, outcomes, self.clock)
+                # The ORM rules see the store as the inputs before this one left it.
+                bulk.flush()
+                outcomes[index] = self._one_of_batch(session, site, item)
+                bulk.reread((site, item.device), item.id if isinstance(item, Event) else None)
+            bulk.flush()
             session.flush()
+        self._deadlines.update(bulk.due)
+        self._marks |= bulk.touched
         assert all(o is not None for o in outcomes)
         return outcomes  # type: ignore[return-value]
 
-    def _one_of_batch(self, session: Session, site: str, event: Event) -> Outcome:
-        # A savepoint per event: a refused or duplicate event (also one repeated within
+    def _one_of_batch(self, session: Session, site: str, item: Input) -> Outcome:
+        # A savepoint per input: a refused or duplicate event (also one repeated within
         # this batch) undoes only its own changes, exactly as its own transaction would.
         ledger = Ledger(session, self.policy, self.clock())
         try:
             with session.begin_nested():
-                self._event(ledger, site, event)
+                if isinstance(item, Event):
+                    self._event(ledger, site, item)
+                else:
+                    self._status(ledger, site, item)
                 ledger.actions = persist(session, ledger.now, ledger.actions)
         except Refused as exc:
             log.info("input refused: %s", exc.reason)
@@ -202,9 +234,25 @@ class Engine:
         last = self._supervised_at
         every = self.policy.supervision_interval_s
         if last is None or (ledger.now - last).total_seconds() >= every or ledger.now < last:
-            supervise(ledger, self.started_at)
+            self._supervise(ledger)
             check_windows(ledger)
             self._supervised_at = ledger.now
+
+    def _supervise(self, ledger: Ledger) -> None:
+        """Judge the devices whose supervision instant passed (all of them at a rebuild)."""
+        index = self._deadlines
+        devices = ledger.session.scalar(select(func.count()).select_from(DeviceRow)) or 0
+        now = ledger.now
+        if index.stale(devices, now):
+            everyone = supervise(ledger, self.started_at)
+            self._committed.append(lambda: index.rebuild(everyone, devices, now))
+            return
+        keys = index.take_due(now)
+        if not keys:
+            return
+        judged = supervise(ledger, self.started_at, keys)
+        self._committed.append(lambda: index.update(judged))
+        self._aborted.append(lambda: index.touch(keys))
 
     def _event(self, ledger: Ledger, site: str, event: Event) -> None:
         # Several hubs: one device's alarm events are decided one at a time (rules/order.py).
@@ -216,6 +264,7 @@ class Engine:
         )
         if device is None:
             raise Refused("unknown_device")
+        self._marks.add((site, event.device))
         known = ledger.session.get(EventRow, event.id)
         if known is not None:
             # A device resends an alarm the hub has not confirmed to it: confirm it again.
@@ -261,6 +310,7 @@ class Engine:
         device = lock_device(ledger, site, status.device)
         if device is None:
             raise Refused("unknown_device")
+        self._marks.add((site, status.device))
         if stale(ledger, device, status):
             return  # an older status a peer hub took later than the newer one (rules/order.py)
         on_status(ledger, device, status)

@@ -25,6 +25,17 @@ class AlarmService(Protocol):
         """
         ...
 
+    async def on_inputs(self, items: Sequence[tuple[str, Event | Status]]) -> list[Outcome]:
+        """Take (site, event or status) pairs in order in one transaction (group commit).
+
+        One `Outcome` per item, in order, each exactly the one its own `on_event` or
+        `on_status` would give at that point of the batch: an unknown device refused, an event
+        id seen before (also earlier in the batch) a duplicate, a status older (by the
+        device's clock) than the one recorded ignored, pages and commands in the outbox.
+        All or nothing: if it raises, none of them was committed.
+        """
+        ...
+
     async def on_status(self, site: str, status: Status) -> Outcome:
         """Record a device's online/offline state (supervision input)."""
         ...

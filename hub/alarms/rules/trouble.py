@@ -11,11 +11,14 @@ once — not an alarm per change.
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 
 from hub.alarms.ledger import Ledger
+from hub.policy import Policy
 from hub.store.schema import AlarmRow, DeviceRow, DeviceStateRow
 from protocol.messages import Event, Status
 
@@ -23,6 +26,7 @@ TROUBLE_KINDS = ("low_battery", "tamper", "fault")
 FLAP_CHANGES = 6
 """Online/offline changes within `FLAP_WINDOW_S` that make a device `flapping`."""
 FLAP_WINDOW_S = 600.0
+Key = tuple[str, str]
 
 
 def raise_trouble(
@@ -94,42 +98,114 @@ def on_status(ledger: Ledger, device: DeviceRow, status: Status) -> None:
     row.last_status = status.model_dump(mode="json")
 
 
+def limit_s(
+    policy: Policy, household: str | None, device_beat: float | None, state_beat: float | None
+) -> float:
+    """Return how many seconds of silence make a device offline (`heartbeat_limit`)."""
+    kind = "home" if household else "common"
+    beat = state_beat or device_beat or policy.heartbeat_s.get(kind, 30.0)
+    return policy.missed_heartbeats * beat + policy.offline_grace_s
+
+
 def heartbeat_limit(ledger: Ledger, device: DeviceRow, state: DeviceStateRow | None) -> float:
     """Return how many seconds of silence make `device` offline."""
-    kind = "home" if device.household else "common"
-    beat = (
-        (state.heartbeat_s if state else None)
-        or device.heartbeat_s
-        or ledger.policy.heartbeat_s.get(kind, 30.0)
+    beat = state.heartbeat_s if state else None
+    return limit_s(ledger.policy, device.household, device.heartbeat_s, beat)
+
+
+@dataclass(frozen=True, slots=True)
+class Watched:
+    """What supervision needs to know of one device (`online` None: it never reported)."""
+
+    household: str | None
+    device_beat: float | None
+    online: bool | None
+    state_beat: float | None
+    last_seen: datetime | None
+    offline_since: datetime | None
+
+
+def due(policy: Policy, w: Watched, watching_since: datetime) -> datetime | None:
+    """Return the instant after which `supervise` raises this device's offline trouble.
+
+    None: never, until a sign of life (it is offline and its trouble was raised already).
+    """
+    if w.online is False:
+        if w.offline_since is None:
+            return None
+        return w.offline_since + timedelta(seconds=policy.offline_grace_s)
+    last = watching_since
+    if w.online is not None and w.last_seen is not None and w.last_seen > watching_since:
+        last = w.last_seen
+    return last + timedelta(seconds=limit_s(policy, w.household, w.device_beat, w.state_beat))
+
+
+WATCHED = (
+    DeviceRow.site,
+    DeviceRow.id,
+    DeviceRow.household,
+    DeviceRow.heartbeat_s,
+    DeviceStateRow.online,
+    DeviceStateRow.heartbeat_s,
+    DeviceStateRow.last_seen,
+    DeviceStateRow.offline_since,
+)
+CHUNK = 500
+"""Devices per query when supervision reads only some (SQLite's variable limit is 32,766)."""
+
+
+def _watched(ledger: Ledger, keys: Collection[Key] | None) -> Iterator[tuple[Key, Watched]]:
+    query = select(*WATCHED).outerjoin(
+        DeviceStateRow,
+        (DeviceStateRow.site == DeviceRow.site) & (DeviceStateRow.device == DeviceRow.id),
     )
-    return ledger.policy.missed_heartbeats * beat + ledger.policy.offline_grace_s
+    chunks: list[list[Key] | None] = [None]
+    if keys is not None:
+        ordered = sorted(keys)
+        chunks = [ordered[i : i + CHUNK] for i in range(0, len(ordered), CHUNK)]
+    for chunk in chunks:
+        q = query if chunk is None else query.where(tuple_(DeviceRow.site, DeviceRow.id).in_(chunk))
+        for (
+            site,
+            dev,
+            household,
+            beat,
+            online,
+            state_beat,
+            last_seen,
+            since,
+        ) in ledger.session.execute(q):
+            yield (site, dev), Watched(household, beat, online, state_beat, last_seen, since)
 
 
-def supervise(ledger: Ledger, watching_since: datetime) -> None:
+def supervise(
+    ledger: Ledger, watching_since: datetime, keys: Collection[Key] | None = None
+) -> dict[Key, datetime | None]:
     """Mark silent devices offline and raise trouble once per outage.
 
     Silence is counted from the later of the last sign of life and `watching_since` (the
     engine's start), so a hub restart does not flag every device before it can report.
+    Judges every registered device, or only `keys`; returns each judged device's next `due`
+    (None after its trouble was raised), so the engine can look only at the devices due.
     """
-    rows = ledger.session.execute(
-        select(DeviceRow, DeviceStateRow).outerjoin(
-            DeviceStateRow,
-            (DeviceStateRow.site == DeviceRow.site) & (DeviceStateRow.device == DeviceRow.id),
-        )
-    ).all()
     grace = ledger.policy.offline_grace_s
-    for device, state in rows:
-        if state is not None and not state.online:
-            since = state.offline_since
-            if since is not None and (ledger.now - since).total_seconds() > grace:
-                state.offline_since = None  # raised once per outage
-                raise_trouble(
-                    ledger, device, "offline", None, f"device reported offline {grace:g} s ago"
-                )
+    nxt: dict[Key, datetime | None] = {}
+    for key, w in list(_watched(ledger, keys)):
+        when = due(ledger.policy, w, watching_since)
+        if when is None or ledger.now <= when:
+            nxt[key] = when
             continue
-        last = max(state.last_seen or watching_since, watching_since) if state else watching_since
-        limit = heartbeat_limit(ledger, device, state)
-        if (ledger.now - last).total_seconds() <= limit:
+        device = ledger.session.get(DeviceRow, key)
+        assert device is not None
+        state = _state(ledger, device)
+        nxt[key] = None
+        if w.online is False:
+            state.offline_since = None  # raised once per outage
+            raise_trouble(
+                ledger, device, "offline", None, f"device reported offline {grace:g} s ago"
+            )
             continue
-        _state(ledger, device).online = False
+        limit = limit_s(ledger.policy, w.household, w.device_beat, w.state_beat)
+        state.online = False
         raise_trouble(ledger, device, "offline", None, f"no heartbeat for {limit:g} s")
+    return nxt

@@ -1,0 +1,100 @@
+"""Supervision without scanning every device each tick (issue #8, "a fast engine").
+
+`Deadlines` keeps, in memory, for each supervised device the instant after which supervision
+must look at it again (`trouble.due`): a heap ordered by that instant, one live entry per device.
+A supervision tick judges only the devices whose instant has passed, reading them from the
+store (`trouble.supervise(keys=…)`): the store stays the truth. A due instant is a lower bound
+that can only be late by what this hub does not see:
+
+* a sign of life this hub did not take itself (routine heartbeats written by `hub.liveness`,
+  another hub's inputs on a shared PostgreSQL) only moves the true instant LATER: the device is
+  read when its old instant passes, and put back with the new one, no trouble raised;
+* a change this hub commits that may move it EARLIER (an `offline` status, a shorter heartbeat
+  interval, anything decided by the ORM rules) marks the device due at once (`touch`), or sets
+  the exact new instant (the bulk path, which knows the device's row);
+* what another hub commits that moves it earlier (e.g. that hub took the device's last will):
+  that hub raises the trouble; this one also sees it at its next full rebuild.
+
+The engine rebuilds the whole index from the store at its first supervision, when the number of
+registered devices changes (an import), when its clock goes backwards, and every `REBUILD_S`.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+
+Key = tuple[str, str]
+NOW = datetime.min.replace(tzinfo=UTC)
+"""The instant of a device to judge at the next supervision whatever its time."""
+REBUILD_S = 600.0
+"""A full supervision pass at least this often (catches what other hubs changed)."""
+
+
+class Deadlines:
+    """Per device: when supervision must look at it next; which devices are due now."""
+
+    def __init__(self) -> None:
+        self._due: dict[Key, datetime] = {}
+        self._queued: dict[Key, datetime] = {}
+        self._heap: list[tuple[datetime, Key]] = []
+        self.devices = -1
+        """Registered devices at the last rebuild (-1: never built)."""
+        self.built_at: datetime | None = None
+
+    def __len__(self) -> int:
+        return len(self._due)
+
+    def rebuild(self, due: Mapping[Key, datetime | None], devices: int, now: datetime) -> None:
+        """Start again from a full pass: `due` of every registered device."""
+        self._due, self._queued, self._heap = {}, {}, []
+        self.devices, self.built_at = devices, now
+        self.update(due)
+
+    def stale(self, devices: int, now: datetime) -> bool:
+        """Tell whether the index must be rebuilt before it is used at `now`."""
+        built = self.built_at
+        return (
+            built is None
+            or devices != self.devices
+            or now < built
+            or (now - built).total_seconds() >= REBUILD_S
+        )
+
+    def update(self, due: Mapping[Key, datetime | None]) -> None:
+        """Set the next instant of each device (None: not supervised until it is seen)."""
+        for key, when in due.items():
+            if when is None:
+                self._due.pop(key, None)
+                continue
+            self._due[key] = when
+            queued = self._queued.get(key)
+            if queued is None or when < queued:
+                heapq.heappush(self._heap, (when, key))
+                self._queued[key] = when
+
+    def touch(self, keys: Iterable[Key]) -> None:
+        """Look at `keys` at the next supervision (their rows changed in a way not computed
+        here)."""
+        self.update(dict.fromkeys(keys, NOW))
+
+    def take_due(self, now: datetime) -> list[Key]:
+        """Return (and unqueue) the devices whose instant is before `now`; the caller judges
+        them and `update`s each with its next instant."""
+        taken: list[Key] = []
+        heap = self._heap
+        while heap and heap[0][0] < now:
+            when, key = heapq.heappop(heap)
+            if self._queued.get(key) != when:
+                continue  # an older entry of a device queued again earlier
+            del self._queued[key]
+            current = self._due.get(key)
+            if current is None:
+                continue
+            if current >= now:
+                heapq.heappush(heap, (current, key))  # moved later meanwhile: wait
+                self._queued[key] = current
+                continue
+            taken.append(key)
+        return taken
