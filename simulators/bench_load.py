@@ -233,7 +233,7 @@ class _Heartbeats:
 
 def bench_heartbeat(quick: bool, note: Note) -> Result:
     """(b) D devices heartbeating every 30 s, SOS every 5 s: does SOS latency stay flat?"""
-    sizes = (500,) if quick else (5_000, 20_000)
+    sizes = (500,) if quick else (5_000, 20_000, 100_000)
     seconds = 15.0 if quick else 60.0
     result = Result("heartbeat", "(b) heartbeat capacity: SOS latency over time")
     for d in sizes:
