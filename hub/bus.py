@@ -332,7 +332,8 @@ class Bus:
             self._alarm_up.clear()
             self._queue = None
             with contextlib.suppress(Exception):
-                await client.disconnect()
+                async with asyncio.timeout(2.0):
+                    await client.disconnect()
             # What was not acked stays with the broker, which resends it on the next
             # connection; the PUBACKs gmqtt now sends go to the closed socket and are dropped.
             for done in list(waiting):
