@@ -7,10 +7,11 @@ GIL with the bench or with what it measures; each prints one JSON line when it e
   timestamp per message so InfluxDB keeps every point) and writes them to one socket, flat out
   or paced at `--rate` messages/s, 500 per write.
 * ``broker``: a stand-in broker for the hub alone (no Mosquitto in the way, so the offered
-  rate can exceed what the hub takes): it accepts any MQTT 3.1.1 client (CONNACK, SUBACK,
-  PUBACK, PINGRESP), and on each `send N RATE` line on stdin writes N telemetry messages to
-  the connection whose client id ends in `-telemetry`, paced (or flat out with RATE 0) and
-  only as fast as that client reads (TCP back-pressure, as a real broker's socket would give).
+  rate can exceed what the hub takes): it accepts any MQTT 3.1.1 or 5 client (CONNACK, SUBACK,
+  PUBACK, PINGRESP; the hub's alarm path speaks MQTT 5), and on each `send N RATE` line on
+  stdin writes N telemetry messages to the connection whose client id ends in `-telemetry`,
+  paced (or flat out with RATE 0) and only as fast as that client reads (TCP back-pressure,
+  as a real broker's socket would give).
 * ``gmqtt``: subscribes to the telemetry topics with gmqtt and counts what arrives until
   `--expect` messages came or none for `--idle` seconds: the fastest a Python subscriber gets.
 """
@@ -88,6 +89,18 @@ async def _read_packet(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     return first, await reader.readexactly(length)
 
 
+def _varint_at(buf: bytes, i: int) -> tuple[int, int]:
+    """Return (value, index after it) of the MQTT variable-length integer at buf[i]."""
+    value, shift = 0, 0
+    while True:
+        digit = buf[i]
+        i += 1
+        value |= (digit & 0x7F) << shift
+        if not digit & 0x80:
+            return value, i
+        shift += 7
+
+
 class StandIn:
     """The stand-in broker: answers every client, floods the telemetry one on request."""
 
@@ -99,27 +112,38 @@ class StandIn:
 
     async def client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Serve one connection until it goes away."""
+        version = [4]  # the client's protocol level, from its CONNECT
         try:
             while True:
                 first, body = await _read_packet(reader)
-                self._answer(first, body, writer)
+                self._answer(first, body, writer, version)
         except (asyncio.IncompleteReadError, ConnectionError):
             writer.close()
 
-    def _answer(self, first: int, body: bytes, writer: asyncio.StreamWriter) -> None:
-        kind = first >> 4
-        if kind == 1:  # CONNECT: name(2+4) level flags keepalive(2), then the client id
-            cid_len = int.from_bytes(body[10:12], "big")
-            if body[12 : 12 + cid_len].decode().endswith("-telemetry"):
+    def _answer(self, first: int, body: bytes, writer: asyncio.StreamWriter,
+                version: list[int]) -> None:  # fmt: skip
+        kind, v5 = first >> 4, version[0] == 5
+        if kind == 1:  # CONNECT: name(2+4) level flags keepalive(2) [properties], client id
+            version[0] = body[6]
+            at = 10
+            if body[6] == 5:
+                size, at = _varint_at(body, at)
+                at += size
+            cid_len = int.from_bytes(body[at : at + 2], "big")
+            if body[at + 2 : at + 2 + cid_len].endswith(b"-telemetry"):
                 self.telemetry = writer
-            writer.write(b"\x20\x02\x00\x00")
-        elif kind == 8:  # SUBSCRIBE: grant what was asked
+            writer.write(b"\x20\x03\x00\x00\x00" if body[6] == 5 else b"\x20\x02\x00\x00")
+        elif kind == 8:  # SUBSCRIBE: packet id [properties] (filter, options)…: grant them
             i, codes = 2, bytearray()
+            if v5:
+                size, i = _varint_at(body, i)
+                i += size
             while i < len(body):
                 i += 2 + int.from_bytes(body[i : i + 2], "big")
-                codes.append(body[i])
+                codes.append(body[i] & 0x03)
                 i += 1
-            writer.write(_packet(0x90, body[:2] + bytes(codes)))
+            props = b"\x00" if v5 else b""
+            writer.write(_packet(0x90, body[:2] + props + bytes(codes)))
             if writer is self.telemetry:
                 self.ready.set()
         elif kind == 12:

@@ -1,8 +1,12 @@
 """Node-RED, the peer of the telemetry benchmark: installed into `benchmarks/node-red/` on first
 use (`npm ci`, from the pinned lock file), started on a free loopback port and stopped by PID.
 
-The flow (`benchmarks/node-red/flow.json`) does the hub's telemetry job: mqtt in → json →
-function (one point per message) → join (5,000 or 0.5 s) → `influxdb batch` (InfluxDB 1.x).
+The flow (`benchmarks/node-red/flow.json`) does the hub's telemetry job: mqtt in (its output
+set to a parsed JSON object, as one would set it up, rather than a separate `json` node one
+hop later) → function (one point per message, the same checks of
+`v`, `readings` and the device as the topic's) → join (5,000 or 0.5 s) → `influxdb batch`
+(InfluxDB 1.x). It does not look up a grid or check reading names, timestamps or numbers as
+the hub does: a lighter job than the hub's.
 """
 
 from __future__ import annotations
