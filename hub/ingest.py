@@ -18,11 +18,11 @@ Nothing one message does can end a task of the hub (docs/reliability.md):
   the message stays un-acknowledged for the broker to redeliver once the store writes again.
 
 Group commit: the alarm path hands over every message already waiting (`on_alarm_batch`).
-Consecutive events go to the engine in ONE transaction and are acknowledged after it committed;
-a status or reply first flushes the events before it. If that transaction fails, each event
-gets its own; one that fails (and cannot be dead-lettered) is left un-acked, and so is every
-later message from the same sender (its order is kept), while the other senders' messages go
-through.
+Consecutive events and statuses go to the engine in ONE transaction (`on_inputs`) and are
+acknowledged after it committed; a reply first flushes what is before it. If that transaction
+fails, each message gets its own; one that fails (and cannot be dead-lettered) is left
+un-acked, and so is every later message from the same sender (its order is kept), while the
+other senders' messages go through.
 
 The broker's `$SYS` counters arrive through the telemetry lane (`on_broker_sys`). Every increase
 of the drop counter becomes `engine.on_system("broker_drops")`, a
@@ -304,8 +304,9 @@ class Ingest:
             batch.held.add(item.sender)
             self._unsaved(item)
             return
-        if isinstance(item.payload, Event):
-            self._crash_hook(item.payload)
+        if isinstance(item.payload, Event | Status):
+            if isinstance(item.payload, Event):
+                self._crash_hook(item.payload)
             batch.events.append(item)
             if len(batch.events) >= MAX_COMMIT:
                 await self._flush(batch)
@@ -321,18 +322,21 @@ class Ingest:
             os._exit(1)
 
     async def _flush(self, batch: _Batch) -> None:
-        """Commit the waiting events together, then ack them; one by one if that fails."""
+        """Commit the waiting events and statuses together, then ack them; one by one if that
+        fails."""
         items, batch.events = batch.events, []
         if not items:
             return
         self.metrics.batch_size.observe(len(items))
         if len(items) > 1:
-            pairs = [(i.topic.site, i.payload) for i in items if isinstance(i.payload, Event)]
+            pairs = [
+                (i.topic.site, i.payload) for i in items if isinstance(i.payload, Event | Status)
+            ]
             try:
-                outcomes = await self.engine.on_events(pairs)
+                outcomes = await self.engine.on_inputs(pairs)
             except Exception as exc:  # noqa: BLE001 - any failure: retry each event on its own
                 self.metrics.batch_fallbacks.inc()
-                log.warning("group commit of %d events failed (%r); one by one", len(items), exc)
+                log.warning("group commit of %d messages failed (%r); one by one", len(items), exc)
             else:
                 self._store_ok()
                 for item in items:

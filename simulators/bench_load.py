@@ -192,6 +192,8 @@ def bench_storm(quick: bool, note: Note) -> Result:
             result.add("drain_s", "hub took in the whole storm (storm start →)",
                        done - started, "s")  # fmt: skip
             _add_latency(result, "sos", "after the storm", probe.latencies())
+            each = ", ".join(f"{ms:.0f}" for ms in probe.latencies())
+            result.notes.append(f"each SOS → alert in press order: {each} ms")
             result.add("sos_missing", "SOS without an alert in 60 s", probe.missing(), "")
     result.notes.append(
         f"{n:,} devices: retained status + `test` event each, QoS 1, one paho publisher; then "

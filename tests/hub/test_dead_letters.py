@@ -29,7 +29,7 @@ from hub.metrics import HubMetrics
 from hub.policy import Policy
 from hub.store import Store
 from protocol.codec import encode, new_event_id
-from protocol.messages import Event, utcnow
+from protocol.messages import Event, Status, utcnow
 from protocol.site_config import load_site
 from protocol.topics import device_topic
 from simulators.services import Mosquitto
@@ -59,11 +59,11 @@ class Poisoned:
             raise RuntimeError("injected: the engine cannot handle this event")
         return await self.engine.on_event(site, event)
 
-    async def on_events(self, items: Sequence[tuple[str, Event]]) -> list[Outcome]:
+    async def on_inputs(self, items: Sequence[tuple[str, Event | Status]]) -> list[Outcome]:
         """Fail the whole batch if it holds the poison (as a transaction would)."""
-        if any(e.id == self.poison for _, e in items):
+        if any(isinstance(e, Event) and e.id == self.poison for _, e in items):
             raise RuntimeError("injected: batch with the poison")
-        return await self.engine.on_events(items)
+        return await self.engine.on_inputs(items)
 
 
 def call(seq: int) -> Event:

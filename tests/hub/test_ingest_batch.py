@@ -27,7 +27,7 @@ from hub.metrics import HubMetrics
 from hub.policy import Policy
 from hub.store import Store
 from protocol.codec import encode, new_event_id
-from protocol.messages import Event, EventKind, utcnow
+from protocol.messages import Event, EventKind, Status, utcnow
 from protocol.site_config import load_site
 from protocol.topics import device_topic
 from simulators.services import Mosquitto
@@ -72,10 +72,10 @@ class Busy:
         self._maybe_fail([event])
         return await self.engine.on_event(site, event)
 
-    async def on_events(self, items: Sequence[tuple[str, Event]]) -> list[Outcome]:
+    async def on_inputs(self, items: Sequence[tuple[str, Event | Status]]) -> list[Outcome]:
         """Fail a batch holding the poison while `fails` lasts."""
-        self._maybe_fail([e for _, e in items])
-        return await self.engine.on_events(items)
+        self._maybe_fail([e for _, e in items if isinstance(e, Event)])
+        return await self.engine.on_inputs(items)
 
 
 class NoSeries:
