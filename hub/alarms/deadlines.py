@@ -13,10 +13,13 @@ that can only be late by what this hub does not see:
   interval, anything decided by the ORM rules) marks the device due at once (`touch`), or sets
   the exact new instant (the bulk path, which knows the device's row);
 * what another hub commits that moves it earlier (e.g. that hub took the device's last will):
-  that hub raises the trouble; this one also sees it at its next full rebuild.
+  that hub raises the trouble; this one also sees it when its sweep comes by.
 
-The engine rebuilds the whole index from the store at its first supervision, when the number of
-registered devices changes (an import), when its clock goes backwards, and every `REBUILD_S`.
+The engine builds the whole index from the store at its first supervision (a full pass), and
+again when the number of registered devices changes (an import) or its clock goes backwards.
+Besides the devices due, each supervision also judges the next `SWEEP` devices in (site, id)
+order (`cursor`), so every device is read again now and then (100,000 devices, a pass every
+10 s: every 33 min) without ever holding the engine for a full pass.
 """
 
 from __future__ import annotations
@@ -28,8 +31,8 @@ from datetime import UTC, datetime
 Key = tuple[str, str]
 NOW = datetime.min.replace(tzinfo=UTC)
 """The instant of a device to judge at the next supervision whatever its time."""
-REBUILD_S = 600.0
-"""A full supervision pass at least this often (catches what other hubs changed)."""
+SWEEP = 500
+"""Devices judged in turn at each supervision besides those due (the sweep)."""
 
 
 class Deadlines:
@@ -42,6 +45,8 @@ class Deadlines:
         self.devices = -1
         """Registered devices at the last rebuild (-1: never built)."""
         self.built_at: datetime | None = None
+        self.cursor: Key | None = None
+        """The last device the sweep judged (None: start again from the first)."""
 
     def __len__(self) -> int:
         return len(self._due)
@@ -49,18 +54,14 @@ class Deadlines:
     def rebuild(self, due: Mapping[Key, datetime | None], devices: int, now: datetime) -> None:
         """Start again from a full pass: `due` of every registered device."""
         self._due, self._queued, self._heap = {}, {}, []
-        self.devices, self.built_at = devices, now
+        self.devices, self.built_at, self.cursor = devices, now, None
         self.update(due)
 
     def stale(self, devices: int, now: datetime) -> bool:
+        # `now` before the last build: the clock went back; instants in the index are wrong.
         """Tell whether the index must be rebuilt before it is used at `now`."""
         built = self.built_at
-        return (
-            built is None
-            or devices != self.devices
-            or now < built
-            or (now - built).total_seconds() >= REBUILD_S
-        )
+        return built is None or devices != self.devices or now < built
 
     def update(self, due: Mapping[Key, datetime | None]) -> None:
         """Set the next instant of each device (None: not supervised until it is seen)."""

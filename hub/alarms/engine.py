@@ -17,13 +17,13 @@ from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from hub.alarms.actions import Action, Outcome
 from hub.alarms.arrival import arrival_due
-from hub.alarms.deadlines import Deadlines
+from hub.alarms.deadlines import SWEEP, Deadlines
 from hub.alarms.escalation import escalate_due
 from hub.alarms.ledger import Ledger
 from hub.alarms.outbox import persist
@@ -248,10 +248,24 @@ class Engine:
             self._committed.append(lambda: index.rebuild(everyone, devices, now))
             return
         keys = index.take_due(now)
-        if not keys:
-            return
-        judged = supervise(ledger, self.started_at, keys)
-        self._committed.append(lambda: index.update(judged))
+        cursor = index.cursor
+        sweep_query = select(DeviceRow.site, DeviceRow.id)
+        if cursor is not None:
+            sweep_query = sweep_query.where(tuple_(DeviceRow.site, DeviceRow.id) > cursor)
+        sweep: list[tuple[str, str]] = [
+            (site, device)
+            for site, device in ledger.session.execute(
+                sweep_query.order_by(DeviceRow.site, DeviceRow.id).limit(SWEEP)
+            )
+        ]
+        after = sweep[-1] if len(sweep) == SWEEP else None
+        judged = supervise(ledger, self.started_at, {*keys, *sweep})
+
+        def done() -> None:
+            index.update(judged)
+            index.cursor = after
+
+        self._committed.append(done)
         self._aborted.append(lambda: index.touch(keys))
 
     def _event(self, ledger: Ledger, site: str, event: Event) -> None:

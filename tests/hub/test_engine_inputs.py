@@ -209,3 +209,17 @@ async def test_supervision_judges_devices_fed_in_batches(twin, events, clock, pi
     await twin.tick(clock.advance(limit / 2 + 1))
     late = {a.device for a in twin.store.list_alarms(site=SITE)}
     assert "stair-b2" in late and STAIR not in late and HOME not in late
+
+
+async def test_a_last_will_taken_by_another_hub_is_supervised_here_too(
+    engine, store_url, policy, clock, pick
+):
+    await engine.tick(clock())  # this hub's first pass: nobody is due for a long while
+    peer_store = Store(store_url)
+    try:
+        peer = Engine(peer_store, policy, clock)
+        await peer.on_inputs([(SITE, status(clock, STAIR, "offline"))])
+    finally:
+        peer_store.close()
+    out = await engine.tick(clock.advance(engine.policy.offline_grace_s + 1))
+    assert pick.notified(out) == ["w-maint-1"]  # found by the sweep, not by a full pass
