@@ -71,11 +71,17 @@ def _flap(ledger: Ledger, device: DeviceRow, row: DeviceStateRow) -> None:
 def seen(ledger: Ledger, device: DeviceRow) -> None:
     """Mark a device alive now; a device back online resolves its offline trouble."""
     row = _state(ledger, device)
+    was_online = row.online
     if not row.online and (row.last_seen is not None or row.offline_since is not None):
         _flap(ledger, device, row)
     row.offline_since = None
     row.last_seen = ledger.now
     row.online = True
+    if was_online:
+        # An offline trouble is raised with the row set offline, and only this function (or
+        # the bulk path, which leaves such devices to it) sets a row online again, resolving
+        # it: an online device has none, no query needed (one fewer on every SOS).
+        return
     trouble = ledger.active(device.site, device.id, "trouble")
     if trouble is not None and trouble.reason == "offline":
         ledger.fire(trouble, "recover", "system", "device back online", "recovered")
