@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
-import multiprocessing
 import os
 import signal
+import sys
 import time
+from asyncio.subprocess import PIPE
 from collections.abc import Coroutine, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
@@ -44,10 +44,12 @@ from hub.settings import HubSettings
 from hub.stats import write_stats
 from hub.store import Store
 from hub.store.registry import ImportMark, fingerprint
+from hub.store.registry_import import INVALID
 from hub.store.schema import DeviceRow
 from hub.telemetry import Endpoint, TelemetryLane
+from protocol.errors import ConfigError
 from protocol.messages import utcnow
-from protocol.site_config import Registry, load_site
+from protocol.site_config import Registry, SiteConfig, load_site
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +63,8 @@ class _Stop(Exception):  # noqa: N818 - a signal to the TaskGroup, not an error
 
 
 CHILD_IMPORT_FILES = 2_000
-"""Above this many device files a changed registry is parsed in a child process."""
+"""Above this many device files a changed registry is parsed and imported by a child process
+(`hub.store.registry_import`), which forks parsers over the cores."""
 
 
 class StoreDirectory:
@@ -152,23 +155,54 @@ async def _prepare_store(settings: HubSettings) -> tuple[Store, Registry | None]
     await asyncio.to_thread(store.migrate)
     registry = None
     if settings.registry is not None:
-        # Parsing 100,000 device files peaks at >1 GB, which a process does not give back:
-        # a child parses and imports, then this process reads the result as a restart would.
-        if _device_files(settings.registry) > CHILD_IMPORT_FILES:
-            await _import_in_child(settings)
-        registry = await asyncio.to_thread(_import_registry, settings, settings.registry, store)
+        folder_fp = await asyncio.to_thread(fingerprint, settings.registry)
+        # Parsing 100,000 device files builds millions of objects that a process does not give
+        # back: a child parses and imports them, then this process finds its import mark.
+        if (
+            _device_files(settings.registry) > CHILD_IMPORT_FILES
+            and await asyncio.to_thread(_imported, settings, folder_fp, store) is None
+        ):
+            await _import_in_child(settings, folder_fp)
+        registry = await asyncio.to_thread(
+            _import_registry, settings, settings.registry, store, folder_fp
+        )
     return store, registry
 
 
-async def _import_in_child(settings: HubSettings) -> None:
-    """Run `_import_registry` in a spawned child process; in this one if spawning fails."""
-    context = multiprocessing.get_context("spawn")
+async def _import_in_child(settings: HubSettings, folder_fp: str) -> None:
+    """Run `hub.store.registry_import` in a child process; import here if that cannot run.
+
+    Raise the child's `ConfigError` when the registry is invalid.
+    """
+    assert settings.registry is not None
+    request = {
+        "store": settings.store,
+        "folder": str(settings.registry),
+        "mark": str(_mark_path(settings)),
+        "fingerprint": folder_fp,
+        "log_level": settings.log_level,
+    }
+    # The child imports what this process imports, from the same places.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     try:
-        with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-            loop = asyncio.get_running_loop()
-            await loop.run_in_executor(pool, _child_import, settings)
-    except (OSError, BrokenProcessPool) as exc:
-        log.warning("registry import in a child process failed (%r); importing here", exc)
+        child = await asyncio.create_subprocess_exec(
+            *_child_import(), stdin=PIPE, stdout=PIPE, env=env
+        )
+    except OSError as exc:
+        log.warning("cannot start the registry import process (%r); importing here", exc)
+        return
+    try:
+        out, _ = await child.communicate(json.dumps(request).encode())
+    except BaseException:
+        with contextlib.suppress(ProcessLookupError):
+            child.kill()
+        await child.wait()
+        raise
+    if child.returncode == INVALID:
+        doc = json.loads(out)
+        raise ConfigError(doc["path"], doc["problems"])
+    if child.returncode != 0:
+        log.warning("registry import process failed (exit %s); importing here", child.returncode)
 
 
 def _device_files(folder: Path) -> int:
@@ -179,17 +213,9 @@ def _device_files(folder: Path) -> int:
         return sum(1 for entry in found if entry.name.endswith(".yaml"))
 
 
-def _child_import(settings: HubSettings) -> None:
-    """Import the registry into the store (the child process's whole job)."""
-    assert settings.registry is not None
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    store = Store(settings.store)
-    try:
-        _import_registry(settings, settings.registry, store)
-    finally:
-        store.close()
+def _child_import() -> list[str]:
+    """Return the command line of the registry import process (see `_import_in_child`)."""
+    return [sys.executable, "-m", "hub.store.registry_import"]
 
 
 def _state_dir(settings: HubSettings) -> Path:
@@ -200,35 +226,48 @@ def _state_dir(settings: HubSettings) -> Path:
     return Path("var")
 
 
-def _import_registry(settings: HubSettings, folder: Path, store: Store) -> Registry:
+def _mark_path(settings: HubSettings) -> Path:
+    return _state_dir(settings) / "registry-import.json"
+
+
+def _imported(settings: HubSettings, folder_fp: str, store: Store) -> SiteConfig | None:
+    """Return the site summary if this store holds exactly the registry `folder_fp` names."""
+    known = ImportMark(_mark_path(settings)).read(folder_fp, settings.store)
+    if known is None:
+        return None
+    site, devices = known
+    with store.session() as s:
+        query = select(func.count()).select_from(DeviceRow).where(DeviceRow.site == site.site)
+        in_store = int(s.execute(query).scalar_one())
+    return site if in_store == devices else None
+
+
+def _import_registry(
+    settings: HubSettings, folder: Path, store: Store, folder_fp: str | None = None
+) -> Registry:
     """Import the site folder in bulk, unless this store already holds exactly this registry.
 
     Then no file is parsed: the import mark gives the site's grids and workers (what routes
     pages), `StoreDirectory.load()` the devices, and the store everything else; the registry
-    returned has no devices, households or residents.
+    returned has no devices, households or residents. `folder_fp`: the folder's fingerprint
+    if already taken.
     """
     started = time.monotonic()
-    folder_fp = fingerprint(folder)
-    mark = ImportMark(_state_dir(settings) / "registry-import.json")
-    known = mark.read(folder_fp, settings.store)
-    if known is not None:
-        site, devices = known
-        with store.session() as s:
-            query = select(func.count()).select_from(DeviceRow).where(DeviceRow.site == site.site)
-            in_store = int(s.execute(query).scalar_one())
-        if in_store == devices:
-            log.info(
-                "registry of site %s unchanged since its import (%d devices in the store): "
-                "no file re-read (%.1f s)",
-                site.site,
-                in_store,
-                time.monotonic() - started,
-            )
-            return Registry(site=site, devices=[])
+    folder_fp = folder_fp or fingerprint(folder)
+    site = _imported(settings, folder_fp, store)
+    if site is not None:
+        log.info(
+            "registry of site %s unchanged since its import: no file re-read (%.1f s)",
+            site.site,
+            time.monotonic() - started,
+        )
+        return Registry(site=site, devices=[])
     registry = load_site(folder)
     parsed = time.monotonic()
     store.import_registry(registry)
-    mark.write(folder_fp, settings.store, registry.site, len(registry.devices))
+    ImportMark(_mark_path(settings)).write(
+        folder_fp, settings.store, registry.site, len(registry.devices)
+    )
     log.info(
         "imported registry of site %s: %d devices, read in %.1f s, imported in %.1f s",
         registry.site.site,

@@ -1,9 +1,10 @@
 """Upsert a site registry (site.yaml + devices/*.yaml) into the store, idempotently, in bulk.
 
 Each table is synchronised in three statements at most: one SELECT of the site's rows, one
-multi-row INSERT of the new ones, one bulk UPDATE (by primary key) of the changed ones; rows
-that did not change are not written. 100,000 devices (with as many households and residents)
-import in a few seconds instead of a few minutes of one ORM `get` per row (docs/bench.md).
+multi-row INSERT (Core executemany) of the new ones, one bulk UPDATE (by primary key) of the
+changed ones; rows that did not change are not written. Devices come as compact `DeviceTuple`s,
+so a bulk import (`hub.store.registry_import`) can parse them in other processes and stream
+them in, chunk by chunk, inside the one transaction (docs/bench.md).
 
 `fingerprint(folder)` names a registry folder's state by its files' names, sizes and mtimes, and
 `ImportMark` remembers which fingerprint went into which store, so a hub restarting on an
@@ -15,11 +16,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
 from hub.store.schema import (
@@ -32,11 +33,32 @@ from hub.store.schema import (
     SiteRow,
     WorkerRow,
 )
-from protocol.site_config import Registry, SiteConfig
+from protocol.device_config import DeviceConfig
+from protocol.site_config import DeviceRef, Registry, SiteConfig
 
 Row = dict[str, Any]
+DeviceTuple = tuple[str, str, str, str, str | None, str | None, str, bool, float]
+"""A device file as the store keeps it: the `DeviceRef` fields, then location, has_siren,
+heartbeat_s (the columns of `DEVICE_COLUMNS`, without `site`, `id` first as `device`)."""
+DEVICE_COLUMNS = (
+    "id", "site", "grid", "building", "household", "resident", "location", "has_siren",
+    "heartbeat_s",
+)  # fmt: skip
 SUMMARY = {"site", "name_zh", "name_en", "timezone", "grids", "workers"}
 """What of `site.yaml` a hub keeps once the registry is in the store: who is paged, for where."""
+
+
+def device_tuple(d: DeviceConfig) -> DeviceTuple:
+    """Return a device file's row (small and picklable: what a parsing process sends back)."""
+    return (
+        d.device, d.site, d.grid, d.building, d.household, d.resident, d.location,
+        d.outputs.siren is not None, d.timing.heartbeat_s,
+    )  # fmt: skip
+
+
+def device_ref(row: DeviceTuple) -> DeviceRef:
+    """Return what `SiteIndex.check` cross-checks of a device row."""
+    return DeviceRef(*row[:6])
 
 
 def import_registry(session: Session, registry: Registry) -> dict[str, int]:
@@ -44,7 +66,18 @@ def import_registry(session: Session, registry: Registry) -> dict[str, int]:
 
     Return how many rows were inserted and updated, per table.
     """
-    site = registry.site
+    counts = import_site(session, registry.site)
+    devices = DeviceSync(session, registry.site.site)
+    devices.add(device_tuple(d) for d in registry.devices)
+    counts[DeviceRow.__tablename__] = devices.written
+    return counts
+
+
+def import_site(session: Session, site: SiteConfig) -> dict[str, int]:
+    """Insert or update the site and every row of `site.yaml`; return rows written per table.
+
+    A worker dropped from the registry keeps their history but is paged no more.
+    """
     sid = site.site
     _upsert_site(session, site)
     counts: dict[str, int] = {}
@@ -54,11 +87,9 @@ def import_registry(session: Session, registry: Registry) -> dict[str, int]:
         (HouseholdRow, [{"site": sid, **h.model_dump()} for h in site.households]),
         (ResidentRow, _residents(site)),
         (WorkerRow, [{"site": sid, **w.model_dump()} for w in site.workers]),
-        (DeviceRow, _devices(registry)),
     ):
-        inserted, updated = _sync(session, model, sid, rows)
+        inserted, updated = _sync(session, model, _stored(session, model, sid, rows), rows)
         counts[model.__tablename__] = inserted + updated
-    # A worker dropped from the registry keeps their history but is paged no more.
     listed = [w.id for w in site.workers]
     session.execute(
         update(WorkerRow)
@@ -67,6 +98,28 @@ def import_registry(session: Session, registry: Registry) -> dict[str, int]:
     )
     session.flush()
     return counts
+
+
+class DeviceSync:
+    """Insert or update a site's devices, in as many `add` calls (chunks) as convenient."""
+
+    def __init__(self, session: Session, site: str) -> None:
+        self.session = session
+        self.site = site
+        self._stored: dict[str, tuple[Any, ...]] | None = None
+        self.written = 0
+
+    def add(self, devices: Iterable[DeviceTuple]) -> None:
+        """Write the devices that are new or changed, as devices of this site."""
+        rows = [dict(zip(DEVICE_COLUMNS, d, strict=True)) for d in devices]
+        if not rows:
+            return
+        for row in rows:  # the cross-check refused any other site; the registry's wins
+            row["site"] = self.site
+        if self._stored is None:  # read once: 100,000 rows, not one query per chunk
+            self._stored = _stored(self.session, DeviceRow, self.site, rows)
+        inserted, updated = _sync(self.session, DeviceRow, self._stored, rows)
+        self.written += inserted + updated
 
 
 def _upsert_site(session: Session, site: SiteConfig) -> None:
@@ -80,15 +133,25 @@ def _upsert_site(session: Session, site: SiteConfig) -> None:
     session.flush()
 
 
-def _sync(session: Session, model: type[Base], sid: str, rows: Sequence[Row]) -> tuple[int, int]:
+def _stored(
+    session: Session, model: type[Base], sid: str, rows: Sequence[Row]
+) -> dict[str, tuple[Any, ...]]:
+    """Return the site's stored rows of `model`: id → the values of the other columns."""
+    if not rows:
+        return {}
+    table = _table(model)
+    values = [n for n in rows[0] if n not in ("site", "id")]
+    query = select(table.c.id, *(table.c[n] for n in values)).where(table.c.site == sid)
+    return {r[0]: tuple(r[1:]) for r in session.execute(query)}
+
+
+def _sync(
+    session: Session, model: type[Base], stored: dict[str, tuple[Any, ...]], rows: Sequence[Row]
+) -> tuple[int, int]:
     """Insert the rows that are new and update the ones that changed; return both counts."""
     if not rows:
         return 0, 0
-    table = model.__table__
-    names = list(rows[0])
-    values = [n for n in names if n not in ("site", "id")]
-    query = select(table.c.id, *(table.c[n] for n in values)).where(table.c.site == sid)
-    stored = {r[0]: tuple(r[1:]) for r in session.execute(query)}
+    values = [n for n in rows[0] if n not in ("site", "id")]
     inserts: list[Row] = []
     updates: list[Row] = []
     for row in rows:
@@ -97,11 +160,18 @@ def _sync(session: Session, model: type[Base], sid: str, rows: Sequence[Row]) ->
             inserts.append(row)
         elif old != tuple(row[n] for n in values):
             updates.append(row)
-    if inserts:
-        session.execute(insert(model), inserts)
+    if inserts:  # Core executemany: no ORM objects, no per-row bookkeeping
+        session.execute(insert(_table(model)), inserts)
     if updates:
         session.execute(update(model), updates)  # ORM bulk UPDATE by primary key
+    for row in inserts:  # a file listed twice is refused before the import, but be safe
+        stored[row["id"]] = tuple(row[n] for n in values)
     return len(inserts), len(updates)
+
+
+def _table(model: type[Base]) -> Table:
+    table: Table = model.__table__  # type: ignore[assignment]  # declared as FromClause
+    return table
 
 
 def _residents(site: SiteConfig) -> list[Row]:
@@ -127,37 +197,23 @@ def _residents(site: SiteConfig) -> list[Row]:
     return rows
 
 
-def _devices(registry: Registry) -> list[Row]:
-    sid = registry.site.site
-    return [
-        {
-            "site": sid,
-            "id": d.device,
-            "grid": d.grid,
-            "building": d.building,
-            "household": d.household,
-            "resident": d.resident,
-            "location": d.location,
-            "has_siren": d.outputs.siren is not None,
-            "heartbeat_s": d.timing.heartbeat_s,
-        }
-        for d in registry.devices
-    ]
-
-
 def fingerprint(folder: str | Path) -> str:
     """Return a digest of a registry folder's file names, sizes and modification times."""
     root = Path(folder)
-    digest = hashlib.sha256()
-    entries = [root / "site.yaml"]
+    st = (root / "site.yaml").stat()
+    lines = [f"site.yaml\0{st.st_size}\0{st.st_mtime_ns}\n"]
     devices = root / "devices"
     if devices.is_dir():
         with os.scandir(devices) as found:
-            entries += sorted(Path(e.path) for e in found if e.name.endswith(".yaml"))
-    for path in entries:
-        st = path.stat()
-        digest.update(f"{path.name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-    return digest.hexdigest()
+            entries = sorted((e for e in found if e.name.endswith(".yaml")), key=_name)
+        for entry in entries:
+            st = entry.stat()
+            lines.append(f"{entry.name}\0{st.st_size}\0{st.st_mtime_ns}\n")
+    return hashlib.sha256("".join(lines).encode()).hexdigest()
+
+
+def _name(entry: os.DirEntry[str]) -> str:
+    return entry.name
 
 
 class ImportMark:

@@ -1,0 +1,104 @@
+"""Load one YAML document exactly as `yaml.load(text, Loader=yaml.CSafeLoader)` does, faster.
+
+A hub importing 100,000 device files spends most of its start-up here (docs/bench.md). libyaml
+composes the node graph in C, but PyYAML then resolves every plain scalar's tag with regular
+expressions and builds the Python objects with a generator-based constructor, both in Python.
+This loader keeps libyaml's composer and PyYAML's own resolver and scalar constructors, and
+changes only how often they run and how the tree is walked:
+
+- tag resolution is memoised (the same `17`, `true` or `grid-1` recurs in every file);
+- null, bool, int, float and str scalars are built by a memoised call of PyYAML's own
+  constructor function for that tag, maps and sequences by one recursive walk.
+
+Any document that walk does not cover exactly -- another tag (timestamps, `!!binary`, `!!set`,
+local tags), a merge key `<<`, a map or sequence reached twice through an alias, an unhashable
+key -- is built again by PyYAML's `SafeConstructor` from the same nodes, so its result or its
+error is PyYAML's. Without libyaml, PyYAML's pure-Python `SafeLoader` is used the same way.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import yaml
+from yaml.constructor import SafeConstructor
+from yaml.nodes import MappingNode, Node, ScalarNode
+from yaml.resolver import Resolver
+
+_BASE: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = getattr(
+    yaml, "CSafeLoader", yaml.SafeLoader
+)
+_STR = "tag:yaml.org,2002:str"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+_SIMPLE = (
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+)
+_CONSTRUCTOR = SafeConstructor()
+_BUILDERS = {tag: SafeConstructor.yaml_constructors[tag] for tag in _SIMPLE}
+# SafeLoader has no path resolvers, so a scalar's tag depends on its text and style alone.
+_resolve = functools.lru_cache(maxsize=16_384)(Resolver().resolve)
+
+
+class _Unsupported(Exception):  # noqa: N818 - a signal to fall back, not an error
+    """The fast walk does not cover this document; PyYAML's constructor builds it."""
+
+
+@functools.lru_cache(maxsize=16_384)
+def _scalar(tag: str, value: str) -> Any:
+    build = _BUILDERS.get(tag)
+    if build is None:
+        raise _Unsupported
+    return build(_CONSTRUCTOR, ScalarNode(tag, value))
+
+
+class _Loader(_BASE):  # type: ignore[valid-type,misc]  # CSafeLoader or SafeLoader
+    """PyYAML's safe loader with the scalar tag resolution memoised."""
+
+    def __init__(self, stream: str | bytes) -> None:
+        super().__init__(stream)
+        self.resolve = _resolve
+
+
+def _build(node: Node, seen: set[int]) -> Any:
+    if node.__class__ is ScalarNode:
+        if node.tag == _STR:
+            return node.value
+        return _scalar(node.tag, node.value)
+    if id(node) in seen:  # an alias of a map or sequence: PyYAML shares the object
+        raise _Unsupported
+    seen.add(id(node))
+    if node.__class__ is MappingNode:
+        if node.tag != _MAP:
+            raise _Unsupported
+        built: dict[Any, Any] = {}
+        for key, value in node.value:
+            if key.tag == "tag:yaml.org,2002:merge":
+                raise _Unsupported
+            try:
+                built[_build(key, seen)] = _build(value, seen)
+            except TypeError as exc:  # an unhashable key: PyYAML's error names it
+                raise _Unsupported from exc
+        return built
+    if node.tag != _SEQ:
+        raise _Unsupported
+    return [_build(item, seen) for item in node.value]
+
+
+def load(text: str | bytes) -> Any:
+    """Parse one YAML document (safe subset); raise `yaml.YAMLError` like `yaml.load` does."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        try:
+            return _build(node, set())
+        except _Unsupported:
+            return loader.construct_document(node)
+    finally:
+        loader.dispose()
