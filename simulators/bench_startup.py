@@ -6,8 +6,12 @@ device files are JSON, which YAML reads as flow style), then measured in this or
 
 1. `protocol.site_config.load_site` of the folder (parse + validate + cross-check), in-process;
 2. `Store.import_registry` into a fresh SQLite store, and again with nothing changed;
-3. `watchpost hub` as its own process, first start (parse + import) and a restart on the same
-   store: seconds from exec to `/healthz` answering, and the process's RSS then.
+3. every device's retained `online` status is published to the broker (as after a power cut:
+   the hub takes them all in when it subscribes);
+4. `watchpost hub` as its own process, first start (parse + import, by its child process) and
+   a restart on the same store: seconds from exec to `/healthz` answering 200, the process's
+   RSS then, the statuses it had taken in by then, and over the next `INTAKE_WINDOW_S` the
+   slowest `/healthz` answer while it takes the rest in.
 """
 
 from __future__ import annotations
@@ -15,17 +19,22 @@ from __future__ import annotations
 import json
 import tempfile
 import time
+import urllib.error
 from dataclasses import dataclass
 from pathlib import Path
 
 from hub.store import Store
 from protocol.site_config import load_site
 from simulators.bench_figures import Note, Result
+from simulators.bench_hub import metric
+from simulators.bench_mqtt import Publisher
 from simulators.hubproc import HubProcess
 from simulators.services import Mosquitto
 
 SITE = "bench"
 PER_BUILDING = 6
+INTAKE_WINDOW_S = 10.0
+"""How long /healthz is polled after it first answered, while retained statuses come in."""
 
 
 @dataclass(frozen=True)
@@ -107,6 +116,43 @@ def _start(hub: HubProcess, timeout_s: float) -> tuple[float, float]:
     return seconds, _rss_mb(hub.proc.pid)
 
 
+def _publish_statuses(broker_url: str, n: int) -> float:
+    """Publish every device's retained `online` status (QoS 1); return the seconds it took."""
+    from simulators.bench_load import status  # here: bench_load imports this module
+
+    started = time.monotonic()
+    with Publisher(broker_url, "bench-startup-statuses") as pub:
+        for i in range(n):
+            topic, payload = status(i)
+            info = pub.client.publish(topic, payload, qos=1, retain=True)
+            if info.rc != 0:
+                raise ConnectionError(f"publish to {topic} failed ({info.rc})")
+        if not pub.wait_acked(n, 600):
+            raise TimeoutError(f"the broker did not acknowledge {n:,} statuses")
+    return time.monotonic() - started
+
+
+def _statuses(hub: HubProcess) -> float:
+    return metric(hub, "watchpost_ingest_messages_total", 'channel="status"')
+
+
+def _intake(hub: HubProcess) -> tuple[float, float, int, float]:
+    """Return statuses taken in at /healthz, the slowest /healthz over `INTAKE_WINDOW_S`, how
+    many of those answers were not 200, and statuses taken in at the end of the window."""
+    at_ready = _statuses(hub)
+    slowest, failed = 0.0, 0
+    deadline = time.monotonic() + INTAKE_WINDOW_S
+    while time.monotonic() < deadline:
+        asked = time.monotonic()
+        try:
+            hub.get("/healthz", auth=False)
+        except (urllib.error.URLError, TimeoutError):
+            failed += 1
+        slowest = max(slowest, time.monotonic() - asked)
+        time.sleep(0.25)
+    return at_ready, slowest, failed, _statuses(hub)
+
+
 def bench_startup(quick: bool, note: Note) -> Result:
     """Measure registry load, bulk import and hub start-up with many registered devices."""
     result = Result("startup", "hub start-up and RSS with many registered devices")
@@ -130,15 +176,30 @@ def bench_startup(quick: bool, note: Note) -> Result:
                 result.add(key, f"import_registry, {label}", time.monotonic() - started, "s")
             store.close()
             del registry
+            note(f"startup: publishing {n:,} retained statuses")
+            result.add("statuses_s", f"{n:,} retained statuses published (not timed below)",
+                       _publish_statuses(broker.url, n), "s")  # fmt: skip
             hub = HubProcess(work / "hub", broker.url, site_dir)
             for key, label in (("first", "first start (parse + import)"), ("restart", "restart")):
                 note(f"startup: hub {label}")
                 seconds, rss = _start(hub, 600)
+                at_ready, slowest, failed, after = _intake(hub)
                 hub.stop()
                 result.add(f"hub_{key}_s", f"hub {label}: exec → /healthz", seconds, "s")
                 result.add(f"hub_{key}_rss_mb", f"hub {label}: RSS at /healthz", rss, "MiB")
+                result.add(f"hub_{key}_statuses", f"hub {label}: statuses taken in at /healthz",
+                           at_ready, "")  # fmt: skip
+                result.add(f"hub_{key}_healthz_ms",
+                           f"hub {label}: slowest /healthz in the next {INTAKE_WINDOW_S:.0f} s",
+                           slowest * 1000, "ms")  # fmt: skip
+                result.add(f"hub_{key}_healthz_failed", f"hub {label}: of those, not 200",
+                           failed, "")  # fmt: skip
+                result.add(f"hub_{key}_statuses_after",
+                           f"hub {label}: statuses taken in {INTAKE_WINDOW_S:.0f} s later",
+                           after, "")  # fmt: skip
     result.notes.append(
         f"{n:,} devices, households and residents, {n // PER_BUILDING:,} buildings, 20 grids; "
-        "SQLite store; targets: start ≤ 10 s, RSS ≤ 300 MB"
+        f"{n:,} retained statuses on the broker; SQLite store; "
+        "targets: start ≤ 10 s, RSS ≤ 300 MB"
     )
     return result
