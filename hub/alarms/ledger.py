@@ -61,6 +61,8 @@ class Ledger:
         self.policy = policy
         self.now = now
         self.actions: list[Action] = []
+        self._fresh: dict[str, set[str]] = {}
+        """Alarms raised by this ledger: the recipients it added (no others can exist)."""
 
     def alarm(self, alarm_id: str) -> AlarmRow | None:
         """Return an alarm, locked for update, or None."""
@@ -134,6 +136,7 @@ class Ledger:
         )
         self.session.add(alarm)
         self.session.flush()
+        self._fresh[alarm.id] = set()
         self.record(alarm, None, "raised", "system", note)
         return alarm
 
@@ -308,8 +311,13 @@ class Ledger:
 
     def add_recipients(self, alarm: AlarmRow, workers: Iterable[WorkerRow], tier: int) -> None:
         """Remember that `workers` were told about `alarm` now (they may answer it)."""
+        fresh = self._fresh.get(alarm.id)
         for worker in workers:
-            row = self.session.get(RecipientRow, (alarm.id, worker.id))
+            if fresh is not None and worker.id not in fresh:
+                row = None  # an alarm raised in this step has only the recipients it added
+                fresh.add(worker.id)
+            else:
+                row = self.session.get(RecipientRow, (alarm.id, worker.id))
             if row is None:
                 self.session.add(
                     RecipientRow(
