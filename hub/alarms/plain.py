@@ -148,6 +148,7 @@ class Bulk:
         # The last status (JSON) only when there are statuses to check against it.
         statuses = any(isinstance(item, Status) for _, item in items)
         self._columns = [STATE.c[c] for c in STATE_COLUMNS if statuses or c != "last_status"]
+        self._names = [c.name for c in self._columns]
         self._lock_and_read(by_site((site, item.device) for site, item in items))
         ids = [item.id for _, item in items if isinstance(item, Event)]
         for part in chunks(ids):
@@ -181,16 +182,22 @@ class Bulk:
                     .order_by(DEVICES.c.id)
                     .with_for_update(of=DEVICES)
                 )
+                offline: list[str] = []
                 for r in session.execute(query):
                     key = (site, r[0])
                     self.devices[key] = Registered(r[1], r[2])
-                    if r[3] is not None:
-                        self.states[key] = self._live(r[4:])
-                self._read_offline(site, part)
+                    live = None if r[3] is None else self._live(r[4:])
+                    if live is not None:
+                        self.states[key] = live
+                    if live is None or not live.online:
+                        offline.append(r[0])
+                # Only a device its row has offline can have an offline trouble (trouble.seen).
+                if offline:
+                    self._read_offline(site, offline)
 
     def _live(self, values: Sequence[Any]) -> Live:
         """A `Live` from the `self._columns` of a `device_state` row."""
-        row = dict(zip((c.name for c in self._columns), values, strict=True))
+        row = dict(zip(self._names, values, strict=True))
         return Live(
             stored=True,
             online=bool(row["online"]),
