@@ -22,12 +22,19 @@ EXCEPTION_KINDS = ("absent", "extra")
 
 
 def site_zone(session: Session, site: str) -> ZoneInfo:
-    """Return the site's time zone (Asia/Shanghai when unknown)."""
+    """Return the site's time zone (Asia/Shanghai when unknown); once per session and site
+    (the ORM does not keep the row: routing asked twice per page, a query each)."""
+    zones: dict[str, ZoneInfo] = session.info.setdefault("site_zones", {})
+    zone = zones.get(site)
+    if zone is not None:
+        return zone
     row = session.get(SiteRow, site)
     try:
-        return ZoneInfo(row.timezone if row is not None else "Asia/Shanghai")
+        zone = ZoneInfo(row.timezone if row is not None else "Asia/Shanghai")
     except ZoneInfoNotFoundError:
-        return ZoneInfo("Asia/Shanghai")
+        zone = ZoneInfo("Asia/Shanghai")
+    zones[site] = zone
+    return zone
 
 
 def in_shift(shift: ShiftRow, local: datetime) -> bool:
