@@ -12,14 +12,17 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from hub.alarms.actions import Action, Notify, SendCommand
-from hub.store.queues import add_outbox
+from hub.store.queues import OutboxRow
 from protocol.codec import decode_command
 from protocol.messages import WorkerAlert
 
 
 def persist(session: Session, now: datetime, actions: Sequence[Action]) -> list[Action]:
-    """Write every page and command to the outbox in `session`; return them with their ids."""
-    out: list[Action] = []
+    """Write every page and command to the outbox in `session`; return them with their ids.
+
+    One flush for all of them (SQLAlchemy sends the rows in one INSERT … RETURNING).
+    """
+    rows: list[OutboxRow | None] = []
     for action in actions:
         if isinstance(action, Notify):
             payload: dict[str, Any] = {
@@ -29,8 +32,7 @@ def persist(session: Session, now: datetime, actions: Sequence[Action]) -> list[
                 "alert": action.alert.model_dump(mode="json", by_alias=True),
                 "channels": None if action.channels is None else list(action.channels),
             }
-            row = add_outbox(session, now, "notify", action.alarm_id, payload)
-            out.append(dataclasses.replace(action, outbox_id=row))
+            rows.append(_row(now, "notify", action.alarm_id, payload))
         elif isinstance(action, SendCommand):
             payload = {
                 "site": action.site,
@@ -38,11 +40,22 @@ def persist(session: Session, now: datetime, actions: Sequence[Action]) -> list[
                 "command": action.command.model_dump(mode="json"),
             }
             alarm = getattr(action.command, "alarm", None)
-            row = add_outbox(session, now, "command", alarm, payload)
-            out.append(dataclasses.replace(action, outbox_id=row))
+            rows.append(_row(now, "command", alarm, payload))
         else:
-            out.append(action)
-    return out
+            rows.append(None)
+    written = [r for r in rows if r is not None]
+    if not written:
+        return list(actions)
+    session.add_all(written)
+    session.flush()
+    return [
+        a if r is None else dataclasses.replace(a, outbox_id=r.id)  # type: ignore[arg-type]
+        for a, r in zip(actions, rows, strict=True)
+    ]
+
+
+def _row(now: datetime, kind: str, alarm_id: str | None, payload: dict[str, Any]) -> OutboxRow:
+    return OutboxRow(created_at=now, alarm_id=alarm_id, kind=kind, payload=payload, attempts=0)
 
 
 def restore(row_id: int, kind: str, payload: dict[str, Any]) -> Action:
