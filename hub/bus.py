@@ -1,21 +1,20 @@
-"""The hub's MQTT connections on the alarm path: the only hub module that imports an MQTT
-client library (telemetry frames its own, in `hub.telemetry`, because alarms must never wait
-behind telemetry: docs/architecture.md, "Lanes").
+"""The hub's MQTT connections on the alarm path, the only hub module that imports an MQTT
+client library (telemetry has its own connection, in `hub.telemetry`, because alarms must never
+wait behind telemetry: docs/architecture.md, "Lanes").
 
-The alarm path is two connections, each chosen by measurement (docs/bench.md, "The alarm
-path's client"):
+The alarm path is two connections, each chosen by measurement (docs/hub.md, "The alarm path's
+clients"):
 
-* **in** (`<user>-events`, gmqtt, MQTT 5, persistent session, QoS 1): events, status and
-  worker replies. It asks the broker for a *Receive Maximum* of `RECEIVE_MAXIMUM` un-acked
+* **in** (`<user>-events`, `hub.inbound`, MQTT 5, persistent session, QoS 1): events, status
+  and worker replies. It asks the broker for a *Receive Maximum* of `RECEIVE_MAXIMUM` un-acked
   messages, so the broker hands over a whole backlog at once (its `max_inflight_messages` does
-  not apply to an MQTT 5 client that says how many it can take) and the lanes
-  (`hub.lanes`) sort all of it, life-safety first: an SOS behind 8,000 statuses is read within
-  milliseconds and handled next. gmqtt reads ~50,000 QoS 1 messages/s here (paho in a thread
-  ~25,000, aiomqtt ~16,000). Its PUBACKs are sent only after the engine committed the message
-  (`Received.ack`): gmqtt's public manual acknowledgement — `optimistic_acknowledgement=False`
-  and a coroutine `on_message` whose return value is the PUBACK's reason code — so a hub that
-  dies between receipt and commit gets the message again from the broker. The connection's
-  last will (the hub's retained `offline`) says the alarm path died.
+  not apply to an MQTT 5 client that says how many it can take) and the lanes (`hub.lanes`)
+  sort all of it, life-safety first: an SOS behind 8,000 statuses is read within milliseconds
+  and handled next. Its PUBACKs are sent only after the engine committed the message
+  (`Received.ack`), so a hub that dies between receipt and commit gets the message again from
+  the broker. `hub.inbound` is a small subscriber written for this path, chosen by measurement
+  over gmqtt (docs/hub.md, "The alarm path's clients"). The connection's last will (the hub's
+  retained `offline`) says the alarm path died.
 * **out** (`<user>-out`, aiomqtt, clean session, QoS 1): alerts, device commands, the hub's
   heartbeat. `publish` returns only once the broker acknowledged (PUBACK), so the outbox marks
   a page delivered only when the broker has it.
@@ -43,6 +42,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import socket
 import ssl
@@ -51,12 +51,12 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path as FilePath
-from typing import Any, Literal
+from typing import Literal
 from urllib.parse import urlsplit
 
 import aiomqtt
-import gmqtt
 
+from hub import inbound
 from hub.lanes import Lanes
 from protocol.backoff import Backoff
 from protocol.topics import device_filter, shared, worker_filter
@@ -164,19 +164,6 @@ class _Fifo:
         return [self.queue.popleft() for _ in range(min(self.most, len(self.queue)))]
 
 
-class _ClosedSocketFilter(logging.Filter):
-    """Drop gmqtt's warning for a PUBACK after the connection closed (the broker resends)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "WRITE TO CLOSED SOCKET" not in record.getMessage()
-
-
-_GMQTT_LOG = logging.getLogger("hub.bus.gmqtt")
-_GMQTT_LOG.addFilter(_ClosedSocketFilter())
-for _name in ("gmqtt", "gmqtt.mqtt.protocol"):
-    logging.getLogger(_name).addFilter(_ClosedSocketFilter())
-
-
 class Bus:
     """The alarm path of one hub; `run_*` coroutines are long-lived TaskGroup tasks."""
 
@@ -261,7 +248,7 @@ class Bus:
                 connects = self.reconnects["alarm"]
                 try:
                     await self._session(handler, max_batch, lanes)
-                except (OSError, gmqtt.MQTTConnectError, Redeliver) as exc:
+                except (OSError, Redeliver) as exc:
                     if self.reconnects["alarm"] != connects:
                         backoff.reset()  # it was connected: start again from the first delay
                     delay = backoff.next_delay()
@@ -275,47 +262,20 @@ class Bus:
     async def _session(self, handler: BatchHandler, max_batch: int, lanes: bool) -> None:
         """One connection of the in path: read into the queue, hand batches to `handler`."""
         queue: Lanes[Received] | _Fifo = Lanes(max_urgent=max_batch) if lanes else _Fifo(max_batch)
-        waiting: set[asyncio.Future[int]] = set()
-        lost = asyncio.Event()
-        loop = asyncio.get_running_loop()
 
-        async def on_message(
-            client: gmqtt.Client, topic: str, payload: bytes, qos: int, props: dict[str, Any]
-        ) -> int:
-            if qos == 0:
-                queue.put(_received(topic, payload, qos, props, _no_ack))
-                return 0
-            done: asyncio.Future[int] = loop.create_future()
-            waiting.add(done)
-            queue.put(_received(topic, payload, qos, props, lambda: _resolve(done)))
-            try:
-                return await done  # the PUBACK's reason code (0): sent by gmqtt on return
-            finally:
-                waiting.discard(done)
+        def sink(publishes: list[inbound.Publish], ack: Callable[[int], None]) -> None:
+            now = time.monotonic()
+            for p in publishes:
+                done = functools.partial(ack, p.packet_id) if p.qos else _no_ack
+                queue.put(Received(p.topic, p.payload, p.qos, p.retain, now, done))
 
-        client = self._in_client()
-        client.on_message = on_message
-        client.on_disconnect = lambda *_args, **_kw: lost.set()
-        subscribed = asyncio.Event()
-        client.on_subscribe = lambda *_args, **_kw: subscribed.set()
+        session = inbound.Session(self._endpoint(), sink, timeout_s=CONNECT_TIMEOUT_S)
         try:
-            async with asyncio.timeout(CONNECT_TIMEOUT_S):  # TimeoutError is an OSError
-                await client.connect(
-                    self.address.host,
-                    self.address.port,
-                    ssl=self.address.ssl_context() or False,
-                    keepalive=KEEPALIVE_S,
-                    version=gmqtt.constants.MQTTv50,
-                )
+            await session.open(
+                [shared(self.share_group, f) for f in self._filters()], self._stale_filters()
+            )
             self.connected["alarm"] = True
             self.reconnects["alarm"] += 1
-            stale = self._stale_filters()
-            if stale:
-                client.unsubscribe(stale)
-            client.subscribe(
-                [gmqtt.Subscription(shared(self.share_group, f), qos=1) for f in self._filters()]
-            )
-            await _until(subscribed, lost, "no SUBACK")
             self._queue = queue
             self._alarm_up.set()
             log.info(
@@ -324,38 +284,39 @@ class Bus:
                 self.address.port,
                 self.receive_maximum,
             )
-            while True:
-                batch = await _until_taken(queue, lost)
-                await handler(batch)
+            keepalive = asyncio.create_task(session.run(), name="bus-in-keepalive")
+            try:
+                while True:
+                    taking = asyncio.ensure_future(queue.take())
+                    await asyncio.wait({taking, keepalive}, return_when=asyncio.FIRST_COMPLETED)
+                    if not taking.done():
+                        taking.cancel()
+                        keepalive.result()  # raises why the connection ended
+                    await handler(taking.result())
+            finally:
+                keepalive.cancel()
         finally:
             self.connected["alarm"] = False
             self._alarm_up.clear()
             self._queue = None
-            with contextlib.suppress(Exception):
-                async with asyncio.timeout(2.0):
-                    await client.disconnect()
             # What was not acked stays with the broker, which resends it on the next
-            # connection; the PUBACKs gmqtt now sends go to the closed socket and are dropped.
-            for done in list(waiting):
-                _resolve(done)
+            # connection; PUBACKs of this one are dropped once it is closed.
+            session.close()
 
-    def _in_client(self) -> gmqtt.Client:
-        will = None
-        if self.will is not None:
-            will = gmqtt.Message(self.will[0], self.will[1], qos=1, retain=True)
-        client = gmqtt.Client(
+    def _endpoint(self) -> inbound.Endpoint:
+        address = self.address
+        return inbound.Endpoint(
+            address.host,
+            address.port,
             self.client_id("alarm"),
-            clean_session=False,
-            optimistic_acknowledgement=False,
-            will_message=will,
-            logger=_GMQTT_LOG,
+            None if address.username is None else self.client_id("alarm"),
+            address.password,
+            keepalive_s=KEEPALIVE_S,
+            ssl_context=address.ssl_context(),
+            session_expiry_s=SESSION_EXPIRY_S,
             receive_maximum=self.receive_maximum,
-            session_expiry_interval=SESSION_EXPIRY_S,
+            will=None if self.will is None else inbound.Will(*self.will),
         )
-        client.stop_reconnect()  # one reconnect loop, ours (run_batches)
-        if self.address.username is not None:
-            client.set_auth_credentials(self.client_id("alarm"), self.address.password)
-        return client
 
     def _out_client(self) -> aiomqtt.Client:
         ca = None if self.address.ca_file is None else str(self.address.ca_file)
@@ -432,49 +393,5 @@ class Bus:
             raise BusError(f"publish to {topic} failed: {exc}") from exc
 
 
-def _received(
-    topic: str, payload: bytes, qos: int, props: dict[str, Any], ack: Callable[[], None]
-) -> Received:
-    return Received(
-        topic=topic,
-        payload=bytes(payload),
-        qos=qos,
-        retain=bool(props.get("retain")),
-        received_mono=time.monotonic(),
-        _ack=ack,
-    )
-
-
 def _no_ack() -> None:
     return None
-
-
-def _resolve(done: asyncio.Future[int]) -> None:
-    if not done.done():
-        done.set_result(0)
-
-
-async def _until(event: asyncio.Event, lost: asyncio.Event, what: str) -> None:
-    """Wait for `event`; raise OSError if the connection is lost first."""
-    waits = {asyncio.ensure_future(event.wait()), asyncio.ensure_future(lost.wait())}
-    try:
-        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for w in waits:
-            w.cancel()
-    if not event.is_set():
-        raise OSError(f"connection lost: {what}")
-
-
-async def _until_taken(queue: Lanes[Received] | _Fifo, lost: asyncio.Event) -> list[Received]:
-    """Return the next batch; raise OSError if the connection is lost first."""
-    taking = asyncio.ensure_future(queue.take())
-    losing = asyncio.ensure_future(lost.wait())
-    try:
-        await asyncio.wait({taking, losing}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        losing.cancel()
-    if not taking.done():
-        taking.cancel()
-        raise OSError("connection lost")
-    return taking.result()
