@@ -39,21 +39,29 @@ def _str(text: str) -> bytes:
 
 
 def packets(site: str, devices: list[str], n: int, start: datetime) -> list[bytes]:
-    """Return n telemetry PUBLISH packets, round-robin over devices, 1 ms apart."""
-    out = []
+    """Return n telemetry PUBLISH packets, round-robin over devices, 1 ms apart.
+
+    Each payload is what `json.dumps(…, separators=(",", ":"))` writes for
+    `{"v": 1, "device": …, "ts": "…Z" (ms), "readings": {"smoke_level": 0.05, "uptime_s": i}}`,
+    formatted from a template (a few million of them are made for the paced phases).
+    """
+    topics = [_str(f"watchpost/v1/{site}/dev/{device}/telemetry") for device in devices]
+    names = [device.encode() for device in devices]
+    first_ms = (start - _EPOCH) // timedelta(milliseconds=1)
+    out, second, prefix = [], -1, b""
     for i in range(n):
-        device = devices[i % len(devices)]
-        ts = (start + timedelta(milliseconds=i)).isoformat(timespec="milliseconds")
-        doc = {
-            "v": 1,
-            "device": device,
-            "ts": ts.replace("+00:00", "Z"),
-            "readings": {"smoke_level": 0.05, "uptime_s": float(i)},
-        }
-        payload = json.dumps(doc, separators=(",", ":")).encode()
-        topic = f"watchpost/v1/{site}/dev/{device}/telemetry"
-        out.append(_packet(0x30, _str(topic) + payload))
+        ms = first_ms + i
+        if ms // 1000 != second:
+            second = ms // 1000
+            prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)).encode()
+        k = i % len(devices)
+        body = topics[k] + _PAYLOAD % (names[k], prefix, ms % 1000, repr(float(i)).encode())
+        out.append(bytes([0x30]) + varint(len(body)) + body)
     return out
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_PAYLOAD = b'{"v":1,"device":"%s","ts":"%s.%03dZ","readings":{"smoke_level":0.05,"uptime_s":%s}}'
 
 
 def publish(port: int, site: str, devices: list[str], n: int, rate: float) -> dict[str, float]:
@@ -99,6 +107,21 @@ def _varint_at(buf: bytes, i: int) -> tuple[int, int]:
         if not digit & 0x80:
             return value, i
         shift += 7
+
+
+CHUNK = 500
+"""Packets per write of the stand-in broker."""
+BLOCK = 1_000_000
+"""Distinct packets the stand-in makes for one `send` at most (~150 MB)."""
+
+
+def _chunks(site: str, devices: list[str], n: int,
+            start: datetime) -> tuple[list[bytes], list[bytes]]:  # fmt: skip
+    """Return min(n, BLOCK) packets as writes of CHUNK packets, and n's last partial chunk."""
+    made = packets(site, devices, min(n, BLOCK), start)
+    tail = made[len(made) - n % CHUNK :] if n % CHUNK else []
+    full = [b"".join(made[i : i + CHUNK]) for i in range(0, len(made) - CHUNK + 1, CHUNK)]
+    return full, tail
 
 
 class StandIn:
@@ -158,18 +181,23 @@ class StandIn:
         """Write n telemetry messages to the telemetry client; return what and how fast."""
         await asyncio.wait_for(self.ready.wait(), 60)
         start = datetime.now(UTC) - timedelta(hours=2) + timedelta(milliseconds=self.sent_total)
-        todo = packets(self.site, self.devices, n, start)
+        # Made in a thread, so that this loop still answers the hub's PINGREQs meanwhile (a
+        # few million packets take longer than the hub's 30 s keepalive); at most BLOCK
+        # distinct packets, sent over again for a larger n (their points then overwrite each
+        # other in InfluxDB; what the phase counts is the hub's own counters).
+        chunks, tail = await asyncio.to_thread(_chunks, self.site, self.devices, n, start)
         self.sent_total += n
-        chunks = [b"".join(todo[i : i + 500]) for i in range(0, n, 500)]
-        del todo
         writer = self.telemetry
         assert writer is not None
         started, wall = time.monotonic(), time.time()
-        for k, chunk in enumerate(chunks):
-            writer.write(chunk)
+        full = (n - len(tail)) // CHUNK
+        for k in range(full + 1):
+            if k == full and not tail:
+                break
+            writer.write(chunks[k % len(chunks)] if k < full else b"".join(tail))
             await writer.drain()
             if rate:
-                ahead = started + (k + 1) * 500 / rate - time.monotonic()
+                ahead = started + (k + 1) * CHUNK / rate - time.monotonic()
                 if ahead > 0:
                     await asyncio.sleep(ahead)
         seconds = time.monotonic() - started

@@ -52,7 +52,7 @@ from hub.telemetry.points import Points
 from hub.telemetry.wire import Framer
 from protocol.codec import decode
 from simulators.bench_figures import Note, Result
-from simulators.bench_flood import packets
+from simulators.bench_flood import packets, publish
 from simulators.bench_hub import metric
 from simulators.bench_load import profiled
 from simulators.bench_nodered import NodeRed
@@ -165,9 +165,27 @@ def _gmqtt(port: int, devices: list[str], n: int) -> Round:
     }
 
 
+def _until(check: Callable[[], bool], what: str, within_s: float = 60.0,
+           probe: Callable[[], object] = lambda: None) -> None:  # fmt: skip
+    """Call `probe` every 0.25 s until `check()` holds; raise ServiceError after `within_s`."""
+    deadline = time.monotonic() + within_s
+    while not check():
+        if time.monotonic() > deadline:
+            raise ServiceError(f"{what} not ready within {within_s:.0f} s")
+        probe()
+        time.sleep(0.25)
+
+
 def _node_red(work: Path, broker: Mosquitto, influxd: Influxd, devices: list[str],
               n: int) -> Round:  # fmt: skip
     with NodeRed(work, broker.port, _port(influxd.url), "node_red") as red:
+        # "Connected to broker" is logged before the subscription is in place, and QoS 0
+        # messages published before it are gone: send one reading at a time until one is
+        # written (the join's 0.5 s timer writes it), then flood.
+        start = influx_points(influxd)
+        _until(lambda: influx_points(influxd) > start, "Node-RED's subscription",
+               probe=lambda: publish(broker.port, SITE, devices[:1], 1, 0.0))  # fmt: skip
+        time.sleep(1.0)  # let the probes' batches drain
         samples = watch(lambda: influx_points(influxd), flood(broker.port, devices, n), 3.0,
                         every_s=0.05)  # fmt: skip
         rss = red.rss_mb()
@@ -179,6 +197,7 @@ def _hub_flat(work: Path, broker: Mosquitto, influxd: Influxd, devices: list[str
               name: str) -> Round:  # fmt: skip
     """One fresh hub, N flat out, measured as Node-RED is: by the points InfluxDB accepted."""
     with HubProcess(work, broker.url, work.parent / "site", influx_url=influxd.url) as hub:
+        _lane_up(hub)
         before = _hub_counts(hub)
         with profiled(hub, name):
             samples = watch(lambda: influx_points(influxd), flood(broker.port, devices, n),
@@ -192,6 +211,11 @@ def _hub_flat(work: Path, broker: Mosquitto, influxd: Influxd, devices: list[str
 
 def _port(url: str) -> int:
     return int(url.rsplit(":", 1)[1])
+
+
+def _lane_up(hub: HubProcess) -> None:
+    """Wait until the hub's telemetry lane has its subscription (set after the SUBACK)."""
+    _until(lambda: metric(hub, "watchpost_telemetry_connected") == 1, "the telemetry lane")
 
 
 def _hub_counts(hub: HubProcess) -> dict[str, float]:
@@ -224,6 +248,7 @@ def _hub_paced(work: Path, broker: Mosquitto, influxd: Influxd, devices: list[st
                result: Result) -> None:  # fmt: skip
     hub = HubProcess(work / "hub-paced", broker.url, work / "site", influx_url=influxd.url)
     with hub:
+        _lane_up(hub)
         for factor in (1, 2):
             offered = factor * capacity
             n = int(offered * sizes.paced_s)
