@@ -289,7 +289,7 @@ class Endpoint:
     keepalive_s: int = 15
     ssl_context: ssl.SSLContext | None = None
     session_expiry_s: int = 7 * 24 * 3600
-    receive_maximum: int = 20_000
+    receive_maximum: int = 65_535
     will: Will | None = None
 
 
