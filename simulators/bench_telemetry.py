@@ -186,11 +186,18 @@ def _node_red(work: Path, broker: Mosquitto, influxd: Influxd, devices: list[str
         _until(lambda: influx_points(influxd) > start, "Node-RED's subscription",
                probe=lambda: publish(broker.port, SITE, devices[:1], 1, 0.0))  # fmt: skip
         time.sleep(1.0)  # let the probes' batches drain
+        cpu = _cpu_s(red.proc)
         samples = watch(lambda: influx_points(influxd), flood(broker.port, devices, n), 3.0,
                         every_s=0.05)  # fmt: skip
+        cpu = _cpu_s(red.proc) - cpu
         rss = red.rss_mb()
     written = samples[-1][1] - samples[0][1]
-    return {"per_s": span_rate(samples), "lost": n - written, "rss_mb": rss}
+    return {
+        "per_s": span_rate(samples),
+        "lost": n - written,
+        "rss_mb": rss,
+        "cpu_us": cpu / max(1, n) * 1e6,
+    }
 
 
 def _hub_flat(work: Path, broker: Mosquitto, influxd: Influxd, devices: list[str], n: int,
@@ -199,11 +206,14 @@ def _hub_flat(work: Path, broker: Mosquitto, influxd: Influxd, devices: list[str
     with HubProcess(work, broker.url, work.parent / "site", influx_url=influxd.url) as hub:
         _lane_up(hub)
         before = _hub_counts(hub)
+        cpu = _cpu_s(hub)
         with profiled(hub, name):
             samples = watch(lambda: influx_points(influxd), flood(broker.port, devices, n),
                             every_s=0.05)  # fmt: skip
+        cpu = _cpu_s(hub) - cpu
         after = _hub_counts(hub)
     delta = {k: after[k] - before[k] for k in after}
+    delta["cpu_us"] = cpu / max(1, n) * 1e6
     delta["unaccounted"] = n - delta["points"] - delta["shed"] - delta["rejected"]
     delta["per_s"] = span_rate(samples)
     return delta
@@ -298,11 +308,13 @@ class _StandIn:
         stop_process(self.proc, 5)
 
 
-def _cpu_s(hub: HubProcess) -> float:
-    """Return the CPU seconds (user + system) the hub process used so far."""
-    if hub.proc is None:
+def _cpu_s(proc: HubProcess | subprocess.Popen[bytes] | None) -> float:
+    """Return the CPU seconds (user + system, all threads) a process used so far."""
+    if isinstance(proc, HubProcess):
+        proc = proc.proc
+    if proc is None:
         return 0.0
-    fields = Path(f"/proc/{hub.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -470,11 +482,15 @@ def _report_rounds(rounds: dict[str, list[Round]], sizes: TelemetrySizes,
                    _median(red, "per_s"), "msg/s")  # fmt: skip
         result.add("node_red_lost", "(2) Node-RED: not written (all rounds)",
                    sum(r["lost"] for r in red), "msgs")  # fmt: skip
+        result.add("node_red_cpu_us", "(2) Node-RED: CPU per message sent (its whole process)",
+                   _median(red, "cpu_us"), "µs")  # fmt: skip
         result.add("node_red_rss_mb", "(2) Node-RED RSS after the flood", _median(red, "rss_mb"),
                    "MiB")  # fmt: skip
     capacity = _median(hub, "per_s")
     result.add("hub_per_s", f"(3) hub into InfluxDB, flat out ({of}) = capacity C", capacity,
                "msg/s")  # fmt: skip
+    result.add("hub_cpu_us", "(3) hub: CPU per message sent (its whole process, shed ones too)",
+               _median(hub, "cpu_us"), "µs")  # fmt: skip
     result.add("hub_flat_written", "(3) hub, flat out: written to InfluxDB (all rounds)",
                sum(r["written"] for r in hub), "points")  # fmt: skip
     result.add("hub_flat_shed", "(3) hub, flat out: shed (counted, all rounds)",
@@ -488,6 +504,8 @@ def _report_rounds(rounds: dict[str, list[Round]], sizes: TelemetrySizes,
     if red:
         result.add("hub_vs_node_red", "hub / Node-RED, medians (target ≥ 3)",
                    capacity / _median(red, "per_s"), "×")  # fmt: skip
+        result.add("node_red_vs_hub_cpu", "Node-RED / hub, CPU per message (medians; load-proof)",
+                   _median(red, "cpu_us") / max(1e-9, _median(hub, "cpu_us")), "×")  # fmt: skip
         same = [h["per_s"] / max(1e-9, n["per_s"]) for h, n in zip(hub, red, strict=False)]
         result.add("hub_vs_node_red_low", "hub / Node-RED, lowest of the rounds", min(same),
                    "×")  # fmt: skip
