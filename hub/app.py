@@ -82,8 +82,9 @@ class StoreDirectory:
 
     def load(self) -> int:
         """Read every registered device (site, id, grid) from the store; return how many."""
+        devices = DeviceRow.__table__.c  # Core columns: plain rows, a third faster than ORM's
         with self.store.session() as s:
-            rows = s.execute(select(DeviceRow.site, DeviceRow.id, DeviceRow.grid)).all()
+            rows = s.execute(select(devices.site, devices.id, devices.grid)).all()
         self._grids = {(site, device): grid or "" for site, device, grid in rows}
         return len(self._grids)
 
@@ -152,25 +153,51 @@ def worker_channels(registry: Registry | None) -> Mapping[tuple[str, str], Seque
 
 async def _prepare_store(settings: HubSettings) -> tuple[Store, Registry | None]:
     store = Store(settings.store)
-    await asyncio.to_thread(store.migrate)
-    registry = None
-    if settings.registry is not None:
-        folder_fp = await asyncio.to_thread(fingerprint, settings.registry)
-        # Parsing 100,000 device files builds millions of objects that a process does not give
-        # back: a child parses and imports them, then this process finds its import mark.
-        if (
-            _device_files(settings.registry) > CHILD_IMPORT_FILES
-            and await asyncio.to_thread(_imported, settings, folder_fp, store) is None
+    folder = settings.registry
+    if folder is None:
+        await asyncio.to_thread(store.migrate)
+        return store, None
+    folder_fp = await asyncio.to_thread(fingerprint, folder)
+    # Parsing 100,000 device files builds millions of objects that a process does not give
+    # back: a child process parses and imports them, then this one finds its import mark.
+    large = _device_files(folder) > CHILD_IMPORT_FILES
+    marked = ImportMark(_mark_path(settings)).read(folder_fp, settings.store) is not None
+    # Started before the migration, the child loads its modules meanwhile, then waits.
+    child = await _start_import_process() if large and not marked else None
+    try:
+        await asyncio.to_thread(store.migrate)
+        if large and (
+            not marked or await asyncio.to_thread(_imported, settings, folder_fp, store) is None
         ):
-            await _import_in_child(settings, folder_fp)
-        registry = await asyncio.to_thread(
-            _import_registry, settings, settings.registry, store, folder_fp
-        )
+            child = child or await _start_import_process()
+            if child is not None:
+                await _import_in_child(settings, folder_fp, child)
+    finally:
+        if child is not None and child.returncode is None:  # migration failed or cancelled
+            with contextlib.suppress(ProcessLookupError):
+                child.kill()
+            await child.wait()
+    registry = await asyncio.to_thread(_import_registry, settings, folder, store, folder_fp)
     return store, registry
 
 
-async def _import_in_child(settings: HubSettings, folder_fp: str) -> None:
-    """Run `hub.store.registry_import` in a child process; import here if that cannot run.
+async def _start_import_process() -> asyncio.subprocess.Process | None:
+    """Start `hub.store.registry_import`; it waits for its request on stdin. None: cannot."""
+    # The child imports what this process imports, from the same places.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    try:
+        return await asyncio.create_subprocess_exec(
+            *_child_import(), stdin=PIPE, stdout=PIPE, env=env
+        )
+    except OSError as exc:
+        log.warning("cannot start the registry import process (%r); importing here", exc)
+        return None
+
+
+async def _import_in_child(
+    settings: HubSettings, folder_fp: str, child: asyncio.subprocess.Process
+) -> None:
+    """Have the import process import the registry; if it fails, `_import_registry` will.
 
     Raise the child's `ConfigError` when the registry is invalid.
     """
@@ -182,22 +209,7 @@ async def _import_in_child(settings: HubSettings, folder_fp: str) -> None:
         "fingerprint": folder_fp,
         "log_level": settings.log_level,
     }
-    # The child imports what this process imports, from the same places.
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-    try:
-        child = await asyncio.create_subprocess_exec(
-            *_child_import(), stdin=PIPE, stdout=PIPE, env=env
-        )
-    except OSError as exc:
-        log.warning("cannot start the registry import process (%r); importing here", exc)
-        return
-    try:
-        out, _ = await child.communicate(json.dumps(request).encode())
-    except BaseException:
-        with contextlib.suppress(ProcessLookupError):
-            child.kill()
-        await child.wait()
-        raise
+    out, _ = await child.communicate(json.dumps(request).encode())
     if child.returncode == INVALID:
         doc = json.loads(out)
         raise ConfigError(doc["path"], doc["problems"])

@@ -123,6 +123,8 @@ def _publish_statuses(broker_url: str, n: int) -> float:
     started = time.monotonic()
     with Publisher(broker_url, "bench-startup-statuses") as pub:
         for i in range(n):
+            if i - pub.acked > 20_000:  # paho's message ids wrap at 65,535 queued messages
+                pub.wait_acked(i - 10_000, 120)
             topic, payload = status(i)
             info = pub.client.publish(topic, payload, qos=1, retain=True)
             if info.rc != 0:

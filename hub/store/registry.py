@@ -229,8 +229,11 @@ def _residents(site: SiteConfig) -> list[Row]:
 def fingerprint(folder: str | Path) -> str:
     """Return a digest of a registry folder's file names, sizes and modification times."""
     root = Path(folder)
-    st = (root / "site.yaml").stat()
-    lines = [f"site.yaml\0{st.st_size}\0{st.st_mtime_ns}\n"]
+    try:
+        st = (root / "site.yaml").stat()
+        lines = [f"site.yaml\0{st.st_size}\0{st.st_mtime_ns}\n"]
+    except OSError:  # reading it will say what is wrong, naming the file
+        lines = ["site.yaml\0missing\n"]
     devices = root / "devices"
     if devices.is_dir():
         with os.scandir(devices) as found:

@@ -15,6 +15,7 @@ from hub.app import _import_registry
 from hub.settings import HubSettings
 from hub.store import Store
 from hub.store.schema import DeviceRow
+from protocol.errors import ConfigError
 from tests.hub.receiver import write_site
 
 
@@ -76,5 +77,25 @@ async def test_a_large_registry_is_parsed_in_a_child_process(
         assert registry.devices == []  # this process found the child's import mark
         assert registry.site.workers
         assert store.known_device(site_id, "home-b1-101")
+        with store.session(write=True) as s:  # the mark matches, the store does not
+            s.execute(delete(DeviceRow).where(DeviceRow.site == site_id))
     finally:
         store.close()
+    store, registry = await app._prepare_store(settings(tmp_path, url, folder))
+    try:
+        assert registry is not None
+        assert registry.devices == []  # imported by a child process again
+        assert store.known_device(site_id, "home-b1-101")
+    finally:
+        store.close()
+
+
+async def test_a_missing_site_yaml_is_a_config_error_naming_it(
+    tmp_path: Path, site_id: str
+) -> None:
+    folder = write_site(tmp_path, site_id)
+    (folder / "site.yaml").unlink()
+    url = f"sqlite:///{tmp_path / 'hub.db'}"
+    with pytest.raises(ConfigError) as raised:
+        await app._prepare_store(settings(tmp_path, url, folder))
+    assert raised.value.path == str(folder / "site.yaml")
