@@ -44,7 +44,7 @@ CHUNK = 500
 """Device files per task of a parser: small enough to keep both cores busy to the end."""
 INVALID = 2
 """Exit code of `main` for an invalid registry."""
-PARSER_NICE = 3
+PARSER_NICE = 2
 """Niceness added to the parser processes."""
 
 ChunkResult = tuple[list[DeviceTuple], tuple[str, list[str]] | None]
