@@ -10,7 +10,8 @@ Overload: the queue holds at most `capacity` messages (as the framer's chunks, n
 per message). What arrives while it is full is shed
 by the framer before it is parsed, and counted (`watchpost_telemetry_shed_total`, and
 `telemetry_shed_total` in the `hub_stats` measurement). While the InfluxDB writer holds more
-than `max_writer_backlog` points the drain waits, so the queue fills and the lane sheds instead
+than `max_writer_backlog` points the drain waits (counted in
+`watchpost_telemetry_writer_wait_seconds_total`), so the queue fills and the lane sheds instead
 of piling telemetry on top of the alarm points in the writer. Nothing is logged per message: one
 summary line a minute at most, and only when something was shed or rejected.
 
@@ -96,6 +97,7 @@ class TelemetryLane:
         self.connected = False
         self.reconnects = 0
         self.received = self.shed = self.submitted = 0
+        self.writer_wait_s = 0.0  # time the drain held off because InfluxDB was behind
         self.rejected: Counter[str] = Counter()
         self._queue: deque[list[Publish]] = deque()  # the framer's chunks, oldest first
         self._queued = 0  # messages in them
@@ -166,7 +168,9 @@ class TelemetryLane:
                 await self._wake.wait()
                 continue
             if self._writer_backlog() > self.max_writer_backlog:
+                started = time.monotonic()
                 await asyncio.sleep(0.05)  # InfluxDB is behind: let the queue fill and shed
+                self.writer_wait_s += time.monotonic() - started
                 continue
             await self._one_step(self._take(self.step))
             self._summarise()
@@ -258,6 +262,11 @@ class _LaneCollector(Collector):
             "watchpost_telemetry_points",
             "Telemetry points handed to the InfluxDB writer",
             value=lane.submitted,
+        )
+        yield CounterMetricFamily(
+            "watchpost_telemetry_writer_wait_seconds",
+            "Time the lane held off because the InfluxDB writer was behind (it sheds meanwhile)",
+            value=lane.writer_wait_s,
         )
         yield GaugeMetricFamily(
             "watchpost_telemetry_connected",

@@ -80,6 +80,7 @@ async def test_a_full_queue_sheds_and_every_message_is_accounted_for(
             await edge.publish(reading(site_id, DEVICE, i)[0], b"{oops", qos=0)
         await until(lambda: lane.stats()["received"] >= 1000, what="all received")
         assert lane.stats()["shed"] >= 1000 - 100 - 50  # the queue held 100 at most
+        assert lane.writer_wait_s > 0  # it held off because the writer was behind, and says so
         writer.held = False
         await until(lambda: lane.stats()["queue"] == 0, what="drained")
         await until(lambda: len(sys_seen) > 0, what="a $SYS counter", within=5)
