@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import get_args
 
-from sqlalchemy import Select, bindparam, func, select, update
+from sqlalchemy import Select, bindparam, func, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.store import queues
@@ -45,6 +45,7 @@ COUNTED_STATES: tuple[str, ...] = get_args(AlarmState)
 ALARM_CLASSES: tuple[str, ...] = get_args(AlarmClass)
 DeliveryStatus = str
 _NEGATIVE_TTL_S = 30.0
+REGISTRY_TABLES = ("sites", "grids", "buildings", "households", "residents", "devices", "workers")
 
 
 class Store:
@@ -81,6 +82,11 @@ class Store:
         """Insert or update a site's registry (idempotent); forget cached device lookups."""
         with self.session(write=True) as s:
             import_registry(s, registry)
+        if self.engine.dialect.name == "postgresql":
+            # Fresh statistics for the planner now, not when autovacuum comes by (up to a
+            # minute): with an empty table's, every group commit scanned all the devices.
+            with self.engine.begin() as conn:
+                conn.execute(text("ANALYZE " + ", ".join(REGISTRY_TABLES)))
         with self._cache_lock:
             self._known.clear()
             self._unknown.clear()
