@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import shutil
 import statistics
 import tempfile
 import time
@@ -43,6 +44,7 @@ from hub.store import Store
 from hub.store.schema import DeviceRow
 from protocol.messages import Event, EventKind, Status, utcnow
 from simulators.community import generate_community
+from simulators.services import Postgres
 
 
 def _event(device: str, kind: EventKind, seq: int) -> Event:
@@ -163,9 +165,24 @@ def main() -> None:
     parser.add_argument("--sos", type=int, default=9, help="SOS calls timed one by one")
     parser.add_argument("--one-by-one", type=int, default=500, help="statuses via on_status")
     parser.add_argument("--url", default="", help="a database URL instead of a fresh SQLite")
+    parser.add_argument(
+        "--postgres", action="store_true", help="start a PostgreSQL of its own and use it"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        figures = asyncio.run(_run(args, Path(tmp)))
+        if args.postgres:
+            # Not under the private temp dir: the server runs as the `postgres` user.
+            work = Path(tempfile.mkdtemp(prefix="watchpost-pg-"))
+            work.chmod(0o777)
+            server = Postgres(work).start()
+            try:
+                args.url = server.url
+                figures = asyncio.run(_run(args, Path(tmp)))
+            finally:
+                server.stop()
+                shutil.rmtree(work, ignore_errors=True)
+        else:
+            figures = asyncio.run(_run(args, Path(tmp)))
     print(json.dumps({k: round(v, 1) for k, v in figures.items()}))  # noqa: T201 - the report
 
 
