@@ -20,8 +20,9 @@ single run of each moves by tens of percent.
    offer much more than the hub takes, so:
 4. **hub alone**: the same hub build against a stand-in broker (`simulators.bench_flood
    broker`, no Mosquitto) that writes to the hub's telemetry connection as fast as the hub
-   reads: 5 N flat out (= capacity C, over a few seconds), then paced at 1× and 2× C. This is the overload test:
-   ingested at 2× C against C, and everything offered written or counted as shed.
+   reads: 5 N flat out (= capacity C, over a few seconds), then paced at 1× and 2× C. This
+   is the overload test: ingested at 2× C against C, and everything offered written or
+   counted as shed.
 
 The flood (`simulators.bench_flood publish`, its own process) sends pre-encoded QoS 0 PUBLISH
 packets from a raw socket; each message has its own timestamp, so InfluxDB keeps every point.
