@@ -121,6 +121,7 @@ def import_folder(
             if mismatch is not None:
                 raise mismatch
             checked = time.monotonic()
+    store.analyze_registry()
     log.info(
         "registry import: site.yaml read in %.1f s, its tables written in %.1f s, devices "
         "parsed, checked and written %.1f s later, committed in %.1f s",

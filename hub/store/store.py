@@ -82,14 +82,20 @@ class Store:
         """Insert or update a site's registry (idempotent); forget cached device lookups."""
         with self.session(write=True) as s:
             import_registry(s, registry)
-        if self.engine.dialect.name == "postgresql":
-            # Fresh statistics for the planner now, not when autovacuum comes by (up to a
-            # minute): with an empty table's, every group commit scanned all the devices.
-            with self.engine.begin() as conn:
-                conn.execute(text("ANALYZE " + ", ".join(REGISTRY_TABLES)))
+        self.analyze_registry()
         with self._cache_lock:
             self._known.clear()
             self._unknown.clear()
+
+    def analyze_registry(self) -> None:
+        """Refresh the planner's statistics of the registry tables after an import (PostgreSQL).
+
+        Now, not when autovacuum comes by (up to a minute): with an empty table's statistics,
+        every group commit scanned all the devices.
+        """
+        if self.engine.dialect.name == "postgresql":
+            with self.engine.begin() as conn:
+                conn.execute(text("ANALYZE " + ", ".join(REGISTRY_TABLES)))
 
     def known_device(self, site: str, device: str) -> bool:
         """Return True if `device` is registered in `site` (cached; misses cached 30 s)."""

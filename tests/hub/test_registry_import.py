@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from hub import app
 from hub.settings import HubSettings
@@ -68,6 +69,15 @@ def test_bulk_import_writes_what_import_registry_writes(
         known = ImportMark(mark).read(fingerprint(folder), store_url)
         assert known is not None
         assert (known[0].site, known[1]) == (site_id, 7)
+        if store.engine.dialect.name == "postgresql":  # the planner got fresh statistics
+            with store.engine.connect() as conn:
+                analysed = conn.execute(
+                    text(
+                        "SELECT last_analyze FROM pg_stat_user_tables "
+                        "WHERE relname = 'devices' AND schemaname = current_schema()"
+                    )
+                ).scalar()
+            assert analysed is not None
     finally:
         store.close()
 
