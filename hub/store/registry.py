@@ -34,7 +34,7 @@ from hub.store.schema import (
     WorkerRow,
 )
 from protocol.device_config import DeviceConfig
-from protocol.site_config import DeviceRef, Registry, SiteConfig
+from protocol.site_config import DeviceRef, Registry, SiteConfig, gc_paused
 
 Row = dict[str, Any]
 DeviceTuple = tuple[str, str, str, str, str | None, str | None, str, bool, float]
@@ -64,12 +64,14 @@ def device_ref(row: DeviceTuple) -> DeviceRef:
 def import_registry(session: Session, registry: Registry) -> dict[str, int]:
     """Insert or update every grid, building, household, resident, worker and device.
 
-    Return how many rows were inserted and updated, per table.
+    Return how many rows were inserted and updated, per table. The cyclic GC is paused
+    meanwhile: with a 100,000-device registry alive, its passes cost more than the import.
     """
-    counts = import_site(session, registry.site)
-    devices = DeviceSync(session, registry.site.site)
-    devices.add(device_tuple(d) for d in registry.devices)
-    counts[DeviceRow.__tablename__] = devices.written
+    with gc_paused():
+        counts = import_site(session, registry.site)
+        devices = DeviceSync(session, registry.site.site)
+        devices.add(device_tuple(d) for d in registry.devices)
+        counts[DeviceRow.__tablename__] = devices.written
     return counts
 
 
