@@ -65,6 +65,8 @@ for); the lanes (`hub.lanes`) hold everything the broker handed over (`hub.bus.R
 MAX_COMMIT = 200
 """Most events committed in one transaction."""
 TRIES = 3
+TOUCH_CHUNK = 250
+"""Routine heartbeats written per transaction (see `Ingest.run_liveness`)."""
 """Engine attempts per message before it becomes a dead letter."""
 
 
@@ -283,21 +285,27 @@ class Ingest:
         return True
 
     async def run_liveness(self, store: LivenessStore, every_s: float = 1.0) -> None:
-        """Worker task: write routine heartbeats in one transaction every `every_s`."""
+        """Worker task: write routine heartbeats every `every_s`, `TOUCH_CHUNK` a transaction.
+
+        Small transactions, because SQLite has one writer: an SOS's commit waits for the
+        heartbeat transaction in progress (100,000 devices: 3,333 heartbeats a second; written
+        as one transaction it held the SOS back by up to ~300 ms under load).
+        """
         while True:
             await asyncio.sleep(every_s)
             if self.liveness is None:
                 continue
             seen = self.liveness.take()
-            if not seen:
-                continue
-            try:
-                stale = await store.touch(seen)
-            except Exception:
-                self.liveness.give_back(seen)
-                log.warning("%d heartbeats not written; trying again", len(seen), exc_info=True)
-                continue
-            self.liveness.forget(stale)
+            for i in range(0, len(seen), TOUCH_CHUNK):
+                part = seen[i : i + TOUCH_CHUNK]
+                try:
+                    stale = await store.touch(part)
+                except Exception:
+                    rest = seen[i:]
+                    self.liveness.give_back(rest)
+                    log.warning("%d heartbeats not written; trying again", len(rest), exc_info=True)
+                    break
+                self.liveness.forget(stale)
 
     async def _take(self, batch: _Batch, item: _Decoded) -> None:
         if item.sender in batch.held or batch.store_down:

@@ -41,12 +41,6 @@ def kind_hint(payload: bytes) -> str | None:
     return None
 
 
-@dataclass(slots=True)
-class _Bucket:
-    tokens: float
-    at: float
-
-
 class SenderLimits:
     """Token bucket per sender: `rate_per_s` sustained, `burst` at once."""
 
@@ -63,7 +57,9 @@ class SenderLimits:
         self.first_window_s = first_window_s
         self.clock = clock
         self.max_senders = max_senders
-        self._buckets: dict[Sender, _Bucket] = {}
+        # (tokens, at) tuples, not objects: a tuple of floats is untracked by the cyclic GC,
+        # so 100,000 senders add nothing to a full collection (docs/hub.md, "Memory and GC").
+        self._buckets: dict[Sender, tuple[float, float]] = {}
         self._life_safety: dict[tuple[Sender, str], float] = {}
         self._junk: dict[Sender, float] = {}
         self.junk_s = 10.0
@@ -75,13 +71,12 @@ class SenderLimits:
         if bucket is None:
             if len(self._buckets) >= self.max_senders:
                 self._buckets.clear()  # bounded memory; forgetting buckets only lets more in
-            bucket = self._buckets[sender] = _Bucket(self.burst, now)
-        bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.at) * self.rate)
-        bucket.at = now
-        if bucket.tokens >= 1.0:
-            bucket.tokens -= 1.0
-            return True
-        return False
+            tokens = self.burst
+        else:
+            tokens = min(self.burst, bucket[0] + (now - bucket[1]) * self.rate)
+        allowed = tokens >= 1.0
+        self._buckets[sender] = (tokens - 1.0 if allowed else tokens, now)
+        return allowed
 
     def repeat(self, sender: Sender, kind: str | None) -> bool:
         """Return True if a life-safety event of `kind` from `sender` was committed recently."""

@@ -24,11 +24,6 @@ from protocol.messages import Status
 Key = tuple[str, str]
 
 
-@dataclass(slots=True)
-class _Live:
-    heartbeat_s: float | None
-
-
 @dataclass(frozen=True, slots=True)
 class Seen:
     """A routine heartbeat to write: who, when, and the status as stored."""
@@ -43,7 +38,9 @@ class Liveness:
     """Which devices are online, in memory; routine heartbeats waiting to be written."""
 
     def __init__(self) -> None:
-        self._online: dict[Key, _Live] = {}
+        # key → promised heartbeat interval (None: none promised). Plain values, not objects:
+        # the cyclic GC never has to walk 100,000 entries (docs/hub.md, "Memory and GC").
+        self._online: dict[Key, float | None] = {}
         self._seen: dict[Key, Seen] = {}
 
     def __len__(self) -> int:
@@ -52,14 +49,14 @@ class Liveness:
     def prime(self, online: list[tuple[str, str, float | None]]) -> None:
         """Start from the store's online devices (site, device, heartbeat_s)."""
         for site, device, beat in online:
-            self._online[(site, device)] = _Live(beat)
+            self._online[(site, device)] = beat
 
     def routine(self, site: str, status: Status, now: datetime) -> bool:
         """Take a status that changes nothing (True), or leave it to the engine (False)."""
-        live = self._online.get((site, status.device))
-        if live is None or status.state != "online":
+        key = (site, status.device)
+        if key not in self._online or status.state != "online":
             return False
-        if status.heartbeat_s is not None and status.heartbeat_s != live.heartbeat_s:
+        if status.heartbeat_s is not None and status.heartbeat_s != self._online[key]:
             return False
         self._seen[(site, status.device)] = Seen(
             site, status.device, now, status.model_dump(mode="json")
@@ -70,7 +67,7 @@ class Liveness:
         """Note a status the engine committed."""
         key = (site, status.device)
         if status.state == "online":
-            self._online[key] = _Live(status.heartbeat_s)
+            self._online[key] = status.heartbeat_s
         else:
             self._online.pop(key, None)
         self._seen.pop(key, None)

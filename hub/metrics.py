@@ -75,6 +75,13 @@ class HubMetrics:
             registry=r,
         )
 
+        self.gc_pause = Histogram(
+            "watchpost_gc_pause_seconds",
+            "Pauses of Python's cyclic garbage collector (the whole hub stops meanwhile)",
+            ["generation"],
+            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+            registry=r,
+        )
         self.batch_size = Histogram(
             "watchpost_ingest_batch_size",
             "Events committed together in one store transaction (group commit)",
