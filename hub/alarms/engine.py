@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from hub.alarms.actions import Action, Outcome
 from hub.alarms.arrival import arrival_due
-from hub.alarms.deadlines import SWEEP, Deadlines
+from hub.alarms.deadlines import JUDGE, SWEEP, Deadlines
 from hub.alarms.escalation import escalate_due
 from hub.alarms.ledger import Ledger
 from hub.alarms.outbox import persist
@@ -76,6 +76,7 @@ class Engine:
         self._supervised_at: datetime | None = None
         self._deadlines = Deadlines()
         self._marks: set[tuple[str, str]] = set()
+        self._behind = False
         self._committed: list[Callable[[], None]] = []
         self._aborted: list[Callable[[], None]] = []
         self._lock = threading.Lock()
@@ -237,6 +238,9 @@ class Engine:
             self._supervise(ledger)
             check_windows(ledger)
             self._supervised_at = ledger.now
+        elif self._behind:
+            # More devices were due than one tick judges (JUDGE): the rest now, not in 10 s.
+            self._judge_due(ledger)
 
     def _supervise(self, ledger: Ledger) -> None:
         """Judge the devices whose supervision instant passed (all of them at a rebuild)."""
@@ -247,7 +251,8 @@ class Engine:
             everyone = supervise(ledger, self.started_at)
             self._committed.append(lambda: index.rebuild(everyone, devices, now))
             return
-        keys = index.take_due(now)
+        keys = index.take_due(now, JUDGE)
+        self._behind = len(keys) >= JUDGE
         cursor = index.cursor
         sweep_query = select(DeviceRow.site, DeviceRow.id)
         if cursor is not None:
@@ -258,7 +263,7 @@ class Engine:
                 sweep_query.order_by(DeviceRow.site, DeviceRow.id).limit(SWEEP)
             )
         ]
-        after = sweep[-1] if len(sweep) == SWEEP else None
+        after = sweep[-1] if sweep and len(sweep) == SWEEP else None
         judged = supervise(ledger, self.started_at, {*keys, *sweep})
 
         def done() -> None:
@@ -266,6 +271,15 @@ class Engine:
             index.cursor = after
 
         self._committed.append(done)
+        self._aborted.append(lambda: index.touch(keys))
+
+    def _judge_due(self, ledger: Ledger) -> None:
+        """Judge the next `JUDGE` devices due (a supervision pass that had more)."""
+        index = self._deadlines
+        keys = index.take_due(ledger.now, JUDGE)
+        self._behind = len(keys) >= JUDGE
+        judged = supervise(ledger, self.started_at, keys)
+        self._committed.append(lambda: index.update(judged))
         self._aborted.append(lambda: index.touch(keys))
 
     def _event(self, ledger: Ledger, site: str, event: Event) -> None:

@@ -49,3 +49,10 @@ def test_rebuilt_when_the_registry_changes_or_the_clock_goes_back():
     assert not index.stale(devices=2, now=at(6))
     assert index.stale(devices=3, now=at(6))
     assert index.stale(devices=2, now=at(4))
+
+
+def test_at_most_limit_devices_are_taken_earliest_first():
+    index = Deadlines()
+    index.rebuild({A: at(3), B: at(1), C: at(2)}, devices=3, now=T0)
+    assert index.take_due(at(10), limit=2) == [B, C]
+    assert index.take_due(at(10), limit=2) == [A]

@@ -223,3 +223,20 @@ async def test_a_last_will_taken_by_another_hub_is_supervised_here_too(
         peer_store.close()
     out = await engine.tick(clock.advance(engine.policy.offline_grace_s + 1))
     assert pick.notified(out) == ["w-maint-1"]  # found by the sweep, not by a full pass
+
+
+async def test_more_devices_due_than_a_tick_judges_are_judged_the_next_ticks(
+    twin, clock, pick, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(engine_module, "JUDGE", 1)
+    monkeypatch.setattr(engine_module, "SWEEP", 0)  # only the devices due
+    await twin.tick(clock())  # first pass: every device, none late
+    beats = [(SITE, status(clock, d, heartbeat_s=30.0)) for d in (STAIR, "stair-b2")]
+    await twin.on_inputs(beats)  # type: ignore[arg-type]
+    await twin.on_inputs([(SITE, status(clock, d, "offline", late=1)) for d in (STAIR, "stair-b2")])  # type: ignore[misc]
+    clock.advance(twin.policy.offline_grace_s + 1)
+    first = await twin.tick(clock())
+    second = await twin.tick(clock.advance(1))  # within the supervision interval
+    assert pick.notified(first) == ["w-maint-1"]
+    assert pick.notified(second) == ["w-maint-1"]
+    assert sorted(a.device for a in twin.store.list_alarms(site=SITE)) == ["stair-b2", STAIR]
