@@ -374,6 +374,9 @@ async def _run(
         liveness.prime(await asyncio.to_thread(store.online_devices))
         directory = StoreDirectory(store)
         log.info("%d registered devices in memory", await asyncio.to_thread(directory.load))
+        rehearsed = await engine.rehearse()  # the first SOS after a start at full speed
+        if rehearsed is not None:
+            log.info("SOS path rehearsed (rolled back) in %.0f ms", rehearsed * 1e3)
         if registry is not None and not registry.devices:  # not re-read: the store has them
             roster.device_grid.update(directory.grids(registry.site.site))
         ingest = Ingest(

@@ -68,3 +68,7 @@ class AlarmService(Protocol):
     async def tick(self, now: datetime) -> Outcome:
         """Fire due timers: escalation, smoke verification, arrival, supervision, inactivity."""
         ...
+
+    async def rehearse(self) -> float | None:
+        """Run an SOS's path once, rolled back, so the first real one is not slower (seconds)."""
+        ...
