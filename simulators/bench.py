@@ -15,6 +15,7 @@ Benchmarks, in run order (names for `--only`):
 
 The hub-under-load scenarios run only when named (`--only storm`, …; minutes each):
 
+* ``engine``: the alarm engine alone, hub time per input (`simulators.bench_engine`);
 * ``storm``, ``heartbeat``: the alarm lane (`simulators.bench_load`);
 * ``telemetry``: the telemetry lane against a bare gmqtt subscriber and Node-RED
   (`simulators.bench_telemetry`);
@@ -47,6 +48,7 @@ from rich.table import Table
 
 from simulators.bench_cpu import bench_codec, bench_fall
 from simulators.bench_edge import bench_agent_memory, bench_outbox
+from simulators.bench_engine import bench_engine
 from simulators.bench_figures import Note, Result
 from simulators.bench_hub import bench_hub
 from simulators.bench_hubs import bench_hubs
@@ -96,7 +98,7 @@ def bench_influx_writer(quick: bool, note: Note) -> Result:
     return result
 
 
-LOAD = ("storm", "heartbeat", "telemetry", "startup", "hubs")
+LOAD = ("engine", "storm", "heartbeat", "telemetry", "startup", "hubs")
 """The hub-under-load scenarios (minutes each): run only when named, e.g. `--only storm`."""
 
 BENCHMARKS: dict[str, Benchmark] = {
@@ -106,6 +108,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "agent_memory": bench_agent_memory,
     "influx": bench_influx_writer,
     "hub": bench_hub,
+    "engine": bench_engine,
     "storm": bench_storm,
     "heartbeat": bench_heartbeat,
     "telemetry": bench_telemetry,

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from hub.alarms.actions import Action, Outcome
 from hub.alarms.arrival import arrival_due
-from hub.alarms.deadlines import JUDGE, SWEEP, Deadlines
+from hub.alarms.deadlines import JUDGE, JUDGE_STEP, SWEEP, Deadlines
 from hub.alarms.escalation import escalate_due
 from hub.alarms.ledger import Ledger
 from hub.alarms.outbox import persist
@@ -51,6 +51,11 @@ OVERSEERS = frozenset({"duty_officer", "supervisor"})
 ATTEMPTS = 3
 CLOCK_SKEW_FLAG_S = 300.0
 """A device clock off by more than this is flagged on its events (ordering uses receipt)."""
+
+
+def _judge_step() -> int:
+    """Devices due judged in one transaction (never more than a tick judges)."""
+    return max(1, min(JUDGE_STEP, JUDGE))
 
 
 class _Rehearsed(Exception):  # noqa: N818 - control flow, rolls the rehearsal back
@@ -147,8 +152,18 @@ class Engine:
         return await asyncio.to_thread(self._step, run)
 
     async def tick(self, now: datetime) -> Outcome:
-        """Fire due timers: smoke verification, escalation, arrival, supervision, inactivity."""
-        return await asyncio.to_thread(self._step, self._tick, now)
+        """Fire due timers: smoke verification, escalation, arrival, supervision, inactivity.
+
+        Supervision judges at most `JUDGE` devices due a tick, in transactions of `JUDGE_STEP`:
+        an SOS waiting for the engine goes between two of them.
+        """
+        outcome = await asyncio.to_thread(self._step, self._tick, now)
+        for _ in range(JUDGE // _judge_step() - 1):
+            if not self._behind:
+                break
+            more = await asyncio.to_thread(self._step, self._judge_due, now)
+            outcome.actions.extend(more.actions)
+        return outcome
 
     async def rehearse(self) -> float | None:
         """Run an SOS's whole path once and roll it back; return its seconds (None: no home).
@@ -297,7 +312,7 @@ class Engine:
             check_windows(ledger)
             self._supervised_at = ledger.now
         elif self._behind:
-            # More devices were due than one tick judges (JUDGE): the rest now, not in 10 s.
+            # More devices were due than the last tick judged (JUDGE): the rest now, not in 10 s.
             self._judge_due(ledger)
 
     def _supervise(self, ledger: Ledger) -> None:
@@ -309,8 +324,8 @@ class Engine:
             everyone = supervise(ledger, self.started_at)
             self._committed.append(lambda: index.rebuild(everyone, devices, now))
             return
-        keys = index.take_due(now, JUDGE)
-        self._behind = len(keys) >= JUDGE
+        keys = index.take_due(now, _judge_step())
+        self._behind = len(keys) >= _judge_step()
         cursor = index.cursor
         sweep_query = select(DeviceRow.site, DeviceRow.id)
         if cursor is not None:
@@ -332,10 +347,10 @@ class Engine:
         self._aborted.append(lambda: index.touch(keys))
 
     def _judge_due(self, ledger: Ledger) -> None:
-        """Judge the next `JUDGE` devices due (a supervision pass that had more)."""
+        """Judge the next `JUDGE_STEP` devices due (a supervision pass that had more)."""
         index = self._deadlines
-        keys = index.take_due(ledger.now, JUDGE)
-        self._behind = len(keys) >= JUDGE
+        keys = index.take_due(ledger.now, _judge_step())
+        self._behind = len(keys) >= _judge_step()
         judged = supervise(ledger, self.started_at, keys)
         self._committed.append(lambda: index.update(judged))
         self._aborted.append(lambda: index.touch(keys))

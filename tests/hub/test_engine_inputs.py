@@ -240,3 +240,28 @@ async def test_more_devices_due_than_a_tick_judges_are_judged_the_next_ticks(
     assert pick.notified(first) == ["w-maint-1"]
     assert pick.notified(second) == ["w-maint-1"]
     assert sorted(a.device for a in twin.store.list_alarms(site=SITE)) == ["stair-b2", STAIR]
+
+
+async def test_a_tick_judges_in_small_transactions_an_sos_can_go_between(
+    twin, clock, pick, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(engine_module, "JUDGE", 3)
+    monkeypatch.setattr(engine_module, "JUDGE_STEP", 1)
+    monkeypatch.setattr(engine_module, "SWEEP", 0)  # only the devices due
+    await twin.tick(clock())  # first pass: every device, none late
+    devices = (STAIR, "stair-b2", "stair-b1")
+    await twin.on_inputs([(SITE, status(clock, d, heartbeat_s=30.0)) for d in devices])  # type: ignore[misc]
+    await twin.on_inputs([(SITE, status(clock, d, "offline", late=1)) for d in devices])  # type: ignore[misc]
+    clock.advance(twin.policy.offline_grace_s + 1)
+    steps: list[int] = []
+    judge = engine_module.supervise
+
+    def counted(ledger, since, keys=None):
+        steps.append(-1 if keys is None else len(keys))
+        return judge(ledger, since, keys)
+
+    monkeypatch.setattr(engine_module, "supervise", counted)
+    out = await twin.tick(clock())
+    assert steps == [1, 1, 1]  # three transactions of one device each, all in this tick
+    assert sorted(a.device for a in twin.store.list_alarms(site=SITE)) == sorted(devices)
+    assert pick.notified(out) == ["w-maint-1"] * 3
