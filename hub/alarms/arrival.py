@@ -30,8 +30,9 @@ def span(seconds: float) -> tuple[str, str]:
     return f"{seconds:.0f} 秒", f"{seconds:.0f} s"
 
 
-def arrival_due(ledger: Ledger) -> None:
-    """Tell the overseers about every acknowledged alarm whose responder is overdue."""
+def arrival_due(ledger: Ledger, limit: int | None = None) -> int:
+    """Tell the overseers about the acknowledged alarms whose responder is overdue, the `limit`
+    earliest (None: all); return how many."""
     due = ledger.session.scalars(
         select(AlarmRow)
         .where(
@@ -42,10 +43,12 @@ def arrival_due(ledger: Ledger) -> None:
         )
         .order_by(AlarmRow.arrival_due_at)
         # Several hubs on one PostgreSQL: each overdue alarm is reported by exactly one of them.
+        .limit(limit)
         .with_for_update(skip_locked=True)
     ).all()
     for alarm in due:
         ledger.fire(alarm, "overdue", "system")  # ALERT_OVERSEERS runs `overdue`
+    return len(due)
 
 
 def overdue(ledger: Ledger, alarm: AlarmRow) -> None:

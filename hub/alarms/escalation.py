@@ -8,8 +8,9 @@ from hub.alarms.ledger import Ledger
 from hub.store.schema import AlarmRow
 
 
-def escalate_due(ledger: Ledger) -> None:
-    """Page the next tier of every unacknowledged alarm whose timer has run out (or overdue)."""
+def escalate_due(ledger: Ledger, limit: int | None = None) -> int:
+    """Page the next tier of the unacknowledged alarms whose timer has run out, the `limit`
+    earliest (None: all); return how many."""
     due = ledger.session.scalars(
         select(AlarmRow)
         .where(
@@ -20,7 +21,9 @@ def escalate_due(ledger: Ledger) -> None:
         )
         .order_by(AlarmRow.next_escalation_at)
         # Several hubs on one PostgreSQL: each due alarm is escalated by exactly one of them.
+        .limit(limit)
         .with_for_update(skip_locked=True)
     ).all()
     for alarm in due:
         ledger.fire(alarm, "timeout", "system", f"not acknowledged at tier {alarm.tier}")
+    return len(due)

@@ -99,3 +99,26 @@ async def test_trouble_never_reaches_the_fire_station_or_grid(engine, events, cl
             a.worker for a in out.actions if getattr(a, "worker", None) and a.alarm_id == alarm_id
         )
     assert seen == {"w-duty-1"}
+
+
+async def test_a_tick_escalates_in_small_transactions_an_sos_can_go_between(
+    engine, events, clock, pick, store, monkeypatch
+):
+    from hub.alarms import engine as engine_module
+
+    homes = [HOME, "home-b1-302", "home-b2-201"]
+    for home in homes:
+        await engine.on_event(SITE, events(home, "call"))
+    monkeypatch.setattr(engine_module, "TIMER_STEP", 1)
+    steps: list[int] = []
+    fire = engine_module.escalate_due
+
+    def counted(ledger, limit=None):
+        steps.append(fire(ledger, limit))
+        return steps[-1]
+
+    monkeypatch.setattr(engine_module, "escalate_due", counted)
+    out = await engine.tick(clock.advance(61))
+    assert steps == [1, 1, 1, 0]  # one alarm a transaction, until none is due
+    assert sorted(a.tier for a in store.list_alarms(site=SITE)) == [1, 1, 1]
+    assert len(pick.notified(out)) == 3

@@ -100,8 +100,9 @@ def confirm_fire(ledger: Ledger, alarm: AlarmRow, why: str) -> None:
     ledger.fire(alarm, "confirm_fire", "system", f"fire confirmed: {why}")
 
 
-def verify_due(ledger: Ledger) -> None:
-    """Confirm every pre-alarm whose smoke has persisted for the verification time."""
+def verify_due(ledger: Ledger, limit: int | None = None) -> int:
+    """Confirm the pre-alarms whose smoke has persisted for the verification time, the `limit`
+    earliest (None: all); return how many."""
     due = ledger.session.scalars(
         select(AlarmRow)
         .where(
@@ -111,7 +112,9 @@ def verify_due(ledger: Ledger) -> None:
             AlarmRow.verify_at <= ledger.now,
         )
         .order_by(AlarmRow.verify_at)
+        .limit(limit)
         .with_for_update(skip_locked=True)
     ).all()
     for alarm in due:
         confirm_fire(ledger, alarm, f"smoke persisted {ledger.policy.smoke_verify_s:g} s")
+    return len(due)
