@@ -6,12 +6,13 @@ in a worker thread (the alarm engine does so, serialised by one lock).
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import get_args
+from typing import Any, get_args
 
 from sqlalchemy import Select, bindparam, func, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -62,6 +63,14 @@ class Store:
         self._known: set[tuple[str, str]] = set()
         self._unknown: dict[tuple[str, str], float] = {}
         self._cache_lock = threading.Lock()
+        # SQLite has one writer. Its lock is taken by polling with growing sleeps (busy
+        # handler), which is not fair: an SOS's transaction could wait seconds while the
+        # heartbeat writer took it back chunk after chunk (100,000 devices on a slow machine:
+        # up to 4.8 s). This process's writers queue on a lock of ours instead, and a waiter
+        # runs as soon as the transaction before it ends (docs/hub.md). PostgreSQL locks rows.
+        self._one_writer: contextlib.AbstractContextManager[Any] = (
+            threading.RLock() if self.engine.dialect.name == "sqlite" else contextlib.nullcontext()
+        )
 
     def migrate(self) -> None:
         """Upgrade the schema to the newest migration (idempotent)."""
@@ -74,8 +83,11 @@ class Store:
     @contextmanager
     def session(self, write: bool = False) -> Iterator[Session]:
         """Yield a session; commit when the block succeeds, roll back when it raises."""
-        maker = self._writer if write else self._sessions
-        with maker() as session, session.begin():
+        if not write:
+            with self._sessions() as session, session.begin():
+                yield session
+            return
+        with self._one_writer, self._writer() as session, session.begin():
             yield session
 
     def import_registry(self, registry: Registry) -> None:
