@@ -96,6 +96,7 @@ class Engine:
         self._behind = False
         self._timers_behind = False
         self._sweep_next = False
+        self._sweep_left = 0
         self._committed: list[Callable[[], None]] = []
         self._aborted: list[Callable[[], None]] = []
         self._lock = threading.Lock()
@@ -177,9 +178,11 @@ class Engine:
             if not self._timers_behind:
                 break
             await step(self._fire_timers)
-        if self._sweep_next:
+        for _ in range(-(-SWEEP // _judge_step())):
+            if not self._sweep_next:
+                break
             await step(self._sweep)
-        for _ in range(JUDGE // _judge_step() - 1):
+        for _ in range(JUDGE // _judge_step()):
             if not self._behind:
                 break
             await step(self._judge_due)
@@ -338,9 +341,8 @@ class Engine:
             self._supervise(ledger)
             check_windows(ledger)
             self._supervised_at = ledger.now
-        elif self._behind:
-            # More devices were due than the last tick judged (JUDGE): the rest now, not in 10 s.
-            self._judge_due(ledger)
+        # Devices due are judged in the next steps of this tick (`tick`); more than a tick
+        # judges (JUDGE): the rest at the next tick, a second later, not at the next pass.
 
     def _supervise(self, ledger: Ledger) -> None:
         """Judge the devices whose supervision instant passed (all of them at a rebuild)."""
@@ -351,31 +353,37 @@ class Engine:
             everyone = supervise(ledger, self.started_at)
             self._committed.append(lambda: index.rebuild(everyone, devices, now))
             return
+        self._behind = True  # judge the devices due (`_judge_due`, the next steps)
+        self._sweep_left = SWEEP
         self._sweep_next = SWEEP > 0
-        self._judge_due(ledger)
 
     def _sweep(self, ledger: Ledger) -> None:
-        """Judge the next `SWEEP` devices in (site, id) order, due or not (deadlines.py)."""
-        self._sweep_next = False
+        """Judge the next devices of this pass's sweep in (site, id) order, due or not
+        (deadlines.py): `SWEEP` a pass, `JUDGE_STEP` a transaction."""
         index = self._deadlines
         cursor = index.cursor
+        size = min(self._sweep_left, _judge_step())
         sweep_query = select(DeviceRow.site, DeviceRow.id)
         if cursor is not None:
             sweep_query = sweep_query.where(tuple_(DeviceRow.site, DeviceRow.id) > cursor)
         sweep: list[tuple[str, str]] = [
             (site, device)
             for site, device in ledger.session.execute(
-                sweep_query.order_by(DeviceRow.site, DeviceRow.id).limit(SWEEP)
+                sweep_query.order_by(DeviceRow.site, DeviceRow.id).limit(size)
             )
         ]
-        after = sweep[-1] if sweep and len(sweep) == SWEEP else None
+        full = len(sweep) == size
+        after = sweep[-1] if sweep and full else None
         judged = supervise(ledger, self.started_at, sweep)
 
         def done() -> None:
             index.update(judged)
             index.cursor = after
+            self._sweep_left -= size
+            self._sweep_next = full and self._sweep_left > 0
 
         self._committed.append(done)
+        self._aborted.append(lambda: setattr(self, "_sweep_next", False))
 
     def _judge_due(self, ledger: Ledger) -> None:
         """Judge the next `JUDGE_STEP` devices due (a supervision pass that had more)."""
