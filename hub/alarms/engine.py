@@ -49,8 +49,6 @@ OVERSEERS = frozenset({"duty_officer", "supervisor"})
 # Another hub process sharing the database (PostgreSQL) may win a race for the same active
 # alarm; the loser's transaction fails on the unique index, and a retry sees the winner's row.
 ATTEMPTS = 3
-REBUILD_STEP = 1000
-"""Devices a full supervision pass judges in one transaction (`_rebuild`)."""
 TIMER_STEP = 4
 """Due alarms each timer (smoke verification, escalation, arrival) fires in one transaction: an
 escalation pages like an SOS (~6 ms of engine time on a fast machine, ~25 on a slow one)."""
@@ -99,8 +97,6 @@ class Engine:
         self._timers_behind = False
         self._sweep_next = False
         self._sweep_left = 0
-        self._rebuild_next = False
-        self._rebuild_after: tuple[str, str] | None = None
         self._committed: list[Callable[[], None]] = []
         self._aborted: list[Callable[[], None]] = []
         self._lock = threading.Lock()
@@ -182,8 +178,6 @@ class Engine:
             if not self._timers_behind:
                 break
             await step(self._fire_timers)
-        while self._rebuild_next:  # a full pass goes on until every device was judged
-            await step(self._rebuild)
         for _ in range(-(-SWEEP // _judge_step())):
             if not self._sweep_next:
                 break
@@ -356,36 +350,12 @@ class Engine:
         devices = ledger.session.scalar(select(func.count()).select_from(DeviceRow)) or 0
         now = ledger.now
         if index.stale(devices, now):
-            # A full pass, in steps of REBUILD_STEP devices (`_rebuild`, the next steps of this
-            # tick): 100,000 devices in one transaction held the engine ~1.3-2 s here.
-            index.rebuild({}, devices, now)
-            self._rebuild_after, self._rebuild_next = None, True
+            everyone = supervise(ledger, self.started_at)
+            self._committed.append(lambda: index.rebuild(everyone, devices, now))
             return
         self._behind = True  # judge the devices due (`_judge_due`, the next steps)
         self._sweep_left = SWEEP
         self._sweep_next = SWEEP > 0
-
-    def _rebuild(self, ledger: Ledger) -> None:
-        """Judge the next `REBUILD_STEP` registered devices of a full pass, in (site, id) order."""
-        after = self._rebuild_after
-        query = select(DeviceRow.site, DeviceRow.id)
-        if after is not None:
-            query = query.where(tuple_(DeviceRow.site, DeviceRow.id) > after)
-        keys: list[tuple[str, str]] = [
-            (site, device)
-            for site, device in ledger.session.execute(
-                query.order_by(DeviceRow.site, DeviceRow.id).limit(REBUILD_STEP)
-            )
-        ]
-        judged = supervise(ledger, self.started_at, keys)
-        full = len(keys) == REBUILD_STEP
-
-        def done() -> None:
-            self._deadlines.update(judged)
-            self._rebuild_after = keys[-1] if full else None
-            self._rebuild_next = full
-
-        self._committed.append(done)
 
     def _sweep(self, ledger: Ledger) -> None:
         """Judge the next devices of this pass's sweep in (site, id) order, due or not

@@ -5,11 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
 
 from hub.alarms.engine import Engine
 from hub.policy import Policy
-from hub.store.schema import DeviceRow
 from protocol.messages import Status
 
 SITE = "sunflower"
@@ -164,26 +162,3 @@ async def test_flapping_is_one_trouble_alarm_with_a_count(engine, clock, pick, s
     (alarm,) = store.list_alarms(site=SITE, cls="trouble")
     assert (alarm.device, alarm.reason, alarm.active) == ("stair-b1", "flapping", True)
     assert alarm.count == 29  # every change (the first offline, from unknown, is none)
-
-
-async def test_a_full_supervision_pass_runs_in_small_transactions(
-    engine, clock, pick, store, monkeypatch: pytest.MonkeyPatch
-):
-    from hub.alarms import engine as engine_module
-
-    monkeypatch.setattr(engine_module, "REBUILD_STEP", 2)
-    steps: list[list[tuple[str, str]]] = []
-    judge = engine_module.supervise
-
-    def counted(ledger, since, keys=None):
-        steps.append(sorted(keys) if keys is not None else [("*", "*")])
-        return judge(ledger, since, keys)
-
-    monkeypatch.setattr(engine_module, "supervise", counted)
-    await engine.on_status(SITE, status(clock, "stair-b3", "offline"))
-    out = await engine.tick(clock.advance(engine.policy.offline_grace_s + 1))
-    with store.session() as s:
-        registered = sorted((r.site, r.id) for r in s.scalars(select(DeviceRow)))
-    assert all(0 < len(step) <= 2 for step in steps[:-1]) and len(steps[-1]) <= 2
-    assert sorted(k for step in steps for k in step) == registered  # each device once
-    assert pick.notified(out) == ["w-maint-1"]  # the silent device was found in its step
