@@ -173,19 +173,24 @@ class Engine:
             done = await asyncio.to_thread(self._step, work, now)
             outcome.actions.extend(done.actions)
 
-        await step(self._tick)
-        for _ in range(TIMER_STEPS - 1):
-            if not self._timers_behind:
-                break
-            await step(self._fire_timers)
-        for _ in range(-(-SWEEP // _judge_step())):
-            if not self._sweep_next:
-                break
-            await step(self._sweep)
-        for _ in range(JUDGE // _judge_step()):
-            if not self._behind:
-                break
-            await step(self._judge_due)
+        await step(self._tick)  # if this fails, nothing was committed: the tick fails
+        try:
+            for _ in range(TIMER_STEPS - 1):
+                if not self._timers_behind:
+                    break
+                await step(self._fire_timers)
+            for _ in range(-(-SWEEP // _judge_step())):
+                if not self._sweep_next:
+                    break
+                await step(self._sweep)
+            for _ in range(JUDGE // _judge_step()):
+                if not self._behind:
+                    break
+                await step(self._judge_due)
+        except Exception:
+            # What the earlier steps committed (pages, commands) is returned all the same:
+            # the caller sends it now, not when the outbox is swept again.
+            log.exception("engine tick: a step failed; the rest at the next tick")
         return outcome
 
     async def rehearse(self) -> float | None:

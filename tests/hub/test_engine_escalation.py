@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from hub.alarms.engine import Engine
 from hub.policy import Policy
 from hub.store import Store
@@ -122,3 +124,21 @@ async def test_a_tick_escalates_in_small_transactions_an_sos_can_go_between(
     assert steps == [1, 1, 1, 0]  # one alarm a transaction, until none is due
     assert sorted(a.tier for a in store.list_alarms(site=SITE)) == [1, 1, 1]
     assert len(pick.notified(out)) == 3
+
+
+@pytest.mark.allow_logged_errors
+async def test_a_failing_later_step_keeps_what_the_earlier_steps_committed(
+    engine, events, clock, pick, store, monkeypatch
+):
+
+    await engine.on_event(SITE, events(HOME, "call"))
+    await engine.tick(clock())  # the first supervision pass
+    clock.advance(engine.policy.supervision_interval_s)
+
+    def broken(ledger) -> None:
+        raise RuntimeError("store trouble in a later step")
+
+    monkeypatch.setattr(engine, "_judge_due", broken)
+    out = await engine.tick(clock.advance(61))  # a pass (judging fails) and an escalation
+    assert pick.notified(out) == ["w-wang-fang"]  # the escalation's page is still returned
+    assert store.list_alarms(site=SITE)[0].tier == 1
