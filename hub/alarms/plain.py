@@ -28,13 +28,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, select, update
+from sqlalchemy import and_, bindparam, select, update
 
 from hub.alarms.actions import Outcome
 from hub.alarms.ledger import Ledger
 from hub.alarms.outbox import persist
 from hub.alarms.rules.person import confirm_event
 from hub.alarms.rules.trouble import FLAP_CHANGES, FLAP_WINDOW_S, Watched, due, seen
+from hub.store.bulk import insert_rows
 from hub.store.schema import AlarmRow, DeviceRow, DeviceStateRow, EventRow
 from protocol.messages import Event, Status
 
@@ -354,7 +355,7 @@ class Bulk:
         """Write what this batch holds: its events (one INSERT) and device rows (executemany)."""
         session = self.session
         if self.rows:
-            session.execute(insert(EVENTS), self.rows)
+            insert_rows(session, EVENTS, self.rows)
             self.rows = []
         fresh: list[dict[str, object]] = []
         known: list[dict[str, object]] = []
@@ -376,7 +377,7 @@ class Bulk:
                 fresh.append({"site": site, "device": device, **values})
             live.stored, live.changed = True, UNCHANGED
         if fresh:
-            session.execute(insert(STATE), fresh)
+            insert_rows(session, STATE, fresh)
         if known:
             session.execute(_UPDATE_STATE, known)
         for (site, at), devices in seen_at.items():

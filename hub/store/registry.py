@@ -20,9 +20,10 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
+from hub.store.bulk import insert_rows
 from hub.store.schema import (
     Base,
     BuildingRow,
@@ -163,41 +164,12 @@ def _sync(
         elif old != tuple(row[n] for n in values):
             updates.append(row)
     if inserts:
-        _insert(session, _table(model), inserts)
+        insert_rows(session, _table(model), inserts)
     if updates:
         session.execute(update(model), updates)  # ORM bulk UPDATE by primary key
     for row in inserts:  # a file listed twice is refused before the import, but be safe
         stored[row["id"]] = tuple(row[n] for n in values)
     return len(inserts), len(updates)
-
-
-def _insert(session: Session, table: Table, rows: Sequence[Row]) -> None:
-    """Insert rows with one executemany: no ORM objects, no per-row bookkeeping.
-
-    On SQLite the rows go to the driver as tuples, through the same type processors that
-    SQLAlchemy would apply (JSON, time): its per-row parameter handling was half the time of
-    writing 100,000 households and residents. Elsewhere, Core's executemany.
-    """
-    conn = session.connection()
-    dialect = conn.dialect
-    if dialect.name != "sqlite":
-        session.execute(insert(table), rows)
-        return
-    compiled = insert(table).compile(dialect=dialect, column_keys=list(rows[0]))
-    names = list(compiled.positiontup or ())  # the order of the statement's `?`s
-    processors = [
-        (i, process)
-        for i, name in enumerate(names)
-        if (process := table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
-    ]
-    params = []
-    for row in rows:
-        values = [row[n] for n in names]
-        for i, process in processors:
-            values[i] = process(values[i])
-        params.append(tuple(values))
-    sql = str(compiled)
-    conn.exec_driver_sql(sql, params)
 
 
 def _table(model: type[Base]) -> Table:
