@@ -16,7 +16,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import datetime
 from typing import Literal, TypeVar
 
@@ -40,6 +40,7 @@ from hub.alarms.rules.system import raise_system
 from hub.alarms.rules.trouble import TROUBLE_KINDS, on_status, raise_trouble, seen, supervise
 from hub.policy import Policy
 from hub.store import Store
+from hub.store.rosters import ROSTERS, Rosters
 from hub.store.schema import AlarmRow, DeviceRow, EventRow, WorkerRow
 from protocol.messages import Event, ReplyAction, Status, WorkerReply, utcnow
 
@@ -100,6 +101,7 @@ class Engine:
         self._committed: list[Callable[[], None]] = []
         self._aborted: list[Callable[[], None]] = []
         self._lock = threading.Lock()
+        self._rosters = Rosters()
 
     async def on_event(self, site: str, event: Event) -> Outcome:
         """Record an event (idempotent by `event.id`) and raise/update/cancel alarms."""
@@ -207,7 +209,7 @@ class Engine:
         with self._lock:
             marks, self._marks = self._marks, set()
             try:
-                with self.store.session(write=True) as session:
+                with self._session() as session:
                     self._rehearse_in(session)  # raises _Rehearsed once done: rolled back
                 return None  # no home registered: nothing to rehearse
             except _Rehearsed:
@@ -244,6 +246,13 @@ class Engine:
         session.flush()
         raise _Rehearsed
 
+    @contextlib.contextmanager
+    def _session(self) -> Iterator[Session]:
+        """A write transaction whose rules page from the rosters kept in memory (rosters.py)."""
+        with self.store.session(write=True) as session:
+            session.info[ROSTERS] = self._rosters
+            yield session
+
     def _step(self, work: Callable[[Ledger], None], now: datetime | None = None) -> Outcome:
         return self._retrying(lambda: self._attempt(work, now))
 
@@ -277,7 +286,7 @@ class Engine:
 
     def _attempt(self, work: Callable[[Ledger], None], now: datetime | None) -> Outcome:
         try:
-            with self.store.session(write=True) as session:
+            with self._session() as session:
                 ledger = Ledger(session, self.policy, now or self.clock())
                 work(ledger)
                 # Pages and commands are committed with the change that caused them (outbox).
@@ -292,7 +301,7 @@ class Engine:
 
     def _attempt_inputs(self, items: Sequence[tuple[str, Input]]) -> list[Outcome]:
         outcomes: list[Outcome | None] = [None] * len(items)
-        with self.store.session(write=True) as session:
+        with self._session() as session:
             # Reads (and locks, sorted) every device of the batch first (plain.py).
             bulk = Bulk(
                 Ledger(session, self.policy, self.clock()), self.clock, self.started_at, items

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.policy import Audience, Escalation
-from hub.store.rosters import covering, on_duty
+from hub.store.rosters import covering_in, on_duty_in, roster_of
 from hub.store.schema import AlarmRow, WorkerRow
 from protocol.messages import utcnow
 
@@ -38,16 +37,14 @@ def audience_workers(
 ) -> list[WorkerRow]:
     """Return the workers of `site` on duty at `now` (rosters: shifts and exceptions) that any
     of `audiences` names, in roster order."""
-    workers = session.scalars(
-        select(WorkerRow).where(WorkerRow.site == site).order_by(WorkerRow.id)
-    ).all()
-    named = [w for w in workers if any(_matches(w, a, grid) for a in audiences)]
     at = now or utcnow()
-    found = on_duty(session, site, named, at)
+    roster, exceptions = roster_of(session, site, at)
+    named = [w for w in roster.workers if any(_matches(w, a, grid) for a in audiences)]
+    found = on_duty_in(roster, exceptions, named, at)
     if grid is not None and "grid" in audiences:
         # A worker swapped in from another grid covers this one today.
         known = {w.id for w in found}
-        found += [w for w in covering(session, site, grid, at) if w.id not in known]
+        found += [w for w in covering_in(roster, exceptions, grid) if w.id not in known]
     return found
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, Index, Integer, String, Text, Time
+from sqlalchemy import JSON, BigInteger, Boolean, Date, Index, Integer, String, Text, Time
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.store.schema import Base
@@ -88,6 +88,15 @@ class RosterExceptionRow(Base):
     created_by: Mapped[str] = mapped_column(String(48), default="")
     # An `extra` duty covering this grid for the day (a swap across grids); None: own grids.
     grid: Mapped[str | None] = mapped_column(String(64))
+
+
+class RosterVersionRow(Base):
+    """One row: a number that database triggers move on every write to sites, workers, shifts
+    and exceptions (migration 0008), so cached rosters know when they are stale."""
+
+    __tablename__ = "roster_version"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    n: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
 
 
 class CarePlanRow(Base):

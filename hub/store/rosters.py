@@ -9,13 +9,14 @@ each). Shifts and exceptions are their own tables: a registry re-import keeps th
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub.store.people import RosterExceptionRow, ShiftRow
+from hub.store.people import RosterExceptionRow, RosterVersionRow, ShiftRow
 from hub.store.schema import SiteRow, WorkerRow
 
 EXCEPTION_KINDS = ("absent", "extra")
@@ -49,33 +50,121 @@ def in_shift(shift: ShiftRow, local: datetime) -> bool:
     return (shift.weekday + 1) % 7 == day and t < shift.end
 
 
-def on_duty(
-    session: Session, site: str, workers: Iterable[WorkerRow], now: datetime
-) -> list[WorkerRow]:
-    """Return those of `workers` (all of `site`) on duty at `now`, in the given order."""
-    listed = list(workers)
-    if not listed:
-        return []
-    local = now.astimezone(site_zone(session, site))
-    today = local.date()
-    ids = [w.id for w in listed]
-    exceptions = {
-        e.worker: e.kind
-        for e in session.scalars(
-            select(RosterExceptionRow)
-            .where(RosterExceptionRow.site == site, RosterExceptionRow.day == today)
-            .where(RosterExceptionRow.worker.in_(ids))
-            .order_by(RosterExceptionRow.id)
-        )
-    }
+@dataclass(frozen=True, slots=True)
+class Roster:
+    """A site's time zone, workers (by id) and weekly shifts (by worker)."""
+
+    zone: ZoneInfo
+    workers: tuple[WorkerRow, ...]
+    shifts: dict[str, tuple[ShiftRow, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class Exceptions:
+    """One local day's roster exceptions of a site."""
+
+    kinds: dict[str, str]
+    """worker → `absent` or `extra` (the one recorded last)."""
+    covering: dict[str, tuple[str, ...]]
+    """grid → the workers on `extra` duty covering it (a swap across grids)."""
+
+
+def load_roster(session: Session, site: str) -> Roster:
+    """Read a site's roster from the store (three queries; the site's zone once a session)."""
+    zone = site_zone(session, site)
+    workers = tuple(
+        session.scalars(select(WorkerRow).where(WorkerRow.site == site).order_by(WorkerRow.id))
+    )
     shifts: dict[str, list[ShiftRow]] = {}
-    for s in session.scalars(
-        select(ShiftRow).where(ShiftRow.site == site, ShiftRow.worker.in_(ids))
-    ):
+    for s in session.scalars(select(ShiftRow).where(ShiftRow.site == site).order_by(ShiftRow.id)):
         shifts.setdefault(s.worker, []).append(s)
+    return Roster(zone, workers, {w: tuple(rows) for w, rows in shifts.items()})
+
+
+def load_exceptions(session: Session, site: str, day: date) -> Exceptions:
+    """Read a site's roster exceptions of one local day (one query)."""
+    kinds: dict[str, str] = {}
+    covering: dict[str, list[str]] = {}
+    for e in session.scalars(
+        select(RosterExceptionRow)
+        .where(RosterExceptionRow.site == site, RosterExceptionRow.day == day)
+        .order_by(RosterExceptionRow.id)
+    ):
+        kinds[e.worker] = e.kind
+        if e.kind == "extra" and e.grid is not None:
+            covering.setdefault(e.grid, []).append(e.worker)
+    return Exceptions(kinds, {g: tuple(ws) for g, ws in covering.items()})
+
+
+class Rosters:
+    """Every site's roster and exceptions in memory, for the alarm engine (docs/hub.md).
+
+    Paging an SOS read the site, its workers, their shifts and the day's exceptions: five
+    queries of ~25 on its path. Here they are read once and kept while `roster_version.n` is
+    unchanged: database triggers move it on every write to those tables, by any process
+    (migration 0008), so one read of that number tells whether what is kept is current. Only
+    the engine uses this (its transactions never write rosters, so nothing uncommitted is kept);
+    the API reads the store each time. The rows kept are detached from their session.
+    """
+
+    def __init__(self) -> None:
+        self._version: int | None = None
+        self._rosters: dict[str, Roster] = {}
+        self._days: dict[tuple[str, date], Exceptions] = {}
+
+    def current(self, session: Session, site: str, day_of: datetime) -> tuple[Roster, Exceptions]:
+        """Return the site's roster and the exceptions of the local day of `day_of`."""
+        version = session.scalar(select(RosterVersionRow.n).where(RosterVersionRow.id == 1))
+        if version is None or version != self._version:
+            self._rosters.clear()
+            self._days.clear()
+            self._version = version
+        roster = self._rosters.get(site)
+        if roster is None:
+            roster = load_roster(session, site)
+            for worker in roster.workers:
+                session.expunge(worker)
+            for shifts in roster.shifts.values():
+                for shift in shifts:
+                    session.expunge(shift)
+            if version is not None:
+                self._rosters[site] = roster
+        day = day_of.astimezone(roster.zone).date()
+        found = self._days.get((site, day))
+        if found is None:
+            found = load_exceptions(session, site, day)
+            if version is not None:
+                if len(self._days) > MAX_DAYS:
+                    self._days.clear()
+                self._days[(site, day)] = found
+        return roster, found
+
+
+MAX_DAYS = 64
+"""(site, day) exception sets kept at most (a day passes; they are not needed again)."""
+
+
+def roster_of(session: Session, site: str, now: datetime) -> tuple[Roster, Exceptions]:
+    """The engine's kept roster (`Rosters` in `session.info`) or, elsewhere, the store's."""
+    kept = session.info.get(ROSTERS)
+    if isinstance(kept, Rosters):
+        return kept.current(session, site, now)
+    roster = load_roster(session, site)
+    return roster, load_exceptions(session, site, now.astimezone(roster.zone).date())
+
+
+ROSTERS = "watchpost.rosters"
+"""The `session.info` key under which the engine hands its `Rosters` to the rules."""
+
+
+def on_duty_in(
+    roster: Roster, exceptions: Exceptions, workers: Iterable[WorkerRow], now: datetime
+) -> list[WorkerRow]:
+    """Return those of `workers` (all of the roster's site) on duty at `now`, in order."""
+    local = now.astimezone(roster.zone)
     out = []
-    for w in listed:
-        kind = exceptions.get(w.id)
+    for w in workers:
+        kind = exceptions.kinds.get(w.id)
         if kind == "absent":
             continue
         if kind == "extra":
@@ -83,32 +172,33 @@ def on_duty(
             continue
         if not w.on_duty:
             continue
-        mine = shifts.get(w.id)
+        mine = roster.shifts.get(w.id)
         if mine is None or any(in_shift(s, local) for s in mine):
             out.append(w)
     return out
 
 
+def covering_in(roster: Roster, exceptions: Exceptions, grid: str) -> list[WorkerRow]:
+    """Return the workers on `extra` duty that day covering `grid`, by id."""
+    ids = set(exceptions.covering.get(grid, ()))
+    return [w for w in roster.workers if w.id in ids]
+
+
+def on_duty(
+    session: Session, site: str, workers: Iterable[WorkerRow], now: datetime
+) -> list[WorkerRow]:
+    """Return those of `workers` (all of `site`) on duty at `now`, in the given order."""
+    listed = list(workers)
+    if not listed:
+        return []
+    roster, exceptions = roster_of(session, site, now)
+    return on_duty_in(roster, exceptions, listed, now)
+
+
 def covering(session: Session, site: str, grid: str, now: datetime) -> list[WorkerRow]:
     """Return the workers on `extra` duty today covering `grid` (a swap across grids)."""
-    today = now.astimezone(site_zone(session, site)).date()
-    ids = session.scalars(
-        select(RosterExceptionRow.worker).where(
-            RosterExceptionRow.site == site,
-            RosterExceptionRow.day == today,
-            RosterExceptionRow.kind == "extra",
-            RosterExceptionRow.grid == grid,
-        )
-    ).all()
-    if not ids:
-        return []
-    return list(
-        session.scalars(
-            select(WorkerRow)
-            .where(WorkerRow.site == site, WorkerRow.id.in_(set(ids)))
-            .order_by(WorkerRow.id)
-        )
-    )
+    roster, exceptions = roster_of(session, site, now)
+    return covering_in(roster, exceptions, grid)
 
 
 def add_shift(
