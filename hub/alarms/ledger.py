@@ -27,12 +27,11 @@ from hub.alarms.alerts import (
 from hub.alarms.lifecycle import Effect, State, Step, Trigger, allows, decide
 from hub.alarms.routing import tier_workers
 from hub.policy import Policy
-from hub.store.residents import resident_context
+from hub.store.residents import context_rows, resident_context
 from hub.store.schema import (
     AlarmRow,
     DeliveryRow,
     DeviceRow,
-    HouseholdRow,
     RecipientRow,
     SiteRow,
     TransitionRow,
@@ -298,7 +297,8 @@ class Ledger:
     def page(self, alarm: AlarmRow, tier: int) -> list[WorkerRow]:
         """Notify the workers of `tier` (or the next tier that has anyone) and arm escalation."""
         escalation = self.policy.escalation_for(alarm.cls, alarm.reason)
-        tier, workers = tier_workers(self.session, alarm, escalation, tier, self.now)
+        with self.session.no_autoflush:  # registry reads: nothing pending can change them
+            tier, workers = tier_workers(self.session, alarm, escalation, tier, self.now)
         if not workers:
             log.warning("alarm %s (%s): nobody on duty to page; retrying", alarm.id, alarm.cls)
         alarm.tier = tier
@@ -369,13 +369,11 @@ class Ledger:
             return system_alert(alarm, site, state, self.now, headline)  # type: ignore[arg-type]
         device = self.session.get(DeviceRow, (alarm.site, alarm.device))
         assert device is not None
-        household = (
-            self.session.get(HouseholdRow, (alarm.site, device.household))
-            if device.household
-            else None
-        )
+        with self.session.no_autoflush:  # registry rows: nothing pending changes them
+            rows = context_rows(self.session, device)
+        household = rows[1] if device.household else None
         try:
-            ctx = resident_context(self.session, device)
+            ctx = resident_context(self.session, device, rows)
             falses = false_alarms(self.session, alarm.site, device.id, self.now)
             shown: Any = state
             return build_alert(alarm, device, household, ctx, shown, self.now, headline, falses)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from hub.store.schema import BuildingRow, DeviceRow, HouseholdRow, ResidentRow
@@ -18,14 +19,38 @@ def address_of(building: BuildingRow | None, household: HouseholdRow | None, loc
     return " ".join(p for p in parts if p)[:200]
 
 
-def resident_context(session: Session, device: DeviceRow) -> ResidentContext:
-    """Return the ResidentContext of a device (address only for common-area devices)."""
-    building = session.get(BuildingRow, (device.site, device.building))
-    household = (
-        session.get(HouseholdRow, (device.site, device.household)) if device.household else None
-    )
+Rows = tuple[BuildingRow | None, HouseholdRow | None, ResidentRow | None]
+
+
+def context_rows(session: Session, device: DeviceRow) -> Rows:
+    """Return the device's building, household and resident rows, in one query."""
+    site = device.site
+    found = session.execute(
+        select(BuildingRow, HouseholdRow, ResidentRow)
+        .select_from(DeviceRow)
+        .outerjoin(
+            BuildingRow, and_(BuildingRow.site == site, BuildingRow.id == DeviceRow.building)
+        )
+        .outerjoin(
+            HouseholdRow, and_(HouseholdRow.site == site, HouseholdRow.id == DeviceRow.household)
+        )
+        .outerjoin(
+            ResidentRow, and_(ResidentRow.site == site, ResidentRow.id == DeviceRow.resident)
+        )
+        .where(DeviceRow.site == site, DeviceRow.id == device.id)
+    ).first()
+    if found is None:
+        return None, None, None
+    return found[0], found[1], found[2]
+
+
+def resident_context(
+    session: Session, device: DeviceRow, rows: Rows | None = None
+) -> ResidentContext:
+    """Return the ResidentContext of a device (address only for common-area devices); `rows`
+    are its `context_rows` when the caller has them already."""
+    building, household, resident = rows if rows is not None else context_rows(session, device)
     address = address_of(building, household, device.location)
-    resident = session.get(ResidentRow, (device.site, device.resident)) if device.resident else None
     if resident is None:
         return ResidentContext(
             address=address,
