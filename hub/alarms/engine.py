@@ -436,11 +436,6 @@ class Engine:
             source=event.source,
             data=dict(event.data),
         )
-        ledger.session.add(row)
-        try:
-            ledger.session.flush()
-        except IntegrityError as exc:
-            raise _Duplicate from exc
         seen(ledger, device)
         alarm: AlarmRow | None = None
         if event.kind in ("call", "fall", "inactivity"):
@@ -457,6 +452,10 @@ class Engine:
         elif event.kind in TROUBLE_KINDS:
             alarm = raise_trouble(ledger, device, event.kind, event)
         row.alarm_id = alarm.id if alarm is not None else None
+        # Stored with its alarm id, in the transaction's last flush: one INSERT, no UPDATE.
+        # The same id taken by another hub meanwhile fails that flush on the primary key; the
+        # retry (`_retrying`) then finds it stored: a duplicate, confirmed as such.
+        ledger.session.add(row)
         if event.kind in CONFIRMED_KINDS:
             confirm_event(ledger, event.device, event.kind, row.alarm_id)
 
