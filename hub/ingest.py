@@ -65,9 +65,9 @@ for); the lanes (`hub.lanes`) hold everything the broker handed over (`hub.bus.R
 MAX_COMMIT = 200
 """Most events committed in one transaction."""
 TRIES = 3
+"""Engine attempts per message before it becomes a dead letter."""
 TOUCH_CHUNK = 250
 """Routine heartbeats written per transaction (see `Ingest.run_liveness`)."""
-"""Engine attempts per message before it becomes a dead letter."""
 
 
 class DeadLetters(Protocol):

@@ -33,19 +33,7 @@ def span(seconds: float) -> tuple[str, str]:
 def arrival_due(ledger: Ledger, limit: int | None = None) -> int:
     """Tell the overseers about the acknowledged alarms whose responder is overdue, the `limit`
     earliest (None: all); return how many."""
-    due = ledger.session.scalars(
-        select(AlarmRow)
-        .where(
-            AlarmRow.active.is_(True),
-            AlarmRow.state == "acknowledged",
-            AlarmRow.arrival_due_at.is_not(None),
-            AlarmRow.arrival_due_at <= ledger.now,
-        )
-        .order_by(AlarmRow.arrival_due_at)
-        # Several hubs on one PostgreSQL: each overdue alarm is reported by exactly one of them.
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    ).all()
+    due = ledger.due(AlarmRow.arrival_due_at, AlarmRow.state == "acknowledged", limit=limit)
     for alarm in due:
         ledger.fire(alarm, "overdue", "system")  # ALERT_OVERSEERS runs `overdue`
     return len(due)

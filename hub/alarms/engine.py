@@ -59,11 +59,6 @@ CLOCK_SKEW_FLAG_S = 300.0
 """A device clock off by more than this is flagged on its events (ordering uses receipt)."""
 
 
-def _judge_step() -> int:
-    """Devices due judged in one transaction (never more than a tick judges)."""
-    return max(1, min(JUDGE_STEP, JUDGE))
-
-
 class _Rehearsed(Exception):  # noqa: N818 - control flow, rolls the rehearsal back
     pass
 
@@ -94,10 +89,12 @@ class Engine:
         self._supervised_at: datetime | None = None
         self._deadlines = Deadlines()
         self._marks: set[tuple[str, str]] = set()
-        self._behind = False
+        self._due_next = False
+        """A step of this tick judges devices due: a pass found them, or a step judged a full
+        `JUDGE_STEP` (there may be more)."""
         self._timers_behind = False
-        self._sweep_next = False
         self._sweep_left = 0
+        """Devices this pass's sweep has still to judge (0: none, or the sweep reached the end)."""
         self._committed: list[Callable[[], None]] = []
         self._aborted: list[Callable[[], None]] = []
         self._lock = threading.Lock()
@@ -181,12 +178,12 @@ class Engine:
                 if not self._timers_behind:
                     break
                 await step(self._fire_timers)
-            for _ in range(-(-SWEEP // _judge_step())):
-                if not self._sweep_next:
+            for _ in range(-(-SWEEP // JUDGE_STEP)):
+                if self._sweep_left <= 0:
                     break
                 await step(self._sweep)
-            for _ in range(JUDGE // _judge_step()):
-                if not self._behind:
+            for _ in range(JUDGE // JUDGE_STEP):
+                if not self._due_next:
                     break
                 await step(self._judge_due)
         except Exception:
@@ -348,7 +345,7 @@ class Engine:
 
     def _tick(self, ledger: Ledger) -> None:
         self._fire_timers(ledger)
-        self._sweep_next = False
+        self._sweep_left = 0
         last = self._supervised_at
         every = self.policy.supervision_interval_s
         if last is None or (ledger.now - last).total_seconds() >= every or ledger.now < last:
@@ -367,16 +364,15 @@ class Engine:
             everyone = supervise(ledger, self.started_at)
             self._committed.append(lambda: index.rebuild(everyone, devices, now))
             return
-        self._behind = True  # judge the devices due (`_judge_due`, the next steps)
+        self._due_next = True  # judge the devices due (`_judge_due`, the next steps)
         self._sweep_left = SWEEP
-        self._sweep_next = SWEEP > 0
 
     def _sweep(self, ledger: Ledger) -> None:
         """Judge the next devices of this pass's sweep in (site, id) order, due or not
         (deadlines.py): `SWEEP` a pass, `JUDGE_STEP` a transaction."""
         index = self._deadlines
         cursor = index.cursor
-        size = min(self._sweep_left, _judge_step())
+        size = min(self._sweep_left, JUDGE_STEP)
         sweep_query = select(DeviceRow.site, DeviceRow.id)
         if cursor is not None:
             sweep_query = sweep_query.where(tuple_(DeviceRow.site, DeviceRow.id) > cursor)
@@ -393,17 +389,16 @@ class Engine:
         def done() -> None:
             index.update(judged)
             index.cursor = after
-            self._sweep_left -= size
-            self._sweep_next = full and self._sweep_left > 0
+            self._sweep_left = self._sweep_left - size if full else 0
 
         self._committed.append(done)
-        self._aborted.append(lambda: setattr(self, "_sweep_next", False))
+        self._aborted.append(lambda: setattr(self, "_sweep_left", 0))
 
     def _judge_due(self, ledger: Ledger) -> None:
         """Judge the next `JUDGE_STEP` devices due (a supervision pass that had more)."""
         index = self._deadlines
-        keys = index.take_due(ledger.now, _judge_step())
-        self._behind = len(keys) >= _judge_step()
+        keys = index.take_due(ledger.now, JUDGE_STEP)
+        self._due_next = len(keys) >= JUDGE_STEP
         judged = supervise(ledger, self.started_at, keys)
         self._committed.append(lambda: index.update(judged))
         self._aborted.append(lambda: index.touch(keys))

@@ -85,6 +85,20 @@ class Ledger:
             .with_for_update()
         ).first()
 
+    def due(self, timer: Any, *where: Any, limit: int | None = None) -> list[AlarmRow]:
+        """Return the active alarms whose `timer` column (an `AlarmRow` timestamp) has come,
+        matching `where`, the `limit` earliest (None: all). Row-locked, skipping rows another
+        hub has locked: with several hubs on one PostgreSQL, each fires a due timer once."""
+        return list(
+            self.session.scalars(
+                select(AlarmRow)
+                .where(AlarmRow.active.is_(True), *where, timer.is_not(None), timer <= self.now)
+                .order_by(timer)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        )
+
     def active_system(self, site: str, cls: str, reason: str) -> AlarmRow | None:
         """Return the active site-wide alarm (no device) of `cls` and `reason`, if any."""
         return self.session.scalars(

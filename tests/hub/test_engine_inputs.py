@@ -229,6 +229,7 @@ async def test_more_devices_due_than_a_tick_judges_are_judged_the_next_ticks(
     twin, clock, pick, monkeypatch: pytest.MonkeyPatch
 ):
     monkeypatch.setattr(engine_module, "JUDGE", 1)
+    monkeypatch.setattr(engine_module, "JUDGE_STEP", 1)
     monkeypatch.setattr(engine_module, "SWEEP", 0)  # only the devices due
     await twin.tick(clock())  # first pass: every device, none late
     beats = [(SITE, status(clock, d, heartbeat_s=30.0)) for d in (STAIR, "stair-b2")]

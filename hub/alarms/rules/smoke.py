@@ -103,18 +103,7 @@ def confirm_fire(ledger: Ledger, alarm: AlarmRow, why: str) -> None:
 def verify_due(ledger: Ledger, limit: int | None = None) -> int:
     """Confirm the pre-alarms whose smoke has persisted for the verification time, the `limit`
     earliest (None: all); return how many."""
-    due = ledger.session.scalars(
-        select(AlarmRow)
-        .where(
-            AlarmRow.cls == "pre_alarm",
-            AlarmRow.active.is_(True),
-            AlarmRow.verify_at.is_not(None),
-            AlarmRow.verify_at <= ledger.now,
-        )
-        .order_by(AlarmRow.verify_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    ).all()
+    due = ledger.due(AlarmRow.verify_at, AlarmRow.cls == "pre_alarm", limit=limit)
     for alarm in due:
         confirm_fire(ledger, alarm, f"smoke persisted {ledger.policy.smoke_verify_s:g} s")
     return len(due)
