@@ -50,6 +50,12 @@ def in_shift(shift: ShiftRow, local: datetime) -> bool:
     return (shift.weekday + 1) % 7 == day and t < shift.end
 
 
+ROSTERS = "watchpost.rosters"
+"""The `session.info` key under which the engine hands its `Rosters` to the rules."""
+MAX_DAYS = 64
+"""(site, day) exception sets `Rosters` keeps at most (a day passes; not needed again)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Roster:
     """A site's time zone, workers (by id) and weekly shifts (by worker)."""
@@ -140,10 +146,6 @@ class Rosters:
         return roster, found
 
 
-MAX_DAYS = 64
-"""(site, day) exception sets kept at most (a day passes; they are not needed again)."""
-
-
 def roster_of(session: Session, site: str, now: datetime) -> tuple[Roster, Exceptions]:
     """The engine's kept roster (`Rosters` in `session.info`) or, elsewhere, the store's."""
     kept = session.info.get(ROSTERS)
@@ -151,10 +153,6 @@ def roster_of(session: Session, site: str, now: datetime) -> tuple[Roster, Excep
         return kept.current(session, site, now)
     roster = load_roster(session, site)
     return roster, load_exceptions(session, site, now.astimezone(roster.zone).date())
-
-
-ROSTERS = "watchpost.rosters"
-"""The `session.info` key under which the engine hands its `Rosters` to the rules."""
 
 
 def on_duty_in(
