@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Dialect, Table, insert
+from sqlalchemy import JSON, Dialect, Table, insert
 from sqlalchemy.orm import Session
 
 Row = dict[str, Any]
@@ -28,11 +28,27 @@ def _statement(
     compiled = insert(table).compile(dialect=dialect, column_keys=list(columns))
     names = tuple(compiled.positiontup or ())  # the order of the statement's `?`s
     processors = tuple(
-        (i, process)
+        (i, _empty_known(process) if isinstance(table.c[name].type, JSON) else process)
         for i, name in enumerate(names)
         if (process := table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
     )
     return str(compiled), names, processors
+
+
+def _empty_known(process: Processor) -> Processor:
+    """A JSON column's processor that answers an empty list or dict (most residents' conditions
+    and contacts, most events' data) from its own answer, computed once, without serialising."""
+    empty_list, empty_dict = process([]), process({})
+
+    def known(value: Any) -> Any:
+        if not value:
+            if value.__class__ is list:
+                return empty_list
+            if value.__class__ is dict:
+                return empty_dict
+        return process(value)
+
+    return known
 
 
 def insert_rows(session: Session, table: Table, rows: Sequence[Row]) -> None:

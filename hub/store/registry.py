@@ -38,6 +38,8 @@ from protocol.device_config import DeviceConfig
 from protocol.site_config import DeviceRef, Registry, SiteConfig, gc_paused
 
 Row = dict[str, Any]
+WRITTEN: tuple[Any, ...] = ()
+"""What `_sync` notes of a row it inserted: equal to no row's values."""
 DeviceTuple = tuple[str, str, str, str, str | None, str | None, str, bool, float]
 """A device file as the store keeps it: the `DeviceRef` fields, then location, has_siren,
 heartbeat_s (the columns of `DEVICE_COLUMNS`, without `site`, `id` first as `device`)."""
@@ -167,8 +169,8 @@ def _sync(
         insert_rows(session, _table(model), inserts)
     if updates:
         session.execute(update(model), updates)  # ORM bulk UPDATE by primary key
-    for row in inserts:  # a file listed twice is refused before the import, but be safe
-        stored[row["id"]] = tuple(row[n] for n in values)
+    for row in inserts:  # a file listed twice is refused before the import, but be safe:
+        stored[row["id"]] = WRITTEN  # a later row with this id is then written as an UPDATE
     return len(inserts), len(updates)
 
 
