@@ -14,3 +14,4 @@ async def test_the_engine_bench_runs_every_phase(tmp_path: Path) -> None:
     assert out["devices"] > 50
     for key in ("status_first_per_s", "status_routine_per_s", "test_cpu_us", "sos_ms_median"):
         assert out[key] > 0
+    assert 10 <= out["sos_statements"] <= 30  # BEGIN … the outbox; COMMIT is not a statement
