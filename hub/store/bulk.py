@@ -2,9 +2,10 @@
 
 On SQLite the rows go to the driver as tuples, through the same type processors SQLAlchemy
 would apply (JSON, time). Its per-row handling (`construct_params`, the processors called
-through each bind) was half the time of writing 100,000 households and residents, and a third
-of a group commit of 200 `test` events (docs/bench.md). The statement and its processors are
-built once per table and set of columns. Elsewhere (PostgreSQL), Core's executemany.
+through each bind) was half the time of writing 100,000 households and residents, and a fifth
+of a group commit of 200 `test` events (pyinstrument, 2026-12-02). The statement and its
+processors are built once per table and set of columns. Elsewhere (PostgreSQL), Core's
+executemany.
 """
 
 from __future__ import annotations
