@@ -195,7 +195,7 @@ class Engine:
     async def rehearse(self) -> float | None:
         """Run an SOS's whole path once and roll it back; return its seconds (None: no home).
 
-        The first SOS after a start otherwise pays for compiling its ~25 statements and the
+        The first SOS after a start otherwise pays for compiling its ~18 statements and the
         ORM's first loads (~50 ms more here, 200 ms at worst: docs/bench.md). Nothing is kept:
         one transaction, rolled back, no action returned, the supervision index untouched.
         """
