@@ -52,6 +52,8 @@ def in_shift(shift: ShiftRow, local: datetime) -> bool:
 
 ROSTERS = "watchpost.rosters"
 """The `session.info` key under which the engine hands its `Rosters` to the rules."""
+CHECKED = "watchpost.rosters.checked"
+"""The `session.info` key marking that `Rosters` read the version in this transaction."""
 MAX_DAYS = 64
 """(site, day) exception sets `Rosters` keeps at most (a day passes; not needed again)."""
 
@@ -81,10 +83,14 @@ def load_roster(session: Session, site: str) -> Roster:
     workers = tuple(
         session.scalars(select(WorkerRow).where(WorkerRow.site == site).order_by(WorkerRow.id))
     )
+    return Roster(zone, workers, _shifts(session, site))
+
+
+def _shifts(session: Session, site: str) -> dict[str, tuple[ShiftRow, ...]]:
     shifts: dict[str, list[ShiftRow]] = {}
     for s in session.scalars(select(ShiftRow).where(ShiftRow.site == site).order_by(ShiftRow.id)):
         shifts.setdefault(s.worker, []).append(s)
-    return Roster(zone, workers, {w: tuple(rows) for w, rows in shifts.items()})
+    return {w: tuple(rows) for w, rows in shifts.items()}
 
 
 def load_exceptions(session: Session, site: str, day: date) -> Exceptions:
@@ -120,11 +126,16 @@ class Rosters:
 
     def current(self, session: Session, site: str, day_of: datetime) -> tuple[Roster, Exceptions]:
         """Return the site's roster and the exceptions of the local day of `day_of`."""
-        version = session.scalar(select(RosterVersionRow.n).where(RosterVersionRow.id == 1))
-        if version is None or version != self._version:
-            self._rosters.clear()
-            self._days.clear()
-            self._version = version
+        if session.info.get(CHECKED) is not self:  # once a transaction: an escalation tick
+            version = session.scalar(  # pages several alarms, a page may try several tiers
+                select(RosterVersionRow.n).where(RosterVersionRow.id == 1)
+            )
+            if version is None or version != self._version:
+                self._rosters.clear()
+                self._days.clear()
+                self._version = version
+            session.info[CHECKED] = self
+        version = self._version
         roster = self._rosters.get(site)
         if roster is None:
             roster = load_roster(session, site)
@@ -189,7 +200,9 @@ def on_duty(
     listed = list(workers)
     if not listed:
         return []
-    roster, exceptions = roster_of(session, site, now)
+    # The caller has the workers: the zone, the shifts and the day's exceptions are enough.
+    roster = Roster(site_zone(session, site), (), _shifts(session, site))
+    exceptions = load_exceptions(session, site, now.astimezone(roster.zone).date())
     return on_duty_in(roster, exceptions, listed, now)
 
 
