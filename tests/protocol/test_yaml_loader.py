@@ -3,6 +3,7 @@ value, or the same error, for any text."""
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -148,3 +149,80 @@ def test_a_value_that_does_not_match_its_tag_is_a_config_error(tmp_path: Path) -
         load_device_config(bad)
     assert raised.value.path == str(bad)
     assert raised.value.problems[0].startswith("not valid YAML: a value does not match its")
+
+
+json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats()
+    | st.text(max_size=20)
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+number_words = st.sampled_from(
+    ["1e5", "1E+5", "1.5e-3", "1.5E+3", "-0", "-0.0", "0.5", "12", "NaN", "Infinity",
+     "-Infinity", "1.0e+400", "123456789012345678901234567890"]
+)  # fmt: skip
+
+
+def json_texts() -> st.SearchStrategy[str]:
+    """JSON as machine-written registries have it, and with odd numbers and characters."""
+    dumped = st.builds(
+        json.dumps,
+        json_values,
+        ensure_ascii=st.booleans(),
+        indent=st.sampled_from([None, 1, "\t", "  "]),
+    )
+    numbers = st.lists(number_words, min_size=1, max_size=4).map(
+        lambda words: '{"n": [' + ", ".join(words) + "]}"
+    )
+    return dumped | numbers | dumped.map(lambda t: "\n  " + t + "\n")
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=json_texts())
+def test_json_reads_as_yaml_reads_it(text: str) -> None:
+    """Where PyYAML reads a JSON text, the JSON path gives the same value, types and all;
+    where libyaml refuses it (a surrogate pair, a lone surrogate), JSON's value or YAML's
+    error, never anything else."""
+    want, got = reference(text), fast(text)
+    if want[0] == "ok":
+        assert got[0] == "ok", (want, got)
+        assert same(want[1], got[1]), (want, got)
+    elif got[0] == "ok":
+        assert same(json.loads(text), got[1]), got
+    else:
+        assert want[1] == got[1]
+
+
+def test_json_that_libyaml_refuses_is_read_as_json() -> None:
+    """The JSON path is taken: a key libyaml will not take as a simple key, and a key and its
+    colon on two lines, are JSON all the same."""
+    long_key = "k" * 1100
+    text = json.dumps({long_key: 1})
+    assert reference(text)[0] == "error"
+    assert yaml_loader.load(text) == {long_key: 1}
+    assert reference('{"a"\n: 1}')[0] == "error"
+    assert yaml_loader.load('{"a"\n: 1}') == {"a": 1}
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ('{"m": 1e5, "n": 1E+5}', {"m": "1e5", "n": "1E+5"}),  # YAML 1.1: strings
+        ('{"x": NaN}', {"x": "NaN"}),
+        ("[1.5e+3, -0]", [1500.0, 0]),
+        ('{"a": "\\ud83d\\ude00"}', None),  # libyaml refuses a surrogate escape: its error
+    ],
+)
+def test_json_yields_to_yaml_where_they_differ(text: str, value: Any) -> None:
+    want, got = reference(text), fast(text)
+    assert want[0] == got[0] and (want[1] == got[1] if want[0] == "error" else True)
+    if value is not None:
+        assert same(got[1], value)
