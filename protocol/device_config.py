@@ -280,8 +280,7 @@ class DeviceConfig(Strict):
     def _pins_unique(self) -> DeviceConfig:
         seen: dict[str, str] = {}
         for section in (self.inputs, self.outputs):
-            for name in type(section).model_fields:
-                part = getattr(section, name)
+            for name, part in section.__dict__.items():  # its fields, in their order
                 pin = getattr(part, "pin", None)
                 if pin is None:
                     continue

@@ -36,7 +36,7 @@ from hub.store.store import Store
 from protocol.config_file import load_model
 from protocol.device_config import load_device_config
 from protocol.errors import ConfigError
-from protocol.site_config import SiteConfig, SiteIndex, device_files, gc_paused
+from protocol.site_config import SiteConfig, SiteIndex, device_paths, gc_paused
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ def import_folder(
     each take `chunk_size` files at a time.
     """
     started = time.monotonic()
-    paths = [str(p) for p in device_files(folder)]
+    paths = device_paths(folder)
     chunks = [paths[i : i + chunk_size] for i in range(0, len(paths), chunk_size)]
     with _parsed(chunks, workers) as results, gc_paused():
         site = load_model(SiteConfig, folder / "site.yaml")
