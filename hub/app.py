@@ -12,11 +12,8 @@ import contextlib
 import gc
 import json
 import logging
-import os
 import signal
-import sys
 import time
-from asyncio.subprocess import PIPE
 from collections.abc import Coroutine, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -35,6 +32,7 @@ from hub.dispatch import AppriseNotifier, Dispatcher, WebhookSender
 from hub.dispatch.direct import DirectPager, Roster
 from hub.health import HealthWatch, StoreQueues
 from hub.heartbeat import Heartbeat
+from hub.import_child import ImportChild, is_large
 from hub.influx import InfluxSettings, InfluxWriter
 from hub.ingest import MAX_BATCH, Ingest
 from hub.limits import SenderLimits
@@ -61,11 +59,6 @@ TAKEOVER_S = 10.0
 
 class _Stop(Exception):  # noqa: N818 - a signal to the TaskGroup, not an error
     """Raised inside the TaskGroup to cancel every task once the drain is over."""
-
-
-CHILD_IMPORT_FILES = 2_000
-"""Above this many device files a changed registry is parsed and imported by a child process
-(`hub.store.registry_import`), which forks parsers over the cores."""
 
 
 class StoreDirectory:
@@ -152,7 +145,21 @@ def worker_channels(registry: Registry | None) -> Mapping[tuple[str, str], Seque
     return {(site, w.id): tuple(w.notify) for w in registry.site.workers if w.notify}
 
 
-async def _prepare_store(settings: HubSettings) -> tuple[Store, Registry | None]:
+async def _prepare_store(
+    settings: HubSettings, child: ImportChild | None = None
+) -> tuple[Store, Registry | None]:
+    """Migrate the store and import the registry if it changed; stop `child` (an import
+    process started early by `watchpost hub`, see `hub.import_child`) either way."""
+    try:
+        return await _prepare(settings, child)
+    finally:
+        if child is not None:  # not needed, done, or the migration failed or was cancelled
+            await asyncio.to_thread(child.stop)
+
+
+async def _prepare(
+    settings: HubSettings, child: ImportChild | None
+) -> tuple[Store, Registry | None]:
     store = Store(settings.store)
     folder = settings.registry
     if folder is None:
@@ -161,43 +168,23 @@ async def _prepare_store(settings: HubSettings) -> tuple[Store, Registry | None]
     folder_fp = await asyncio.to_thread(fingerprint, folder)
     # Parsing 100,000 device files builds millions of objects that a process does not give
     # back: a child process parses and imports them, then this one finds its import mark.
-    large = _device_files(folder) > CHILD_IMPORT_FILES
+    large = is_large(folder)
     marked = ImportMark(_mark_path(settings)).read(folder_fp, settings.store) is not None
     # Started before the migration, the child loads its modules meanwhile, then waits.
-    child = await _start_import_process() if large and not marked else None
-    try:
-        await asyncio.to_thread(store.migrate)
-        if large and (
-            not marked or await asyncio.to_thread(_imported, settings, folder_fp, store) is None
-        ):
-            child = child or await _start_import_process()
-            if child is not None:
-                await _import_in_child(settings, folder_fp, child)
-    finally:
-        if child is not None and child.returncode is None:  # migration failed or cancelled
-            with contextlib.suppress(ProcessLookupError):
-                child.kill()
-            await child.wait()
+    if child is None and large and not marked:
+        child = ImportChild.start()
+    await asyncio.to_thread(store.migrate)
+    if large and (
+        not marked or await asyncio.to_thread(_imported, settings, folder_fp, store) is None
+    ):
+        child = child or ImportChild.start()
+        if child is not None:
+            await _import_in_child(settings, folder_fp, child)
     registry = await asyncio.to_thread(_import_registry, settings, folder, store, folder_fp)
     return store, registry
 
 
-async def _start_import_process() -> asyncio.subprocess.Process | None:
-    """Start `hub.store.registry_import`; it waits for its request on stdin. None: cannot."""
-    # The child imports what this process imports, from the same places.
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-    try:
-        return await asyncio.create_subprocess_exec(
-            *_child_import(), stdin=PIPE, stdout=PIPE, env=env
-        )
-    except OSError as exc:
-        log.warning("cannot start the registry import process (%r); importing here", exc)
-        return None
-
-
-async def _import_in_child(
-    settings: HubSettings, folder_fp: str, child: asyncio.subprocess.Process
-) -> None:
+async def _import_in_child(settings: HubSettings, folder_fp: str, child: ImportChild) -> None:
     """Have the import process import the registry; if it fails, `_import_registry` will.
 
     Raise the child's `ConfigError` when the registry is invalid.
@@ -210,25 +197,12 @@ async def _import_in_child(
         "fingerprint": folder_fp,
         "log_level": settings.log_level,
     }
-    out, _ = await child.communicate(json.dumps(request).encode())
-    if child.returncode == INVALID:
+    code, out = await asyncio.to_thread(child.run, request)
+    if code == INVALID:
         doc = json.loads(out)
         raise ConfigError(doc["path"], doc["problems"])
-    if child.returncode != 0:
-        log.warning("registry import process failed (exit %s); importing here", child.returncode)
-
-
-def _device_files(folder: Path) -> int:
-    devices = folder / "devices"
-    if not devices.is_dir():
-        return 0
-    with os.scandir(devices) as found:
-        return sum(1 for entry in found if entry.name.endswith(".yaml"))
-
-
-def _child_import() -> list[str]:
-    """Return the command line of the registry import process (see `_import_in_child`)."""
-    return [sys.executable, "-m", "hub.store.registry_import"]
+    if code != 0:
+        log.warning("registry import process failed (exit %s); importing here", code)
 
 
 def _state_dir(settings: HubSettings) -> Path:
@@ -291,8 +265,15 @@ def _import_registry(
     return registry
 
 
-async def run(settings: HubSettings, stop: asyncio.Event | None = None) -> None:
-    """Run the hub until `stop` is set (or, without `stop`, until SIGTERM/SIGINT), then stop."""
+async def run(
+    settings: HubSettings,
+    stop: asyncio.Event | None = None,
+    import_child: ImportChild | None = None,
+) -> None:
+    """Run the hub until `stop` is set (or, without `stop`, until SIGTERM/SIGINT), then stop.
+
+    `import_child`: a registry import process already started (`hub.import_child`), which
+    `run` uses or stops."""
     loop = asyncio.get_running_loop()
     installed = []
     if stop is None:
@@ -300,7 +281,7 @@ async def run(settings: HubSettings, stop: asyncio.Event | None = None) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
             installed.append(sig)
-    store, registry = await _prepare_store(settings)
+    store, registry = await _prepare_store(settings, import_child)
     try:
         await _run(settings, store, registry, stop)
     finally:

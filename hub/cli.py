@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
+from hub.import_child import ImportChild, is_large
 from protocol.config_file import describe_errors
 from protocol.errors import ConfigError
 
@@ -41,7 +42,6 @@ def hub(
     ] = None,
 ) -> None:
     """Run the hub until SIGTERM or Ctrl-C."""
-    from hub.app import run
     from hub.settings import HubSettings, build_settings
 
     try:
@@ -67,7 +67,16 @@ def hub(
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    asyncio.run(run(settings))
+    # A registry import process loads its modules while this one loads the hub's (seconds
+    # each); the hub sends it the import if the registry changed, else stops it.
+    child = ImportChild.start() if is_large(settings.registry) else None
+    try:
+        from hub.app import run
+
+        asyncio.run(run(settings, import_child=child))
+    finally:
+        if child is not None:
+            child.stop()
 
 
 def register(app: typer.Typer) -> None:

@@ -5,8 +5,26 @@ stored, so a stolen database holds no usable token). `Principal` is who a reques
 `visibility` says which alarms a principal may see and act on. Every write is `audit`ed.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from hub.accounts.principal import Principal
 from hub.accounts.roles import ROLES, Role
-from hub.accounts.service import AccountError, Accounts
+
+if TYPE_CHECKING:
+    from hub.accounts.service import AccountError, Accounts
 
 __all__ = ["ROLES", "AccountError", "Accounts", "Principal", "Role"]
+
+
+def __getattr__(name: str) -> Any:
+    """`Accounts` and `AccountError`, loaded when first asked for: the service loads the store
+    and SQLAlchemy, a second of every `watchpost` command's start that `watchpost users`
+    does not always need and `watchpost hub` needs later (it starts its import process
+    first, `hub.import_child`)."""
+    if name in ("AccountError", "Accounts"):
+        from hub.accounts import service
+
+        return getattr(service, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from hub import app
+from hub import app, import_child
 from hub.settings import HubSettings
 from hub.store import Store
 from hub.store.registry import ImportMark, fingerprint, import_registry
@@ -123,7 +123,7 @@ def test_an_invalid_folder_writes_nothing_and_names_the_file(tmp_path: Path, sit
 async def test_the_hub_reports_the_child_process_config_error(
     tmp_path: Path, site_id: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(app, "CHILD_IMPORT_FILES", 0)
+    monkeypatch.setattr(import_child, "CHILD_IMPORT_FILES", 0)
     folder = write_site(tmp_path, site_id)
     bad = folder / "devices" / "stair-b2.yaml"
     break_file(bad, "building: b2", "building: b9")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete
 
-from hub import app
+from hub import app, import_child
 from hub.app import _import_registry
 from hub.settings import HubSettings
 from hub.store import Store
@@ -68,7 +68,7 @@ def test_another_store_gets_a_full_import(tmp_path: Path, site_id: str) -> None:
 async def test_a_large_registry_is_parsed_in_a_child_process(
     tmp_path: Path, site_id: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(app, "CHILD_IMPORT_FILES", 0)  # the sunflower copy counts as large
+    monkeypatch.setattr(import_child, "CHILD_IMPORT_FILES", 0)  # the sunflower copy counts as large
     folder = write_site(tmp_path, site_id)
     url = f"sqlite:///{tmp_path / 'hub.db'}"
     store, registry = await app._prepare_store(settings(tmp_path, url, folder))
@@ -88,6 +88,27 @@ async def test_a_large_registry_is_parsed_in_a_child_process(
         assert store.known_device(site_id, "home-b1-101")
     finally:
         store.close()
+
+
+async def test_an_import_process_started_early_imports_or_is_stopped(
+    tmp_path: Path, site_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`watchpost hub` starts the import process before it loads its own modules: a changed
+    registry is imported by that process; when nothing changed it is stopped, not left."""
+    monkeypatch.setattr(import_child, "CHILD_IMPORT_FILES", 0)
+    folder = write_site(tmp_path, site_id)
+    url = f"sqlite:///{tmp_path / 'hub.db'}"
+    for changed in (True, False):
+        child = import_child.ImportChild.start()
+        assert child is not None
+        store, registry = await app._prepare_store(settings(tmp_path, url, folder), child)
+        try:
+            assert registry is not None and registry.devices == []  # the mark, not a parse
+            assert store.known_device(site_id, "home-b1-101")
+            # imported: it exited 0; not needed: killed while it waited for a request
+            assert child.proc.returncode == (0 if changed else -9)
+        finally:
+            store.close()
 
 
 async def test_a_missing_site_yaml_is_a_config_error_naming_it(

@@ -1,0 +1,72 @@
+"""The registry import process (`hub.store.registry_import`), started as early as the hub can.
+
+A hub with a large registry (more than `CHILD_IMPORT_FILES` device files) parses and imports a
+changed one in a child process. That process needs about two seconds to load its modules, so
+`watchpost hub` starts it before it loads its own (this module loads none of them); it then
+waits for its request on stdin while the hub fingerprints the folder and migrates the store,
+and is stopped unasked if the store already holds this registry.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+CHILD_IMPORT_FILES = 2_000
+"""Above this many device files a changed registry is parsed and imported by a child process
+(`hub.store.registry_import`), which forks parsers over the cores."""
+
+
+def device_file_count(folder: Path) -> int:
+    """Return how many `devices/*.yaml` files a site folder has."""
+    devices = folder / "devices"
+    if not devices.is_dir():
+        return 0
+    with os.scandir(devices) as found:
+        return sum(1 for entry in found if entry.name.endswith(".yaml"))
+
+
+def is_large(folder: Path | None) -> bool:
+    """Whether a changed registry in `folder` is imported by a child process."""
+    return folder is not None and device_file_count(folder) > CHILD_IMPORT_FILES
+
+
+class ImportChild:
+    """One `hub.store.registry_import` process, waiting for its request."""
+
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        self.proc = proc
+
+    @classmethod
+    def start(cls) -> ImportChild | None:
+        """Start the process; None (and a warning) if it cannot be started."""
+        # The child imports what this process imports, from the same places.
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        command = [sys.executable, "-m", "hub.store.registry_import"]
+        try:
+            proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        except OSError as exc:
+            log.warning("cannot start the registry import process (%r); importing here", exc)
+            return None
+        return cls(proc)
+
+    def run(self, request: dict[str, Any]) -> tuple[int, bytes]:
+        """Send the request, wait for the import; return (exit code, what it printed)."""
+        out, _ = self.proc.communicate(json.dumps(request).encode())
+        return self.proc.returncode, out
+
+    def stop(self) -> None:
+        """Kill the process if it is still running (not needed, or the hub is stopping)."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            if pipe is not None:
+                pipe.close()
