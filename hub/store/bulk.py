@@ -4,7 +4,9 @@ On SQLite the rows go to the driver as tuples, through the same type processors 
 would apply (JSON, time). Its per-row handling (`construct_params`, the processors called
 through each bind) was half the time of writing 100,000 households and residents, and a fifth
 of a group commit of 200 `test` events (pyinstrument, 2026-12-02). The statement and its
-processors are built once per table and set of columns. Elsewhere (PostgreSQL), Core's
+processors are built once per table and set of columns. `insert_tuples` takes rows that are
+tuples already (the registry import's): a table with no processed column (grids, buildings,
+households, devices) passes them to the driver untouched. Elsewhere (PostgreSQL), Core's
 executemany.
 """
 
@@ -24,16 +26,18 @@ Processor = Callable[[Any], Any]
 @lru_cache(maxsize=64)
 def _statement(
     table: Table, columns: tuple[str, ...], dialect: Dialect
-) -> tuple[str, tuple[str, ...], tuple[tuple[int, Processor], ...]]:
-    """The INSERT's SQL, its parameters' order and the bind processors by position."""
+) -> tuple[str, tuple[str, ...], tuple[int, ...] | None, tuple[tuple[int, Processor], ...]]:
+    """The INSERT's SQL, its parameters' names in order, where each is in `columns` (None: in
+    the same order), and the bind processors by position."""
     compiled = insert(table).compile(dialect=dialect, column_keys=list(columns))
     names = tuple(compiled.positiontup or ())  # the order of the statement's `?`s
+    order = None if names == columns else tuple(columns.index(n) for n in names)
     processors = tuple(
         (i, _empty_known(process) if isinstance(table.c[name].type, JSON) else process)
         for i, name in enumerate(names)
         if (process := table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
     )
-    return str(compiled), names, processors
+    return str(compiled), names, order, processors
 
 
 def _empty_known(process: Processor) -> Processor:
@@ -61,11 +65,36 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Row]) -> None:
     if dialect.name != "sqlite":
         session.execute(insert(table), rows)
         return
-    sql, names, processors = _statement(table, tuple(rows[0]), dialect)
+    sql, names, _, processors = _statement(table, tuple(rows[0]), dialect)
     params = []
     for row in rows:
         values = [row[n] for n in names]
         for i, process in processors:
             values[i] = process(values[i])
         params.append(tuple(values))
+    conn.exec_driver_sql(sql, params)
+
+
+def insert_tuples(
+    session: Session, table: Table, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """INSERT `rows` (tuples of `columns`' values) into `table` in one executemany. A table
+    whose columns need no processor (most of the registry's) takes the tuples as they are."""
+    if not rows:
+        return
+    conn = session.connection()
+    dialect = conn.dialect
+    if dialect.name != "sqlite":
+        session.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
+        return
+    sql, _, order, processors = _statement(table, columns, dialect)
+    params: Sequence[tuple[Any, ...]] = rows
+    if order is not None or processors:
+        converted = []
+        for row in rows:
+            values = list(row) if order is None else [row[i] for i in order]
+            for i, process in processors:
+                values[i] = process(values[i])
+            converted.append(tuple(values))
+        params = converted
     conn.exec_driver_sql(sql, params)

@@ -20,10 +20,11 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
-from hub.store.bulk import insert_rows
+from hub.store.bulk import insert_tuples
 from hub.store.schema import (
     Base,
     BuildingRow,
@@ -37,7 +38,6 @@ from hub.store.schema import (
 from protocol.device_config import DeviceConfig
 from protocol.site_config import DeviceRef, Registry, SiteConfig, gc_paused
 
-Row = dict[str, Any]
 WRITTEN: tuple[Any, ...] = ()
 """What `_sync` notes of a row it inserted: equal to no row's values."""
 DeviceTuple = tuple[str, str, str, str, str | None, str | None, str, bool, float]
@@ -86,14 +86,15 @@ def import_site(session: Session, site: SiteConfig) -> dict[str, int]:
     sid = site.site
     _upsert_site(session, site)
     counts: dict[str, int] = {}
-    for model, rows in (
-        (GridRow, [{"site": sid, **g.__dict__} for g in site.grids]),  # flat: no model_dump
-        (BuildingRow, [{"site": sid, **b.__dict__} for b in site.buildings]),
-        (HouseholdRow, [{"site": sid, **h.__dict__} for h in site.households]),
-        (ResidentRow, _residents(site)),
-        (WorkerRow, [{"site": sid, **w.model_dump()} for w in site.workers]),
+    for model, columns, rows in (
+        _flat(GridRow, sid, site.grids),
+        _flat(BuildingRow, sid, site.buildings),
+        _flat(HouseholdRow, sid, site.households),
+        (ResidentRow, RESIDENT_COLUMNS, _residents(site)),
+        _workers(sid, site),
     ):
-        inserted, updated = _sync(session, model, _stored(session, model, sid, rows), rows)
+        stored = _stored(session, model, sid, columns) if rows else {}
+        inserted, updated = _sync(session, model, stored, columns, rows)
         counts[model.__tablename__] = inserted + updated
     listed = [w.id for w in site.workers]
     session.execute(
@@ -105,25 +106,55 @@ def import_site(session: Session, site: SiteConfig) -> dict[str, int]:
     return counts
 
 
+Columns = tuple[str, ...]
+"""A table's columns as `_sync` takes them: `site`, `id`, then the others."""
+Tuple = tuple[Any, ...]
+RESIDENT_COLUMNS: Columns = (
+    "site", "id", "household", "name", "age", "conditions", "contacts", "key_safe", "floor",
+    "checkin_start", "checkin_end",
+)  # fmt: skip
+SYNCED_DEVICE_COLUMNS: Columns = ("site", *DEVICE_COLUMNS[:1], *DEVICE_COLUMNS[2:])
+
+
+def _flat(
+    model: type[Base], sid: str, items: Sequence[BaseModel]
+) -> tuple[type[Base], Columns, list[Tuple]]:
+    """Rows of a model whose fields are its table's columns, `id` first (grids, buildings,
+    households): its own values, not a `model_dump` each."""
+    if not items:
+        return model, ("site", "id"), []
+    columns = ("site", *items[0].__dict__)
+    assert columns[1] == "id", columns
+    return model, columns, [(sid, *item.__dict__.values()) for item in items]
+
+
+def _workers(sid: str, site: SiteConfig) -> tuple[type[Base], Columns, list[Tuple]]:
+    dumped = [w.model_dump() for w in site.workers]
+    columns = ("site", *dumped[0]) if dumped else ("site", "id")
+    assert columns[1] == "id", columns
+    return WorkerRow, columns, [(sid, *w.values()) for w in dumped]
+
+
 class DeviceSync:
     """Insert or update a site's devices, in as many `add` calls (chunks) as convenient."""
 
     def __init__(self, session: Session, site: str) -> None:
         self.session = session
         self.site = site
-        self._stored: dict[str, tuple[Any, ...]] | None = None
+        self._stored: dict[str, Tuple] | None = None
         self.written = 0
 
     def add(self, devices: Iterable[DeviceTuple]) -> None:
         """Write the devices that are new or changed, as devices of this site."""
-        rows = [dict(zip(DEVICE_COLUMNS, d, strict=True)) for d in devices]
+        # The cross-check refused any other site; the registry's wins.
+        sid = self.site
+        rows = [(sid, d[0], *d[2:]) for d in devices]
         if not rows:
             return
-        for row in rows:  # the cross-check refused any other site; the registry's wins
-            row["site"] = self.site
         if self._stored is None:  # read once: 100,000 rows, not one query per chunk
-            self._stored = _stored(self.session, DeviceRow, self.site, rows)
-        inserted, updated = _sync(self.session, DeviceRow, self._stored, rows)
+            self._stored = _stored(self.session, DeviceRow, sid, SYNCED_DEVICE_COLUMNS)
+        columns = SYNCED_DEVICE_COLUMNS
+        inserted, updated = _sync(self.session, DeviceRow, self._stored, columns, rows)
         self.written += inserted + updated
 
 
@@ -138,39 +169,41 @@ def _upsert_site(session: Session, site: SiteConfig) -> None:
     session.flush()
 
 
-def _stored(
-    session: Session, model: type[Base], sid: str, rows: Sequence[Row]
-) -> dict[str, tuple[Any, ...]]:
-    """Return the site's stored rows of `model`: id → the values of the other columns."""
-    if not rows:
-        return {}
+def _stored(session: Session, model: type[Base], sid: str, columns: Columns) -> dict[str, Tuple]:
+    """Return the site's stored rows of `model`: id → the values of `columns[2:]`."""
     table = _table(model)
-    values = [n for n in rows[0] if n not in ("site", "id")]
-    query = select(table.c.id, *(table.c[n] for n in values)).where(table.c.site == sid)
+    query = select(table.c.id, *(table.c[n] for n in columns[2:])).where(table.c.site == sid)
     return {r[0]: tuple(r[1:]) for r in session.execute(query)}
 
 
 def _sync(
-    session: Session, model: type[Base], stored: dict[str, tuple[Any, ...]], rows: Sequence[Row]
+    session: Session,
+    model: type[Base],
+    stored: dict[str, Tuple],
+    columns: Columns,
+    rows: Sequence[Tuple],
 ) -> tuple[int, int]:
-    """Insert the rows that are new and update the ones that changed; return both counts."""
+    """Insert the rows (of `columns`, `site` and `id` first) that are new and update the ones
+    that changed; return both counts."""
     if not rows:
         return 0, 0
-    values = [n for n in rows[0] if n not in ("site", "id")]
-    inserts: list[Row] = []
-    updates: list[Row] = []
-    for row in rows:
-        old = stored.get(row["id"])
-        if old is None:
-            inserts.append(row)
-        elif old != tuple(row[n] for n in values):
-            updates.append(row)
+    if not stored:  # a new store: nothing to compare
+        inserts: Sequence[Tuple] = rows
+        updates: list[Tuple] = []
+    else:
+        inserts, updates = [], []
+        for row in rows:
+            old = stored.get(row[1])
+            if old is None:
+                inserts.append(row)
+            elif old != row[2:]:
+                updates.append(row)
     if inserts:
-        insert_rows(session, _table(model), inserts)
-    if updates:
-        session.execute(update(model), updates)  # ORM bulk UPDATE by primary key
+        insert_tuples(session, _table(model), columns, inserts)
+    if updates:  # ORM bulk UPDATE by primary key
+        session.execute(update(model), [dict(zip(columns, r, strict=True)) for r in updates])
     for row in inserts:  # a file listed twice is refused before the import, but be safe:
-        stored[row["id"]] = WRITTEN  # a later row with this id is then written as an UPDATE
+        stored[row[1]] = WRITTEN  # a later row with this id is then written as an UPDATE
     return len(inserts), len(updates)
 
 
@@ -179,26 +212,23 @@ def _table(model: type[Base]) -> Table:
     return table
 
 
-def _residents(site: SiteConfig) -> list[Row]:
+def _residents(site: SiteConfig) -> list[Tuple]:
+    """Resident rows in `RESIDENT_COLUMNS` order (with their household's key safe and floor)."""
     households = {h.id: h for h in site.households}
+    sid = site.site
     rows = []
     for r in site.residents:
         home = households[r.household]
+        checkin = r.checkin
         rows.append(
-            {
-                "site": site.site,
-                "id": r.id,
-                "household": r.household,
-                "name": r.name,
-                "age": r.age,
-                "conditions": list(r.conditions),
-                "contacts": [c.model_dump() for c in r.contacts],
-                "key_safe": home.key_safe,
-                "floor": home.floor,
-                "checkin_start": r.checkin.window_start if r.checkin else None,
-                "checkin_end": r.checkin.window_end if r.checkin else None,
-            }
-        )
+            (
+                sid, r.id, r.household, r.name, r.age, list(r.conditions),
+                [c.model_dump() for c in r.contacts] if r.contacts else [],
+                home.key_safe, home.floor,
+                checkin.window_start if checkin else None,
+                checkin.window_end if checkin else None,
+            )
+        )  # fmt: skip
     return rows
 
 
