@@ -32,7 +32,7 @@ from hub.dispatch import AppriseNotifier, Dispatcher, WebhookSender
 from hub.dispatch.direct import DirectPager, Roster
 from hub.health import HealthWatch, StoreQueues
 from hub.heartbeat import Heartbeat
-from hub.import_child import ImportChild, is_large
+from hub.import_child import ImportChild, is_large, mark_path
 from hub.influx import InfluxSettings, InfluxWriter
 from hub.ingest import MAX_BATCH, Ingest
 from hub.limits import SenderLimits
@@ -169,7 +169,7 @@ async def _prepare(
     # Parsing 100,000 device files builds millions of objects that a process does not give
     # back: a child process parses and imports them, then this one finds its import mark.
     large = is_large(folder)
-    marked = ImportMark(_mark_path(settings)).read(folder_fp, settings.store) is not None
+    marked = ImportMark(mark_path(settings)).read(folder_fp, settings.store) is not None
     # Started before the migration, the child loads its modules meanwhile, then waits.
     if child is None and large and not marked:
         child = ImportChild.start()
@@ -193,7 +193,7 @@ async def _import_in_child(settings: HubSettings, folder_fp: str, child: ImportC
     request = {
         "store": settings.store,
         "folder": str(settings.registry),
-        "mark": str(_mark_path(settings)),
+        "mark": str(mark_path(settings)),
         "fingerprint": folder_fp,
         "log_level": settings.log_level,
     }
@@ -205,21 +205,9 @@ async def _import_in_child(settings: HubSettings, folder_fp: str, child: ImportC
         log.warning("registry import process failed (exit %s); importing here", code)
 
 
-def _state_dir(settings: HubSettings) -> Path:
-    if settings.state_dir:
-        return Path(settings.state_dir)
-    if settings.store.startswith("sqlite:///"):
-        return Path(settings.store.removeprefix("sqlite:///")).parent
-    return Path("var")
-
-
-def _mark_path(settings: HubSettings) -> Path:
-    return _state_dir(settings) / "registry-import.json"
-
-
 def _imported(settings: HubSettings, folder_fp: str, store: Store) -> SiteConfig | None:
     """Return the site summary if this store holds exactly the registry `folder_fp` names."""
-    known = ImportMark(_mark_path(settings)).read(folder_fp, settings.store)
+    known = ImportMark(mark_path(settings)).read(folder_fp, settings.store)
     if known is None:
         return None
     site, devices = known
@@ -252,7 +240,7 @@ def _import_registry(
     registry = load_site(folder)
     parsed = time.monotonic()
     store.import_registry(registry)
-    ImportMark(_mark_path(settings)).write(
+    ImportMark(mark_path(settings)).write(
         folder_fp, settings.store, registry.site, len(registry.devices)
     )
     log.info(

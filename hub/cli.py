@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from hub.import_child import ImportChild, is_large
+from hub.import_child import ImportChild, is_large, looks_changed
 from protocol.config_file import describe_errors
 from protocol.errors import ConfigError
 
@@ -69,7 +69,8 @@ def hub(
     )
     # A registry import process loads its modules while this one loads the hub's (seconds
     # each); the hub sends it the import if the registry changed, else stops it.
-    child = ImportChild.start() if is_large(settings.registry) else None
+    early = is_large(settings.registry) and looks_changed(settings)
+    child = ImportChild.start() if early else None
     try:
         from hub.app import run
 

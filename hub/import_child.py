@@ -4,7 +4,9 @@ A hub with a large registry (more than `CHILD_IMPORT_FILES` device files) parses
 changed one in a child process. That process needs about two seconds to load its modules, so
 `watchpost hub` starts it before it loads its own (this module loads none of them); it then
 waits for its request on stdin while the hub fingerprints the folder and migrates the store,
-and is stopped unasked if the store already holds this registry.
+and is stopped unasked if the store already holds this registry. It is started early only when
+the registry looks changed since its import mark was written (`looks_changed`); a restart on
+an unchanged registry then starts no process at all.
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hub.settings import HubSettings
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +36,39 @@ def device_file_count(folder: Path) -> int:
         return 0
     with os.scandir(devices) as found:
         return sum(1 for entry in found if entry.name.endswith(".yaml"))
+
+
+def state_dir(settings: HubSettings) -> Path:
+    """Where the hub keeps its small state files (the import mark)."""
+    if settings.state_dir:
+        return Path(settings.state_dir)
+    if settings.store.startswith("sqlite:///"):
+        return Path(settings.store.removeprefix("sqlite:///")).parent
+    return Path("var")
+
+
+def mark_path(settings: HubSettings) -> Path:
+    """The registry import mark's file (`hub.store.registry.ImportMark`)."""
+    return state_dir(settings) / "registry-import.json"
+
+
+def looks_changed(settings: HubSettings) -> bool:
+    """Whether the registry may have changed since its import: no import mark, or `site.yaml`
+    or the devices folder modified after it. A guess (a device file edited in place does not
+    touch its folder): it only decides whether to start the import process early; the hub
+    then decides by the folder's fingerprint, and starts it late if the guess was wrong."""
+    assert settings.registry is not None
+    try:
+        marked = mark_path(settings).stat().st_mtime_ns
+    except OSError:
+        return True
+    for path in (settings.registry / "site.yaml", settings.registry / "devices"):
+        try:
+            if path.stat().st_mtime_ns >= marked:
+                return True
+        except OSError:
+            return True
+    return False
 
 
 def is_large(folder: Path | None) -> bool:

@@ -4,7 +4,9 @@ A site folder in the `firmware-config` layout is written straight from dicts (on
 device: N devices, N households, N residents, N/6 buildings, 20 grids; `site.yaml` and the
 device files are JSON, which YAML reads as flow style), then measured in this order:
 
-1. `protocol.site_config.load_site` of the folder (parse + validate + cross-check), in-process;
+1. `protocol.site_config.load_site` of the folder (parse + validate + cross-check), in-process,
+   and the CPU a device file costs to parse and validate, as written (JSON: the JSON path of
+   `protocol.yaml_loader`) and as the same files in block-style YAML (libyaml's);
 2. `Store.import_registry` into a fresh SQLite store, and again with nothing changed;
 3. every device's retained `online` status is published to the broker (as after a power cut:
    the hub takes them all in when it subscribes);
@@ -101,6 +103,29 @@ def write_site(folder: Path, devices: int, broker_url: str) -> Path:
     return folder
 
 
+def _parse_cost(work: Path, site_dir: Path, n: int) -> tuple[float, float]:
+    """Return the CPU µs a device file costs to parse and validate, as written (JSON) and the
+    same files as block-style YAML (as `watchpost config device` writes them), over `n`."""
+    import yaml  # here: only this figure needs it
+
+    from hub.store.registry_import import parse_devices
+
+    files = sorted((site_dir / "devices").iterdir())[:n]
+    block = work / "block"
+    block.mkdir()
+    for path in files:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        (block / path.name).write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False))
+    costs = []
+    for paths in ([str(p) for p in files], [str(block / p.name) for p in files]):
+        parse_devices(paths[:50])  # warm: imports and memoised scalars
+        started = time.process_time()
+        rows, error = parse_devices(paths)
+        assert error is None and len(rows) == len(paths), error
+        costs.append((time.process_time() - started) / len(paths) * 1e6)
+    return costs[0], costs[1]
+
+
 def _rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -178,6 +203,10 @@ def bench_startup(quick: bool, note: Note) -> Result:
             registry = load_site(site_dir)
             result.add("load_site_s", f"load_site: parse + validate {n:,} device files",
                        time.monotonic() - started, "s")  # fmt: skip
+            as_json, as_block = _parse_cost(work, site_dir, min(n, 2_000))
+            result.add("parse_json_us", "a device file parsed + validated, JSON (as written)",
+                       as_json, "µs")  # fmt: skip
+            result.add("parse_block_us", "the same file as block-style YAML", as_block, "µs")
             store = Store(f"sqlite:///{work / 'import.db'}")
             store.migrate()
             note("startup: bulk import")

@@ -111,6 +111,31 @@ async def test_an_import_process_started_early_imports_or_is_stopped(
             store.close()
 
 
+def test_the_early_start_is_guessed_from_the_mark_and_the_folder(
+    tmp_path: Path, site_id: str
+) -> None:
+    """The import process is started before the hub loads its modules only when the registry
+    looks changed: no mark yet, or `site.yaml` or the devices folder newer than the mark."""
+    folder = write_site(tmp_path, site_id)
+    url = f"sqlite:///{tmp_path / 'hub.db'}"
+    hub = settings(tmp_path, url, folder)
+    assert import_child.looks_changed(hub)  # never imported
+    store = Store(url)
+    store.migrate()
+    try:
+        _import_registry(hub, folder, store)
+    finally:
+        store.close()
+    marked = import_child.mark_path(hub).stat().st_mtime_ns
+    for path in (folder / "site.yaml", folder / "devices"):
+        os.utime(path, ns=(marked - 10**9, marked - 10**9))
+    assert not import_child.looks_changed(hub)
+    for path in (folder / "site.yaml", folder / "devices"):  # edited, or a file added
+        os.utime(path, ns=(marked + 10**9, marked + 10**9))
+        assert import_child.looks_changed(hub)
+        os.utime(path, ns=(marked - 10**9, marked - 10**9))
+
+
 async def test_a_missing_site_yaml_is_a_config_error_naming_it(
     tmp_path: Path, site_id: str
 ) -> None:
