@@ -168,7 +168,7 @@ async def _prepare(
     folder_fp = await asyncio.to_thread(fingerprint, folder)
     # Parsing 100,000 device files builds millions of objects that a process does not give
     # back: a child process parses and imports them, then this one finds its import mark.
-    large = is_large(folder)
+    large = child is not None or is_large(folder)  # started early: counted already
     marked = ImportMark(mark_path(settings)).read(folder_fp, settings.store) is not None
     # Started before the migration, the child loads its modules meanwhile, then waits.
     if child is None and large and not marked:
