@@ -2,11 +2,11 @@
 
 A hub with a large registry (more than `CHILD_IMPORT_FILES` device files) parses and imports a
 changed one in a child process. That process needs about two seconds to load its modules, so
-`watchpost hub` starts it before it loads its own (this module loads none of them); it then
-waits for its request on stdin while the hub fingerprints the folder and migrates the store,
-and is stopped unasked if the store already holds this registry. It is started early only when
-the registry looks changed since its import mark was written (`looks_changed`); a restart on
-an unchanged registry then starts no process at all.
+`watchpost hub` starts it before it loads its own (this module loads none beyond what the CLI
+has loaded); it then waits for its request on stdin while the hub fingerprints the folder and
+migrates the store, and is stopped unasked if the store already holds this registry. It is
+started early only when the registry looks changed since its import mark was written
+(`looks_changed`); a restart on an unchanged registry then starts no process at all.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from protocol.site_config import device_names
+
 if TYPE_CHECKING:
     from hub.settings import HubSettings
 
@@ -27,15 +29,6 @@ log = logging.getLogger(__name__)
 CHILD_IMPORT_FILES = 2_000
 """Above this many device files a changed registry is parsed and imported by a child process
 (`hub.store.registry_import`), which forks parsers over the cores."""
-
-
-def device_file_count(folder: Path) -> int:
-    """Return how many `devices/*.yaml` files a site folder has."""
-    devices = folder / "devices"
-    if not devices.is_dir():
-        return 0
-    with os.scandir(devices) as found:
-        return sum(1 for entry in found if entry.name.endswith(".yaml"))
 
 
 def state_dir(settings: HubSettings) -> Path:
@@ -73,7 +66,7 @@ def looks_changed(settings: HubSettings) -> bool:
 
 def is_large(folder: Path | None) -> bool:
     """Whether a changed registry in `folder` is imported by a child process."""
-    return folder is not None and device_file_count(folder) > CHILD_IMPORT_FILES
+    return folder is not None and len(device_names(folder)) > CHILD_IMPORT_FILES
 
 
 class ImportChild:

@@ -163,17 +163,18 @@ class Registry(BaseModel):
 def device_files(folder: str | Path) -> list[Path]:
     """Return a site folder's `devices/*.yaml` files, sorted by name."""
     devices = Path(folder) / "devices"
-    return [devices / name for name in _device_names(devices)]
+    return [devices / name for name in device_names(folder)]
 
 
 def device_paths(folder: str | Path) -> list[str]:
     """`device_files` as strings, built without a `Path` each (100,000 of them cost a second)."""
+    prefix = f"{Path(folder) / 'devices'}{os.sep}"
+    return [prefix + name for name in device_names(folder)]
+
+
+def device_names(folder: str | Path) -> list[str]:
+    """Return the names of a site folder's `devices/*.yaml` files, sorted."""
     devices = Path(folder) / "devices"
-    prefix = f"{devices}{os.sep}"
-    return [prefix + name for name in _device_names(devices)]
-
-
-def _device_names(devices: Path) -> list[str]:
     if not devices.is_dir():
         return []
     with os.scandir(devices) as found:

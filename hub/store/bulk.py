@@ -12,7 +12,7 @@ executemany.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -66,13 +66,7 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Row]) -> None:
         session.execute(insert(table), rows)
         return
     sql, names, _, processors = _statement(table, tuple(rows[0]), dialect)
-    params = []
-    for row in rows:
-        values = [row[n] for n in names]
-        for i, process in processors:
-            values[i] = process(values[i])
-        params.append(tuple(values))
-    conn.exec_driver_sql(sql, params)
+    conn.exec_driver_sql(sql, _processed(([row[n] for n in names] for row in rows), processors))
 
 
 def insert_tuples(
@@ -90,11 +84,18 @@ def insert_tuples(
     sql, _, order, processors = _statement(table, columns, dialect)
     params: Sequence[tuple[Any, ...]] = rows
     if order is not None or processors:
-        converted = []
-        for row in rows:
-            values = list(row) if order is None else [row[i] for i in order]
-            for i, process in processors:
-                values[i] = process(values[i])
-            converted.append(tuple(values))
-        params = converted
+        ordered = (list(row) if order is None else [row[i] for i in order] for row in rows)
+        params = _processed(ordered, processors)
     conn.exec_driver_sql(sql, params)
+
+
+def _processed(
+    rows: Iterable[list[Any]], processors: tuple[tuple[int, Processor], ...]
+) -> list[tuple[Any, ...]]:
+    """The rows (values in the statement's order) as the driver takes them, each processed."""
+    params = []
+    for values in rows:
+        for i, process in processors:
+            values[i] = process(values[i])
+        params.append(tuple(values))
+    return params
