@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from protocol.messages import Status
 
@@ -26,12 +25,12 @@ Key = tuple[str, str]
 
 @dataclass(frozen=True, slots=True)
 class Seen:
-    """A routine heartbeat to write: who, when, and the status as stored."""
+    """A routine heartbeat to write: who, when the hub took it, and the status."""
 
     site: str
     device: str
     at: datetime
-    status: dict[str, Any]
+    status: Status
 
 
 class Liveness:
@@ -58,9 +57,7 @@ class Liveness:
             return False
         if status.heartbeat_s is not None and status.heartbeat_s != self._online[key]:
             return False
-        self._seen[(site, status.device)] = Seen(
-            site, status.device, now, status.model_dump(mode="json")
-        )
+        self._seen[key] = Seen(site, status.device, now, status)
         return True
 
     def committed(self, site: str, status: Status) -> None:

@@ -20,14 +20,15 @@ async def test_heartbeats_move_forward_and_offline_devices_are_returned(engine, 
     await engine.on_status(SITE, Status(device="stair-b1", ts=clock(), state="offline"))
     t0 = clock()
     later = t0 + timedelta(seconds=30)
-    newer = Status(device="stair-b2", ts=later, state="online").model_dump(mode="json")
+    newer_status = Status(device="stair-b2", ts=later, state="online", fw="2.0", outbox=3)
+    newer = newer_status.model_dump(mode="json")
     older = Status(device="stair-b3", ts=t0 - timedelta(seconds=5), state="online")
     stale = store.touch_devices(
         [
-            (SITE, "stair-b2", later, newer),
-            (SITE, "stair-b3", t0 - timedelta(seconds=60), older.model_dump(mode="json")),
-            (SITE, "stair-b1", later, newer),
-            (SITE, "home-b1-101", later, newer),  # never reported: not online in the store
+            (SITE, "stair-b2", later, newer_status),
+            (SITE, "stair-b3", t0 - timedelta(seconds=60), older),
+            (SITE, "stair-b1", later, newer_status),
+            (SITE, "home-b1-101", later, newer_status),  # never reported: not online in the store
         ]
     )
     assert sorted(stale) == [(SITE, "home-b1-101"), (SITE, "stair-b1")]
