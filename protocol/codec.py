@@ -66,6 +66,9 @@ def too_deep(raw: bytes, limit: int = MAX_DEPTH) -> bool:
     return bool(brackets)
 
 
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+
+
 def load_json(payload: bytes | str) -> dict[str, Any]:
     """Parse a payload into a JSON object, enforcing size, depth, syntax and finiteness."""
     raw = payload.encode(errors="surrogatepass") if isinstance(payload, str) else payload
@@ -77,7 +80,9 @@ def load_json(payload: bytes | str) -> dict[str, Any]:
     if opening > MAX_DEPTH and too_deep(raw):
         raise ProtocolError("too_deep", f"payload nests more than {MAX_DEPTH} levels")
     try:
-        obj = json.loads(raw, parse_constant=_reject_constant)
+        # What json.loads(raw, parse_constant=…) does, with one decoder for every payload
+        # (json.loads builds a new one per call when given a keyword: ~5 µs a message).
+        obj = _DECODER.decode(raw.decode(json.detect_encoding(raw), "surrogatepass"))
     except ProtocolError:
         raise
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
@@ -112,6 +117,41 @@ def _validate(model: type[M], obj: dict[str, Any]) -> M:
 
 def decode(channel: str, payload: bytes | str, *, device: str | None = None) -> BaseModel:
     """Decode the payload of one channel; if `device` is given it must match the payload's."""
+    msg = _plain_status(payload) if channel == "status" else None
+    if msg is None:
+        return _decode(channel, payload, device)
+    if device is not None and msg.device != device:
+        raise ProtocolError("device_mismatch", f"payload device {msg.device!r} != topic {device!r}")
+    return msg
+
+
+def _plain_status(payload: bytes | str) -> Status | None:
+    """A device's status read by pydantic straight from the bytes (~9 µs instead of ~20: every
+    heartbeat of every device comes this way), or None: decode it the general way.
+
+    Only a payload on which both ways agree is taken here: within the size limit, ASCII (no
+    encoding to detect, no surrogate), no backslash (no escape), no `true`/`false` (a status
+    has no boolean field; `"v": true` must be refused, and pydantic's `Literal[1]` takes it).
+    Whatever pydantic refuses goes the general way too, which names the reason
+    (`tests/protocol/test_codec_status.py` checks that both ways agree).
+    """
+    if (
+        not isinstance(payload, bytes)
+        or len(payload) > MAX_PAYLOAD
+        or not payload.isascii()
+        or b"\\" in payload
+        or b"true" in payload
+        or b"false" in payload
+    ):
+        return None
+    try:
+        status = Status.model_validate_json(payload)
+    except ValidationError:
+        return None
+    return status if "v" in status.model_fields_set else None  # `v` has a default; required here
+
+
+def _decode(channel: str, payload: bytes | str, device: str | None) -> BaseModel:
     obj = load_json(payload)
     _check_version(obj)
     if channel == "cmd":
