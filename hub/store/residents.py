@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import and_, select
+from sqlalchemy import BindParameter, and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from hub.store.schema import BuildingRow, DeviceRow, HouseholdRow, ResidentRow
@@ -22,23 +22,23 @@ def address_of(building: BuildingRow | None, household: HouseholdRow | None, loc
 Rows = tuple[BuildingRow | None, HouseholdRow | None, ResidentRow | None]
 
 
+_SITE: BindParameter[str] = bindparam("site")
+_CONTEXT = (
+    select(BuildingRow, HouseholdRow, ResidentRow)
+    .select_from(DeviceRow)
+    .outerjoin(BuildingRow, and_(BuildingRow.site == _SITE, BuildingRow.id == DeviceRow.building))
+    .outerjoin(
+        HouseholdRow, and_(HouseholdRow.site == _SITE, HouseholdRow.id == DeviceRow.household)
+    )
+    .outerjoin(ResidentRow, and_(ResidentRow.site == _SITE, ResidentRow.id == DeviceRow.resident))
+    .where(DeviceRow.site == _SITE, DeviceRow.id == bindparam("device"))
+)
+"""Built once: building a statement costs ~0.2 ms here, more than running this one."""
+
+
 def context_rows(session: Session, device: DeviceRow) -> Rows:
     """Return the device's building, household and resident rows, in one query."""
-    site = device.site
-    found = session.execute(
-        select(BuildingRow, HouseholdRow, ResidentRow)
-        .select_from(DeviceRow)
-        .outerjoin(
-            BuildingRow, and_(BuildingRow.site == site, BuildingRow.id == DeviceRow.building)
-        )
-        .outerjoin(
-            HouseholdRow, and_(HouseholdRow.site == site, HouseholdRow.id == DeviceRow.household)
-        )
-        .outerjoin(
-            ResidentRow, and_(ResidentRow.site == site, ResidentRow.id == DeviceRow.resident)
-        )
-        .where(DeviceRow.site == site, DeviceRow.id == device.id)
-    ).first()
+    found = session.execute(_CONTEXT, {"site": device.site, "device": device.id}).first()
     if found is None:
         return None, None, None
     return found[0], found[1], found[2]

@@ -108,6 +108,10 @@ def load_exceptions(session: Session, site: str, day: date) -> Exceptions:
     return Exceptions(kinds, {g: tuple(ws) for g, ws in covering.items()})
 
 
+_VERSION = select(RosterVersionRow.n).where(RosterVersionRow.id == 1)
+"""Built once: read by every transaction that pages."""
+
+
 class Rosters:
     """Every site's roster and exceptions in memory, for the alarm engine (docs/hub.md).
 
@@ -127,9 +131,8 @@ class Rosters:
     def current(self, session: Session, site: str, day_of: datetime) -> tuple[Roster, Exceptions]:
         """Return the site's roster and the exceptions of the local day of `day_of`."""
         if session.info.get(CHECKED) is not self:  # once a transaction: an escalation tick
-            version = session.scalar(  # pages several alarms, a page may try several tiers
-                select(RosterVersionRow.n).where(RosterVersionRow.id == 1)
-            )
+            # pages several alarms, a page may try several tiers
+            version = session.scalar(_VERSION)
             if version is None or version != self._version:
                 self._rosters.clear()
                 self._days.clear()
