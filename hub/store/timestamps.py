@@ -2,15 +2,23 @@
 
 SQLite has no time-zone type and hands back naive datetimes; PostgreSQL keeps the offset.
 `UtcDateTime` stores UTC and returns aware UTC on both, and refuses naive input outright.
+
+On SQLite the value is the text SQLAlchemy's DATETIME writes (`YYYY-MM-DD HH:MM:SS.ffffff`,
+UTC), written and read by `datetime.isoformat`/`fromisoformat` (C) instead of SQLAlchemy's
+`%`-format and regex: ~5 µs → ~1 µs a value, and a group commit of `test` events writes two a
+row and reads three a device (tests/hub/test_timestamps.py checks the text is SQLAlchemy's).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Dialect
 from sqlalchemy.types import TypeDecorator
+
+Processor = Callable[[Any], Any]
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -36,3 +44,32 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+    def bind_processor(self, dialect: Dialect) -> Processor | None:
+        """SQLite: aware datetime → its UTC text; elsewhere SQLAlchemy's processing."""
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+
+        def process(value: Any) -> str | None:
+            if value is None:
+                return None
+            if not isinstance(value, datetime) or value.tzinfo is None:
+                raise ValueError(f"naive or non-datetime value {value!r}: store aware UTC only")
+            return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+        return process
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> Processor | None:
+        """SQLite: stored text → aware UTC datetime; elsewhere SQLAlchemy's processing."""
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+
+        def process(value: Any) -> datetime | None:
+            if value is None:
+                return None
+            parsed = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+            if parsed.tzinfo is None:
+                return parsed.replace(tzinfo=UTC)
+            return parsed.astimezone(UTC)
+
+        return process
