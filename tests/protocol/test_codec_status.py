@@ -110,3 +110,11 @@ def test_plain_heartbeats_take_the_quick_way_and_odd_ones_do_not() -> None:
         {**GOOD, "fw": 'say "hi"'},
     ):
         assert _plain_status(json.dumps(odd).encode()) is None, odd
+
+
+def test_raw_control_characters_inside_strings_agree() -> None:
+    # json.dumps escapes these; a device's own encoder might not. JSON forbids them raw.
+    for char in (b"\t", b"\n", b"\x00", b"\x01", b"\x1f", b"\x7f"):
+        raw = json.dumps({**GOOD, "fw": "a#b"}).encode().replace(b"#", char)
+        quick = _outcome(lambda r: decode("status", r, device=DEVICE), raw)
+        assert quick == _outcome(lambda r: _decode("status", r, DEVICE), raw), char
