@@ -19,7 +19,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Dialect, Update, bindparam, case, or_, select, update
+from sqlalchemy import Connection, Dialect, Update, bindparam, case, or_, select, update
 from sqlalchemy.orm import Session
 
 from hub.store.schema import DeviceStateRow
@@ -108,26 +108,28 @@ def _write(
                 _SEEN_ONLY, [{"k_site": s, "k_device": d, "at": at} for s, d, at in seen_only]
             )
         return
-    at_value = _datetime_processor(dialect)
-    if both:
-        sql, names = _compiled(_SEEN_AND_STATUS, dialect)
-        params = []
-        for s, d, at, st in both:
-            values = {
-                "k_site": s,
-                "k_device": d,
-                "at": at_value(at),
-                "status": st.model_dump_json(),
-            }
-            params.append(tuple(values[n] for n in names))
-        conn.exec_driver_sql(sql, params)
-    if seen_only:
-        sql, names = _compiled(_SEEN_ONLY, dialect)
-        params = []
-        for s, d, at in seen_only:
-            values = {"k_site": s, "k_device": d, "at": at_value(at)}
-            params.append(tuple(values[n] for n in names))
-        conn.exec_driver_sql(sql, params)
+    at_text = _AT.type.bind_processor(dialect)  # UtcDateTime: aware UTC → SQLite's text
+    assert at_text is not None
+    _driver_many(
+        conn,
+        _SEEN_AND_STATUS,
+        [
+            {"k_site": s, "k_device": d, "at": at_text(at), "status": st.model_dump_json()}
+            for s, d, at, st in both
+        ],
+    )
+    _driver_many(
+        conn,
+        _SEEN_ONLY,
+        [{"k_site": s, "k_device": d, "at": at_text(at)} for s, d, at in seen_only],
+    )
+
+
+def _driver_many(conn: Connection, statement: Update, rows: list[dict[str, Any]]) -> None:
+    """Run `statement` once per row, the rows' values (processed already) passed as tuples."""
+    if rows:
+        sql, names = _compiled(statement, conn.dialect)
+        conn.exec_driver_sql(sql, [tuple(row[n] for n in names) for row in rows])
 
 
 @lru_cache(maxsize=4)
@@ -135,11 +137,3 @@ def _compiled(statement: Update, dialect: Dialect) -> tuple[str, tuple[str, ...]
     """The statement's SQL and its parameters' names in the order of its `?`s."""
     compiled = statement.compile(dialect=dialect)
     return str(compiled), tuple(compiled.positiontup or ())
-
-
-@lru_cache(maxsize=4)
-def _datetime_processor(dialect: Dialect) -> Any:
-    """The last-seen column's bind processing (aware UTC datetime → what the driver takes)."""
-    column_type = _STATE.c.last_seen.type
-    outer = column_type.bind_processor(dialect)
-    return outer if outer is not None else (lambda value: value)
