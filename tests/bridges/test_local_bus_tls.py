@@ -1,4 +1,5 @@
-"""The bridges' local broker over TLS (mqtts:// with ca_file), and Nagle off on its socket.
+"""The bridges' local broker over TLS (mqtts:// with ca_file), and Nagle off on its socket
+(read back from the process's own socket to the broker, `nodelay_to`).
 
 A broker the bridges cannot trust (wrong or missing CA) must not take the agent down: its own
 buttons keep reaching the hub while the bridges keep retrying.
@@ -10,7 +11,6 @@ import asyncio
 import contextlib
 import gc
 import logging
-import socket
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -21,13 +21,12 @@ import pytest
 
 from edge.bridges import build_bridges, run_bridges
 from edge.bridges.local_bus import LocalBus
-from edge.session import Session
 from protocol.codec import decode_event
 from protocol.device_config import DeviceConfig
 from simulators.services import Mosquitto
 from simulators.tls import TlsBroker, make_certificates
 from tests.bridges.recording import RecordingSink
-from tests.edge.conftest import DEVICE, Collector, device_config, running, until
+from tests.edge.conftest import DEVICE, Collector, device_config, nodelay_to, running, until
 
 pytestmark = pytest.mark.integration
 
@@ -46,27 +45,16 @@ def bridges_config(tmp_path: Path, site_id: str, broker: dict[str, Any]) -> Devi
     )
 
 
-class ProbeBus(LocalBus):
-    """A LocalBus that keeps the clients it made, so a test can read their sockets."""
-
-    sessions: list[Session]
-
-    async def _serve(self, session: Session) -> None:
-        self.sessions.append(session)
-        await super()._serve(session)
-
-
 @contextlib.asynccontextmanager
-async def probe_running(config: DeviceConfig) -> AsyncIterator[ProbeBus]:
-    """Run a ProbeBus for the config's bridges until it is subscribed, and while the block runs."""
-    bus = ProbeBus(
+async def local_bus_running(config: DeviceConfig) -> AsyncIterator[LocalBus]:
+    """Run a LocalBus for the config's bridges until it is subscribed, and while the block runs."""
+    bus = LocalBus(
         config.bridges.broker,
         build_bridges(config, time.monotonic()),
         RecordingSink(),
         client_id=f"watchpost-bridges-probe-{config.site}",
     )
-    bus.sessions = []
-    task = asyncio.create_task(bus.run(), name="probe-bus")
+    task = asyncio.create_task(bus.run(), name="local-bus")
     try:
         async with asyncio.timeout(10):
             await bus.ready.wait()
@@ -75,13 +63,6 @@ async def probe_running(config: DeviceConfig) -> AsyncIterator[ProbeBus]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-
-
-def nodelay(session: Session) -> int:
-    """Return TCP_NODELAY as read back from a connected session's socket."""
-    sock = session.socket()
-    assert sock is not None
-    return sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
 
 
 async def test_bridges_read_a_tls_broker_they_trust(
@@ -112,16 +93,16 @@ async def test_plain_local_connection_disables_nagle(
     tmp_path: Path, site_id: str, mosquitto: Mosquitto
 ) -> None:
     config = bridges_config(tmp_path, site_id, {"url": mosquitto.url})
-    async with probe_running(config) as bus:
-        assert nodelay(bus.sessions[-1]) != 0
+    async with local_bus_running(config):
+        assert nodelay_to(mosquitto.port) == [1]
 
 
 async def test_tls_local_connection_disables_nagle(
     tmp_path: Path, site_id: str, mosquitto_tls: TlsBroker
 ) -> None:
     broker = {"url": mosquitto_tls.url, "ca_file": str(mosquitto_tls.ca_file)}
-    async with probe_running(bridges_config(tmp_path, site_id, broker)) as bus:
-        assert nodelay(bus.sessions[-1]) != 0
+    async with local_bus_running(bridges_config(tmp_path, site_id, broker)):
+        assert nodelay_to(mosquitto_tls.port) == [1]
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import socket
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -56,6 +58,32 @@ def device_config(
 def dead_url() -> str:
     """Return an mqtt:// URL where nothing listens."""
     return f"mqtt://127.0.0.1:{free_port()}"
+
+
+def nodelay_to(port: int) -> list[int]:
+    """Return TCP_NODELAY of each TCP connection this process has open to 127.0.0.1:`port`.
+
+    Read from the sockets themselves, found through /proc/self/fd (Linux): no client library
+    shows its socket, and a test must not reach into one.
+    """
+    found = []
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            if not os.readlink(f"/proc/self/fd/{name}").startswith("socket:"):
+                continue
+            fd = os.dup(int(name))
+        except OSError:  # closed since the listing
+            continue
+        with socket.socket(fileno=fd) as sock:  # closes the duplicate only
+            if sock.family != socket.AF_INET or sock.type != socket.SOCK_STREAM:
+                continue
+            try:
+                peer = sock.getpeername()
+            except OSError:  # not connected: a listener
+                continue
+            if peer == ("127.0.0.1", port):
+                found.append(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+    return found
 
 
 async def until(

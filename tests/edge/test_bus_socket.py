@@ -1,10 +1,13 @@
-"""The agent's broker socket has Nagle switched off, over plain MQTT and over TLS."""
+"""The agent's broker socket has Nagle switched off, over plain MQTT and over TLS.
+
+The option is read back from the process's own socket to the broker (`nodelay_to`): the one
+connection open to the test's broker is the bus's.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 
 import pytest
 
@@ -12,12 +15,13 @@ from edge.bus import Bus
 from protocol.device_config import BrokerConfig
 from simulators.services import Mosquitto
 from simulators.tls import TlsBroker
+from tests.edge.conftest import nodelay_to
 
 pytestmark = pytest.mark.integration
 
 
-async def _nodelay_of_connected_bus(broker: BrokerConfig, site_id: str) -> int:
-    """Connect a Bus, return TCP_NODELAY as read back from its live socket, then stop it."""
+async def _nodelay_of_connected_bus(broker: BrokerConfig, port: int, site_id: str) -> list[int]:
+    """Connect a Bus, return TCP_NODELAY of each connection to `port`, then stop the bus."""
 
     async def ignore(_: bytes) -> None:
         return None
@@ -35,11 +39,7 @@ async def _nodelay_of_connected_bus(broker: BrokerConfig, site_id: str) -> int:
     try:
         async with asyncio.timeout(10):
             await bus.wait_connected()
-        session = bus.session
-        assert session is not None
-        sock = session.socket()
-        assert sock is not None
-        return sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        return nodelay_to(port)
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -47,9 +47,10 @@ async def _nodelay_of_connected_bus(broker: BrokerConfig, site_id: str) -> int:
 
 
 async def test_plain_connection_disables_nagle(mosquitto: Mosquitto, site_id: str) -> None:
-    assert await _nodelay_of_connected_bus(BrokerConfig(url=mosquitto.url), site_id) != 0
+    broker = BrokerConfig(url=mosquitto.url)
+    assert await _nodelay_of_connected_bus(broker, mosquitto.port, site_id) == [1]
 
 
 async def test_tls_connection_disables_nagle(mosquitto_tls: TlsBroker, site_id: str) -> None:
     broker = BrokerConfig(url=mosquitto_tls.url, ca_file=str(mosquitto_tls.ca_file))
-    assert await _nodelay_of_connected_bus(broker, site_id) != 0
+    assert await _nodelay_of_connected_bus(broker, mosquitto_tls.port, site_id) == [1]
