@@ -1,7 +1,7 @@
 """A long edge outage (issue #7, extra row).
 
 Four homes run the real edge outbox, pump and bus (`edge.outbox`, `edge.pump`, `edge.bus`)
-through a TCP link the test can cut (a loopback forwarder in front of the broker). While the
+through a TCP link the test can cut (`simulators.relay.Relay` in front of the broker). While the
 link is down, each home queues 25 `test` events, one SOS in the middle and 30 telemetry
 readings (a long outage, compressed: what matters is the backlog, not the hours). When the link
 comes back, each home replays its outbox: events first, oldest first (the edge's order), and
@@ -29,7 +29,8 @@ from protocol.codec import encode, new_event_id
 from protocol.device_config import BrokerConfig
 from protocol.messages import Event, Status, Telemetry, utcnow
 from protocol.topics import device_topic
-from simulators.services import Mosquitto, free_port
+from simulators.relay import Relay
+from simulators.services import Mosquitto
 from tests.faults.harness import (
     HOME_WORKER,
     SOS_WITHIN_S,
@@ -44,51 +45,14 @@ from tests.faults.harness import (
 pytestmark = pytest.mark.integration
 
 
-class Link:
-    """A TCP forwarder on a loopback port in front of the broker; `cut()` is the outage."""
-
-    def __init__(self, target_port: int) -> None:
-        self.target_port = target_port
-        self.port = free_port()
-        self._server: asyncio.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
-
-    async def up(self) -> None:
-        """Accept and forward connections."""
-        self._server = await asyncio.start_server(self._forward, "127.0.0.1", self.port)
-
-    async def cut(self) -> None:
-        """Stop accepting and drop every forwarded connection."""
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
-        for writer in list(self._writers):
-            writer.close()
-        self._writers.clear()
-
-    async def _forward(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
-        self._writers |= {writer, up_writer}
-
-        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
-            with contextlib.suppress(OSError, ConnectionError):
-                while data := await src.read(65536):
-                    dst.write(data)
-                    await dst.drain()
-            dst.close()
-
-        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
-
-
 class Home:
     """One device's real outbox, pump and bus, through the link."""
 
-    def __init__(self, workdir: Path, site: str, device: str, link: Link) -> None:
+    def __init__(self, workdir: Path, site: str, device: str, link: Relay) -> None:
         self.site, self.device = site, device
         self.outbox = Outbox(workdir / f"{device}.db", max_events=10_000, max_telemetry=10_000)
         self.bus = Bus(
-            BrokerConfig(url=f"mqtt://127.0.0.1:{link.port}", keepalive_s=5),
+            BrokerConfig(url=link.url, keepalive_s=5),
             client_id=device,
             password=None,
             cmd_topic=device_topic(site, device, "cmd"),
@@ -158,7 +122,7 @@ async def test_after_a_long_edge_outage_alarms_come_first_and_nothing_is_lost(
     hub = hub_process(tmp_path / "hub", mosquitto.url, site)
     figures = Figures("long_edge_outage")
     pool = workers(mosquitto.url, site_id)
-    link = Link(mosquitto.port)
+    link = Relay(mosquitto.url)
     await link.up()
     homes = [Home(tmp_path, site_id, device, link) for device in HOME_WORKER]
     async with pool.running():
@@ -166,7 +130,7 @@ async def test_after_a_long_edge_outage_alarms_come_first_and_nothing_is_lost(
         try:
             async with running(homes):
                 await until(lambda: all(h.bus.connected for h in homes), 10, "homes online")
-                await link.cut()
+                link.cut()
                 await until(lambda: not any(h.bus.connected for h in homes), 10, "the outage")
                 sos = {}
                 for home in homes:
@@ -191,7 +155,7 @@ async def test_after_a_long_edge_outage_alarms_come_first_and_nothing_is_lost(
                 await until(lambda: len(_stored(hub)) >= len(sent), 20, "every event stored")
                 stored = _stored(hub)
         finally:
-            await link.cut()
+            await link.close()
             await asyncio.to_thread(hub.stop)
     figures.extra = {"events": len(sent), "stored": len(stored), "per_home": 26}
     figures.lost = len(set(sent) - {e["id"] for e in stored})
