@@ -3,8 +3,9 @@
 One `Agent` per device. `async with Agent(config, pin_factory=...) as agent: await agent.run()`
 runs one TaskGroup (bus, outbox pump, heartbeat, telemetry, input tasks, bridges) until it is
 cancelled or `stop()` is called; then it flushes the outbox and publishes `offline` within
-`shutdown_timeout` seconds. `hard_stop()` emulates a power cut: no flush, no `offline` (the
-broker publishes the last will).
+`shutdown_timeout` seconds. `hard_stop()` is the agent's half of an emulated power cut: it
+stops without a flush or `offline`; the other half, dropping the connection without DISCONNECT
+so that the broker publishes the last will, is the simulator's (`simulators.relay`).
 """
 
 from __future__ import annotations
@@ -248,7 +249,8 @@ class Agent:
         raise _StopRequestedError
 
     async def _let_connection_drop(self) -> None:
-        """After `hard_stop`, let the bus see its socket die instead of cancelling it mid-read."""
+        """After `hard_stop`, let the bus see its connection die instead of cancelling it
+        mid-read (a connection still up after 2 s is closed with DISCONNECT: no will)."""
         assert self._bus is not None
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(2.0):
@@ -274,10 +276,15 @@ class Agent:
         self._stop.set()
 
     def hard_stop(self) -> None:
-        """Cut the connection without DISCONNECT or flush, like a power cut; `run()` returns."""
+        """Stop without a flush or `offline`, as a power cut would; `run()` returns.
+
+        The caller cuts the connection first (`simulators.relay.Relay.cut`) so that the broker
+        publishes the last will: the agent cannot drop its own connection without DISCONNECT,
+        and a real device needs no way to.
+        """
         self._aborted = True
         if self._bus is not None:
-            self._bus.abort()
+            self._bus.stop_reconnecting()
         self._stop.set()
 
     # --- state for simulators and tests ----------------------------------------------------

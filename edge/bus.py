@@ -73,7 +73,7 @@ class Bus:
         self._up = asyncio.Event()
         self._down = asyncio.Event()
         self._down.set()
-        self._aborted = False
+        self._stopping = False
         self.connects = 0
 
     @property
@@ -112,9 +112,9 @@ class Bus:
         log.log(level, "broker %s unreachable or lost: %s", self.broker.url, exc)
 
     async def run(self) -> None:
-        """Keep the connection up until cancelled or aborted, reconnecting with backoff."""
+        """Keep the connection up, reconnecting with backoff, until cancelled or told to stop."""
         await keep_connected(
-            self._params, self._serve, self._backoff, self._lost, stopped=lambda: self._aborted
+            self._params, self._serve, self._backoff, self._lost, stopped=lambda: self._stopping
         )
 
     async def _serve(self, session: Session) -> None:
@@ -170,8 +170,6 @@ class Bus:
         except (BusError, TimeoutError) as exc:
             log.warning("could not publish the offline status: %s", exc)
 
-    def abort(self) -> None:
-        """Drop the connection without DISCONNECT, as a power cut would (the will fires)."""
-        self._aborted = True
-        if self._live is not None:
-            self._live.session.cut()
+    def stop_reconnecting(self) -> None:
+        """Let `run()` end quietly when the connection is next lost, instead of reconnecting."""
+        self._stopping = True

@@ -13,7 +13,6 @@ forever with the shared backoff (`protocol.backoff`). Exception tree::
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -107,20 +106,6 @@ class Session:
                 yield Incoming(message.topic.value, raw, message.retain)
         except aiomqtt.MqttError as exc:
             raise SessionError(str(exc)) from exc
-
-    def socket(self) -> socket.socket | None:
-        """Return the connection's TCP socket (None if it has none, e.g. while closing)."""
-        # aiomqtt exposes no socket; paho's `socket()` is public, its handle in aiomqtt is not.
-        # This is the one place in `edge` that reaches past aiomqtt's public API.
-        sock = self._client._client.socket()
-        return sock if isinstance(sock, socket.socket) else None
-
-    def cut(self) -> None:
-        """Drop the connection without DISCONNECT, as a power cut would (the will fires)."""
-        sock = self.socket()
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
 
 
 def _client(params: Params) -> aiomqtt.Client:

@@ -140,7 +140,7 @@ async def _agents_run(count: int, work: Path, note: Note, result: Result) -> Non
         async with asyncio.TaskGroup() as tg:
 
             def start(config: DeviceConfig) -> None:
-                home = VirtualHome(config, seed=len(homes))
+                home = VirtualHome(config, seed=len(homes), relay=False)  # one connection
                 homes.append(home)
                 tg.create_task(home.run(), name=f"{home.device}:home")
 

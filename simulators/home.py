@@ -3,6 +3,9 @@
 Each home owns its own `MockFactory`; buttons and the smoke relay are driven through the mock
 pins, the accelerometer replays a synthetic timeline (a fall scheduled now) and the analog smoke
 sensor plays a smoke curve. What the resident would see and hear is read back from the pins.
+A home connects to its broker through its own `simulators.relay.Relay` (unless made with
+`relay=False`), so that `go_silent` can cut its power: the relay resets the connection, the
+broker publishes the agent's last will, and the agent stops without a flush or a goodbye.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from gpiozero.pins.mock import MockFactory
 
 from edge.agent import Agent
 from protocol.device_config import ButtonConfig, DeviceConfig, OutputConfig
+from simulators.relay import Relay
 from simulators.signals import SmokeCurve, Timeline, smoke_curve, to_sensor
 
 log = logging.getLogger(__name__)
@@ -97,7 +101,20 @@ class CurveLevel:
 class VirtualHome:
     """One device (home or stairwell unit) running the real `edge.agent.Agent`."""
 
-    def __init__(self, config: DeviceConfig, *, seed: int = 0, password: str | None = None) -> None:
+    def __init__(
+        self,
+        config: DeviceConfig,
+        *,
+        seed: int = 0,
+        password: str | None = None,
+        relay: bool = True,
+    ) -> None:
+        # relay=False: the agent connects straight to the broker (one connection, as the
+        # memory bench counts it), and the home cannot go silent.
+        self.relay = Relay(config.broker.url) if relay else None
+        if self.relay is not None:
+            broker = config.broker.model_copy(update={"url": self.relay.url})
+            config = config.model_copy(update={"broker": broker})
         self.config = config
         self.seed = seed
         self.factory = MockFactory()
@@ -120,8 +137,12 @@ class VirtualHome:
         return self.config.device
 
     async def run(self) -> None:
-        """Run the agent until cancelled or the power is cut."""
-        await self.agent.run()
+        """Run the agent (and its relay) until cancelled or the power is cut."""
+        if self.relay is None:
+            await self.agent.run()
+            return
+        async with self.relay:
+            await self.agent.run()
 
     async def _press(self, button: ButtonConfig | None, what: str) -> None:
         if button is None:
@@ -206,8 +227,12 @@ class VirtualHome:
             pin.drive_high()
 
     def go_silent(self) -> None:
-        """Cut the power: the agent stops without DISCONNECT (the broker sends the last will)."""
+        """Cut the power: the connection dies without DISCONNECT (the broker sends the last
+        will) and the agent stops without a flush or a goodbye."""
+        if self.relay is None:
+            raise RuntimeError(f"{self.device} runs without a relay: its power cannot be cut")
         self.silent = True
+        self.relay.cut()
         self.agent.hard_stop()
 
     async def battery_low(self, pct: int) -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from protocol.codec import decode, decode_event
 from protocol.messages import Status
+from simulators.relay import Relay
 from simulators.services import Mosquitto
 from tests.edge.conftest import DEVICE, Collector, device_config, running, until
 
@@ -115,16 +116,19 @@ async def test_status_online_on_connect_and_offline_on_graceful_stop(
     await until(lambda: _last_state(collector) == "offline", what="offline status")
 
 
-async def test_hard_stop_leaves_the_last_will_offline_retained(
+async def test_a_power_cut_leaves_the_last_will_offline_retained(
     tmp_path: Path, site_id: str, mosquitto: Mosquitto, collector: Collector
 ) -> None:
-    config = device_config(tmp_path, site_id, mosquitto.url, bare=True)
-    async with running(config) as run:
-        await until(lambda: len(collector.on("status")) >= 1, what="online status")
-        run.agent.hard_stop()
-        async with asyncio.timeout(10):
-            await run.task
-        assert run.agent.outbox_pending == 0
+    """The connection reset without DISCONNECT (the relay), the agent stopped without a word."""
+    async with Relay(mosquitto.url) as relay:
+        config = device_config(tmp_path, site_id, relay.url, bare=True)
+        async with running(config) as run:
+            await until(lambda: len(collector.on("status")) >= 1, what="online status")
+            relay.cut()
+            run.agent.hard_stop()
+            async with asyncio.timeout(10):
+                await run.task
+            assert run.agent.outbox_pending == 0
     await until(lambda: len(collector.on("status")) >= 2, what="last will")
     assert _statuses(collector)[-1].state == "offline"
     async with aiomqtt.Client("127.0.0.1", mosquitto.port) as late:

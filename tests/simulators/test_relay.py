@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import aiomqtt
 import pytest
 
+from simulators.community import CommunityOptions, generate_community, home_devices
+from simulators.home import VirtualHome
 from simulators.relay import Relay
 from simulators.tls import TlsBroker
 
@@ -18,6 +21,15 @@ def test_clients_connect_to_the_relay_and_keep_a_tls_broker_name() -> None:
     assert (tls.target, tls.url) == (("localhost", 8883), f"mqtts://localhost:{tls.port}")
     with pytest.raises(ValueError, match=r"only a broker named 127\.0\.0\.1 or localhost"):
         Relay("mqtts://broker.example:8883")
+
+
+def test_a_home_without_a_relay_cannot_go_silent(tmp_path: Path) -> None:
+    config = home_devices(generate_community(1, 1, CommunityOptions(outbox_dir=str(tmp_path))))[0]
+    home = VirtualHome(config, relay=False)
+    assert home.config.broker.url == config.broker.url
+    with pytest.raises(RuntimeError, match="its power cannot be cut"):
+        home.go_silent()
+    assert not home.silent
 
 
 @pytest.mark.integration
