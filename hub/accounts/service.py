@@ -7,6 +7,7 @@ API tokens of service accounts do not expire until revoked. Logout revokes at on
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -27,8 +28,6 @@ from protocol.messages import utcnow
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,47}$")
 LANGS = ("zh-CN", "en")
 _HASHER = PasswordHasher()
-# Checked against a password when the user does not exist, so a miss costs the same time.
-_DUMMY = _HASHER.hash("not-a-real-password")
 # A use refreshes a session's expiry only when this much of its life has gone (fewer writes).
 _REFRESH_AFTER = 0.5
 
@@ -57,10 +56,15 @@ class Accounts:
         """Bind to a migrated store; `hasher` sets argon2's cost (tests use a cheap one)."""
         self.store = store
         self.hasher = hasher
-        self._dummy = _DUMMY if hasher is _HASHER else hasher.hash("not-a-real-password")
         self.ttl = timedelta(seconds=ttl_s)
         self.max_age = timedelta(seconds=max_age_s)
         self.clock = clock
+
+    @functools.cached_property
+    def _dummy(self) -> str:
+        """Checked against a password when the user does not exist, so a miss costs the same
+        time. Hashed at the first miss, not at start-up (argon2: ~0.25 s of a hub's start)."""
+        return self.hasher.hash("not-a-real-password")
 
     def add_user(
         self,
