@@ -17,7 +17,7 @@ import typer
 
 from protocol.errors import ConfigError
 
-app = typer.Typer(
+_root = typer.Typer(
     name="watchpost",
     help="Watchpost: emergency monitoring for residential communities. / 社区应急监护系统",
     no_args_is_help=True,
@@ -26,8 +26,8 @@ app = typer.Typer(
 )
 protocol_app = typer.Typer(help="The MQTT wire contract.", no_args_is_help=True)
 config_app = typer.Typer(help="Device and site configuration.", no_args_is_help=True)
-app.add_typer(protocol_app, name="protocol")
-app.add_typer(config_app, name="config")
+_root.add_typer(protocol_app, name="protocol")
+_root.add_typer(config_app, name="config")
 
 
 @protocol_app.command("schema")
@@ -110,20 +110,44 @@ def _mount(
 # Each package's `cli.register(app)` adds the commands named here.
 _EDGE = ("aiomqtt", "paho", "gpiozero")
 _HUB = ("aiomqtt", "fastapi", "uvicorn", "sqlalchemy", "alembic", "httpx", "influxdb_client")
-_mount("edge.cli", app, ("edge",), "edge", _EDGE)
-_mount("hub.cli", app, ("hub",), "hub", _HUB)
-_mount("hub.accounts.cli", app, ("users",), "hub", _HUB)
-_mount("simulators.cli", app, ("simulate",), "sim", _EDGE + _HUB)
-_mount("simulators.demo_cli", app, ("demo", "bench"), "sim", _EDGE + _HUB)
-_mount("lookout.cli", app, ("watchdog",), "watchdog", ("aiomqtt", "apprise"))
-_mount("provision.cli", config_app, ("acl", "broker", "device"), "edge", ())
-# build needs nothing more; push imports grafana_client and render matplotlib when they run.
-_mount("dashboards.cli", app, ("dashboards",), "grafana", ())
+_PACKAGES: tuple[tuple[str, typer.Typer, tuple[str, ...], str, tuple[str, ...]], ...] = (
+    ("edge.cli", _root, ("edge",), "edge", _EDGE),
+    ("hub.cli", _root, ("hub",), "hub", _HUB),
+    ("hub.accounts.cli", _root, ("users",), "hub", _HUB),
+    ("simulators.cli", _root, ("simulate",), "sim", _EDGE + _HUB),
+    ("simulators.demo_cli", _root, ("demo", "bench"), "sim", _EDGE + _HUB),
+    ("lookout.cli", _root, ("watchdog",), "watchdog", ("aiomqtt", "apprise")),
+    ("provision.cli", config_app, ("acl", "broker", "device"), "edge", ()),
+    # build needs nothing more; push imports grafana_client and render matplotlib when they run.
+    ("dashboards.cli", _root, ("dashboards",), "grafana", ()),
+)
+_mounted: set[str] = set()
+
+
+def _mount_for(argv: list[str]) -> None:
+    """Mount the package that owns the command `argv` names (`watchpost hub ...` loads no
+    edge, simulator or provisioning module: a second less of a hub's start here), or every
+    package when it names none of them (help, a typo, `config`'s own commands)."""
+    first = next((a for a in argv if not a.startswith("-")), None)
+    wanted = [p for p in _PACKAGES if p[1] is _root and first in p[2]] or _PACKAGES
+    for module, parent, names, extra, requires in wanted:
+        if module not in _mounted:
+            _mounted.add(module)
+            _mount(module, parent, names, extra, requires)
+
+
+def __getattr__(name: str) -> typer.Typer:
+    """`watchpost_cli.app` for a caller (tests, CliRunner): every package's commands."""
+    if name == "app":
+        _mount_for([])
+        return _root
+    raise AttributeError(name)
 
 
 def main() -> None:
     """Run the CLI."""
-    sys.exit(app())
+    _mount_for(sys.argv[1:])
+    sys.exit(_root())
 
 
 if __name__ == "__main__":
