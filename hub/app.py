@@ -10,17 +10,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import json
 import logging
 import signal
 import time
 from collections.abc import Coroutine, Iterator, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import httpx
 import uvicorn
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from hub import duty
 from hub.accounts import Accounts
@@ -30,25 +28,24 @@ from hub.api import ApiContext, create_app
 from hub.bus import BrokerAddress, Bus
 from hub.dispatch import AppriseNotifier, Dispatcher, WebhookSender
 from hub.dispatch.direct import DirectPager, Roster
+from hub.dispatch.notifier import load_plugins
 from hub.health import HealthWatch, StoreQueues
 from hub.heartbeat import Heartbeat
-from hub.import_child import ImportChild, is_large, mark_path
+from hub.import_child import ImportChild
 from hub.influx import InfluxSettings, InfluxWriter
 from hub.ingest import MAX_BATCH, Ingest
 from hub.limits import SenderLimits
 from hub.liveness import Liveness
 from hub.metrics import HubMetrics
 from hub.policy import Policy, load_policy
+from hub.registry_start import Preparation
 from hub.settings import HubSettings
 from hub.stats import write_stats
 from hub.store import Store
-from hub.store.registry import ImportMark, fingerprint
-from hub.store.registry_import import INVALID
 from hub.store.schema import DeviceRow
 from hub.telemetry import Endpoint, TelemetryLane
-from protocol.errors import ConfigError
 from protocol.messages import utcnow
-from protocol.site_config import Registry, SiteConfig, load_site
+from protocol.site_config import Registry
 
 log = logging.getLogger(__name__)
 
@@ -146,122 +143,33 @@ def worker_channels(registry: Registry | None) -> Mapping[tuple[str, str], Seque
 
 
 async def _prepare_store(
-    settings: HubSettings, child: ImportChild | None = None
+    settings: HubSettings, child: ImportChild | None = None, prepared: Preparation | None = None
 ) -> tuple[Store, Registry | None]:
-    """Migrate the store and import the registry if it changed; stop `child` (an import
-    process started early by `watchpost hub`, see `hub.import_child`) either way."""
+    """Migrate the store and import the registry if it changed (`hub.registry_start`), unless
+    `prepared` began that already; stop `child` (an import process started early by
+    `watchpost hub`, see `hub.import_child`) either way."""
     try:
-        return await _prepare(settings, child)
-    finally:
-        if child is not None:  # not needed, done, or the migration failed or was cancelled
-            await asyncio.to_thread(child.stop)
-
-
-async def _prepare(
-    settings: HubSettings, child: ImportChild | None
-) -> tuple[Store, Registry | None]:
-    store = Store(settings.store)
-    folder = settings.registry
-    if folder is None:
-        await asyncio.to_thread(store.migrate)
-        return store, None
-    folder_fp = await asyncio.to_thread(fingerprint, folder)
-    # Parsing 100,000 device files builds millions of objects that a process does not give
-    # back: a child process parses and imports them, then this one finds its import mark.
-    large = child is not None or is_large(folder)  # started early: counted already
-    marked = ImportMark(mark_path(settings)).read(folder_fp, settings.store) is not None
-    # Started before the migration, the child loads its modules meanwhile, then waits.
-    if child is None and large and not marked:
-        child = ImportChild.start()
-    await asyncio.to_thread(store.migrate)
-    if large and (
-        not marked or await asyncio.to_thread(_imported, settings, folder_fp, store) is None
-    ):
-        child = child or ImportChild.start()
-        if child is not None:
-            await _import_in_child(settings, folder_fp, child)
-    registry = await asyncio.to_thread(_import_registry, settings, folder, store, folder_fp)
-    return store, registry
-
-
-async def _import_in_child(settings: HubSettings, folder_fp: str, child: ImportChild) -> None:
-    """Have the import process import the registry; if it fails, `_import_registry` will.
-
-    Raise the child's `ConfigError` when the registry is invalid.
-    """
-    assert settings.registry is not None
-    request = {
-        "store": settings.store,
-        "folder": str(settings.registry),
-        "mark": str(mark_path(settings)),
-        "fingerprint": folder_fp,
-        "log_level": settings.log_level,
-    }
-    code, out = await asyncio.to_thread(child.run, request)
-    if code == INVALID:
-        doc = json.loads(out)
-        raise ConfigError(doc["path"], doc["problems"])
-    if code != 0:
-        log.warning("registry import process failed (exit %s); importing here", code)
-
-
-def _imported(settings: HubSettings, folder_fp: str, store: Store) -> SiteConfig | None:
-    """Return the site summary if this store holds exactly the registry `folder_fp` names."""
-    known = ImportMark(mark_path(settings)).read(folder_fp, settings.store)
-    if known is None:
-        return None
-    site, devices = known
-    with store.session() as s:
-        query = select(func.count()).select_from(DeviceRow).where(DeviceRow.site == site.site)
-        in_store = int(s.execute(query).scalar_one())
-    return site if in_store == devices else None
-
-
-def _import_registry(
-    settings: HubSettings, folder: Path, store: Store, folder_fp: str | None = None
-) -> Registry:
-    """Import the site folder in bulk, unless this store already holds exactly this registry.
-
-    Then no file is parsed: the import mark gives the site's grids and workers (what routes
-    pages), `StoreDirectory.load()` the devices, and the store everything else; the registry
-    returned has no devices, households or residents. `folder_fp`: the folder's fingerprint
-    if already taken.
-    """
-    started = time.monotonic()
-    folder_fp = folder_fp or fingerprint(folder)
-    site = _imported(settings, folder_fp, store)
-    if site is not None:
-        log.info(
-            "registry of site %s unchanged since its import: no file re-read (%.1f s)",
-            site.site,
-            time.monotonic() - started,
-        )
-        return Registry(site=site, devices=[])
-    registry = load_site(folder)
-    parsed = time.monotonic()
-    store.import_registry(registry)
-    ImportMark(mark_path(settings)).write(
-        folder_fp, settings.store, registry.site, len(registry.devices)
-    )
-    log.info(
-        "imported registry of site %s: %d devices, read in %.1f s, imported in %.1f s",
-        registry.site.site,
-        len(registry.devices),
-        parsed - started,
-        time.monotonic() - parsed,
-    )
-    return registry
+        if prepared is None:
+            prepared = await asyncio.to_thread(Preparation.begin, settings, child)
+        finishing = asyncio.create_task(asyncio.to_thread(prepared.finish))
+        load_plugins()  # while a registry import runs; the first notifier would load them
+        return prepared.store, await finishing
+    finally:  # not needed, done, or the migration failed or was cancelled
+        if prepared is not None:
+            prepared.stop()
+        elif child is not None:
+            child.stop()
 
 
 async def run(
     settings: HubSettings,
     stop: asyncio.Event | None = None,
-    import_child: ImportChild | None = None,
+    prepared: Preparation | None = None,
 ) -> None:
     """Run the hub until `stop` is set (or, without `stop`, until SIGTERM/SIGINT), then stop.
 
-    `import_child`: a registry import process already started (`hub.import_child`), which
-    `run` uses or stops."""
+    `prepared`: the store's preparation as `watchpost hub` began it (`hub.registry_start`),
+    which `run` finishes."""
     loop = asyncio.get_running_loop()
     installed = []
     if stop is None:
@@ -269,7 +177,7 @@ async def run(
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
             installed.append(sig)
-    store, registry = await _prepare_store(settings, import_child)
+    store, registry = await _prepare_store(settings, prepared=prepared)
     try:
         await _run(settings, store, registry, stop)
     finally:

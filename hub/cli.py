@@ -70,11 +70,16 @@ def hub(
     # A registry import process loads its modules while this one loads the hub's (seconds
     # each); the hub sends it the import if the registry changed, else stops it.
     early = is_large(settings.registry) and looks_changed(settings)
-    child = ImportChild.start() if early else None
+    child = ImportChild.start(settings.registry) if early else None
     try:
+        # The store migrated and the import asked for before the hub's own modules load
+        # (seconds): the import process writes meanwhile (hub.registry_start).
+        from hub.registry_start import Preparation
+
+        prepared = Preparation.begin(settings, child)
         from hub.app import run
 
-        asyncio.run(run(settings, import_child=child))
+        asyncio.run(run(settings, prepared=prepared))
     finally:
         if child is not None:
             child.stop()

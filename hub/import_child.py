@@ -3,14 +3,17 @@
 A hub with a large registry (more than `CHILD_IMPORT_FILES` device files) parses and imports a
 changed one in a child process. That process needs about two seconds to load its modules, so
 `watchpost hub` starts it before it loads its own (this module loads none beyond what the CLI
-has loaded); it then waits for its request on stdin while the hub fingerprints the folder and
-migrates the store, and is stopped unasked if the store already holds this registry. It is
+has loaded), with the folder: it starts parsing at once (its parsers use the core the hub's
+start leaves idle) while the hub loads its modules, fingerprints the folder and migrates the
+store, then waits for its request on stdin, and is stopped unasked (stdin closed, then
+killed) if the store already holds this registry. It is
 started early only when the registry looks changed since its import mark was written
 (`looks_changed`); a restart on an unchanged registry then starts no process at all.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -26,6 +29,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+STOP_WAIT_S = 5.0
+"""How long an import process not needed may take to stop its parsers and exit."""
 CHILD_IMPORT_FILES = 2_000
 """Above this many device files a changed registry is parsed and imported by a child process
 (`hub.store.registry_import`), which forks parsers over the cores."""
@@ -76,11 +81,14 @@ class ImportChild:
         self.proc = proc
 
     @classmethod
-    def start(cls) -> ImportChild | None:
-        """Start the process; None (and a warning) if it cannot be started."""
+    def start(cls, folder: Path | None = None) -> ImportChild | None:
+        """Start the process; None (and a warning) if it cannot be started. Given `folder`,
+        it starts parsing that registry at once, before it is asked to import it."""
         # The child imports what this process imports, from the same places.
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
         command = [sys.executable, "-m", "hub.store.registry_import"]
+        if folder is not None:
+            command.append(str(folder))
         try:
             proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         except OSError as exc:
@@ -88,15 +96,30 @@ class ImportChild:
             return None
         return cls(proc)
 
-    def run(self, request: dict[str, Any]) -> tuple[int, bytes]:
-        """Send the request, wait for the import; return (exit code, what it printed)."""
-        out, _ = self.proc.communicate(json.dumps(request).encode())
-        return self.proc.returncode, out
+    def send(self, request: dict[str, Any]) -> None:
+        """Send the import request (and close stdin); `result` waits for the import."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps(request).encode())
+        self.proc.stdin.close()
+
+    def result(self) -> tuple[int, bytes]:
+        """Wait for the import asked by `send`; return (exit code, what it printed)."""
+        assert self.proc.stdout is not None
+        out = self.proc.stdout.read()
+        return self.proc.wait(), out
 
     def stop(self) -> None:
-        """Kill the process if it is still running (not needed, or the hub is stopping)."""
+        """Stop the process if it is still running (not needed, or the hub is stopping): its
+        stdin closed without a request, it stops its parsers and exits (`NOT_ASKED`); killed
+        if it has not within `STOP_WAIT_S`."""
         if self.proc.poll() is None:
-            self.proc.kill()
+            if self.proc.stdin is not None and not self.proc.stdin.closed:
+                with contextlib.suppress(OSError):
+                    self.proc.stdin.close()
+            try:
+                self.proc.wait(STOP_WAIT_S)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
         self.proc.wait()
         for pipe in (self.proc.stdin, self.proc.stdout):
             if pipe is not None:

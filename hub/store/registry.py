@@ -78,23 +78,20 @@ def import_registry(session: Session, registry: Registry) -> dict[str, int]:
     return counts
 
 
-def import_site(session: Session, site: SiteConfig) -> dict[str, int]:
+def import_site(
+    session: Session, site: SiteConfig, rows: list[SiteRows] | None = None
+) -> dict[str, int]:
     """Insert or update the site and every row of `site.yaml`; return rows written per table.
 
-    A worker dropped from the registry keeps their history but is paged no more.
+    `rows`: `site_rows(site)` if built already. A worker dropped from the registry keeps
+    their history but is paged no more.
     """
     sid = site.site
     _upsert_site(session, site)
     counts: dict[str, int] = {}
-    for model, columns, rows in (
-        _flat(GridRow, sid, site.grids),
-        _flat(BuildingRow, sid, site.buildings),
-        _flat(HouseholdRow, sid, site.households),
-        (ResidentRow, RESIDENT_COLUMNS, _residents(site)),
-        _workers(sid, site),
-    ):
-        stored = _stored(session, model, sid, columns) if rows else {}
-        inserted, updated = _sync(session, model, stored, columns, rows)
+    for model, columns, table_rows in site_rows(site) if rows is None else rows:
+        stored = _stored(session, model, sid, columns) if table_rows else {}
+        inserted, updated = _sync(session, model, stored, columns, table_rows)
         counts[model.__tablename__] = inserted + updated
     listed = [w.id for w in site.workers]
     session.execute(
@@ -106,6 +103,18 @@ def import_site(session: Session, site: SiteConfig) -> dict[str, int]:
     return counts
 
 
+def site_rows(site: SiteConfig) -> list[SiteRows]:
+    """The rows of `site.yaml`'s tables, in the order they are written (parents first)."""
+    sid = site.site
+    return [
+        _flat(GridRow, sid, site.grids),
+        _flat(BuildingRow, sid, site.buildings),
+        _flat(HouseholdRow, sid, site.households),
+        (ResidentRow, RESIDENT_COLUMNS, _residents(site)),
+        _workers(sid, site),
+    ]
+
+
 Columns = tuple[str, ...]
 """A table's columns as `_sync` takes them: `site`, `id`, then the others."""
 Tuple = tuple[Any, ...]
@@ -114,11 +123,11 @@ RESIDENT_COLUMNS: Columns = (
     "checkin_start", "checkin_end",
 )  # fmt: skip
 SYNCED_DEVICE_COLUMNS: Columns = ("site", *DEVICE_COLUMNS[:1], *DEVICE_COLUMNS[2:])
+SiteRows = tuple[type[Base], Columns, list[Tuple]]
+"""One table's rows of `site.yaml`: (its model, the columns, the rows)."""
 
 
-def _flat(
-    model: type[Base], sid: str, items: Sequence[BaseModel]
-) -> tuple[type[Base], Columns, list[Tuple]]:
+def _flat(model: type[Base], sid: str, items: Sequence[BaseModel]) -> SiteRows:
     """Rows of a model whose fields are its table's columns, `id` first (grids, buildings,
     households): its own values, not a `model_dump` each."""
     if not items:
@@ -128,7 +137,7 @@ def _flat(
     return model, columns, [(sid, *item.__dict__.values()) for item in items]
 
 
-def _workers(sid: str, site: SiteConfig) -> tuple[type[Base], Columns, list[Tuple]]:
+def _workers(sid: str, site: SiteConfig) -> SiteRows:
     dumped = [w.model_dump() for w in site.workers]
     columns = ("site", *dumped[0]) if dumped else ("site", "id")
     assert columns[1] == "id", columns

@@ -1,36 +1,52 @@
 """Import a changed registry folder into the store in bulk, in a process of its own.
 
-A hub whose registry changed (or whose store is new) runs `python -m hub.store.registry_import`
-and waits for it: parsing 100,000 device files builds millions of objects that a process does
-not give back, so the hub's own RSS stays that of a restart. The request comes as one JSON
-object on stdin (`store`, `folder`, `mark`, `fingerprint`, `log_level`, optionally `chunk`):
-the store URL may hold a password, so not on the command line. Exit 0: imported and
-`ImportMark` written; exit 2: the registry is invalid, stdout is `{"path": ...,
-"problems": [...]}` (a `ConfigError`); anything else: failed (traceback on stderr).
+A hub whose registry changed (or whose store is new) runs `python -m hub.store.registry_import
+FOLDER` and waits for it: parsing 100,000 device files builds millions of objects that a
+process does not give back, so the hub's own RSS stays that of a restart. Given the folder,
+the process parses and cross-checks it at once, before it is asked (the hub starts it first
+thing, `hub.import_child`); the request comes as one JSON object on stdin (`store`, `folder`,
+`mark`, `fingerprint`, `log_level`, optionally `chunk`): the store URL may hold a password, so
+not on the command line. Then only the writes are left. Exit 0: imported and `ImportMark`
+written; exit 2: the registry is invalid, stdout is `{"path": ..., "problems": [...]}` (a
+`ConfigError`); exit 3: stdin closed without a request (the hub needed no import, the parse is
+dropped); anything else: failed (traceback on stderr).
 
-How (`import_folder`): a pool of forked parsers takes the device files in chunks of `CHUNK`,
-in name order, and sends back per chunk the rows (`DeviceTuple`) up to the first invalid file
-and that file's error. Meanwhile this process parses `site.yaml`, opens the one write
-transaction and writes the site's tables; then it cross-checks the device rows and writes them
-chunk by chunk as they come back. Any error rolls the whole import back; which error is raised
-is the one `load_site` would raise (site.yaml, then the first file that does not parse or
-validate, then the first that does not fit the site).
+How (`parse_folder`, `write_parsed`): a pool of forked parsers takes the device files in
+chunks of `CHUNK`, in name order, and sends back per chunk the rows (`DeviceTuple`) up to the
+first invalid file and that file's error. Meanwhile this process parses `site.yaml` and builds
+its rows, then cross-checks the device rows chunk by chunk as they come back. The writes are
+one transaction. Any error writes nothing; which error is raised is the one `load_site` would
+raise (site.yaml, then the first file that does not parse or validate, then the first that
+does not fit the site).
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import json
 import logging
 import multiprocessing
 import os
+import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hub.store.registry import DeviceSync, DeviceTuple, ImportMark, device_ref, device_tuple
+from hub.store.registry import (
+    DeviceSync,
+    DeviceTuple,
+    ImportMark,
+    SiteRows,
+    device_ref,
+    device_tuple,
+    site_rows,
+)
 from hub.store.registry import import_site as import_site_rows
 from hub.store.store import Store
 from protocol.config_file import load_model
@@ -44,8 +60,12 @@ CHUNK = 500
 """Device files per task of a parser: small enough to keep both cores busy to the end."""
 INVALID = 2
 """Exit code of `main` for an invalid registry."""
+NOT_ASKED = 3
+"""Exit code of `main` when stdin closed without a request: the hub needed no import."""
 PARSER_NICE = 2
 """Niceness added to the parser processes."""
+PR_SET_PDEATHSIG = 1
+"""prctl(2): the signal a process gets when its parent dies."""
 
 ChunkResult = tuple[list[DeviceTuple], tuple[str, list[str]] | None]
 
@@ -72,6 +92,15 @@ def parser_count() -> int:
     return max(1, min(4, cores))
 
 
+def _parser_started() -> None:
+    """Run a little nicer, and die with this process: a parser outliving a killed import
+    would wait forever for its next chunk."""
+    os.nice(PARSER_NICE)
+    with contextlib.suppress(OSError, AttributeError):  # Linux only
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 @contextmanager
 def _parsed(chunks: list[list[str]], workers: int) -> Iterator[Iterator[ChunkResult]]:
     """Yield the chunks' results in order, parsed by `workers` forked processes (0: here)."""
@@ -83,8 +112,89 @@ def _parsed(chunks: list[list[str]], workers: int) -> Iterator[Iterator[ChunkRes
     # devices) is the longest, and on a machine with as many parsers as cores it would
     # otherwise get a fraction of a core.
     fork = multiprocessing.get_context("fork")
-    with fork.Pool(workers, initializer=os.nice, initargs=(PARSER_NICE,)) as pool:
+    with fork.Pool(workers, initializer=_parser_started) as pool:
         yield pool.imap(parse_devices, chunks)
+
+
+@dataclass
+class Parsed:
+    """A registry folder parsed and cross-checked: what to write, or the error to raise."""
+
+    folder: Path
+    devices: int
+    """Device files in the folder."""
+    site: SiteConfig | None = None
+    site_rows: list[SiteRows] = field(default_factory=list)
+    device_rows: list[list[DeviceTuple]] = field(default_factory=list)
+    """Per chunk of files."""
+    error: ConfigError | None = None
+    seconds: float = 0.0
+
+
+def parse_folder(
+    folder: Path,
+    workers: int,
+    chunk_size: int = CHUNK,
+    abandoned: Callable[[], bool] = lambda: False,
+) -> Parsed | None:
+    """Parse and cross-check a registry folder: the device files by `workers` forked parsers
+    (0: here), `site.yaml` and its rows here meanwhile. None if `abandoned()` turned true
+    (checked between chunks): the parsers are stopped."""
+    started = time.monotonic()
+    paths = device_paths(folder)
+    chunks = [paths[i : i + chunk_size] for i in range(0, len(paths), chunk_size)]
+    parsed = Parsed(folder, len(paths))
+    with _parsed(chunks, workers) as results, gc_paused():
+        try:
+            site = load_model(SiteConfig, folder / "site.yaml")
+        except ConfigError as exc:
+            parsed.error = exc
+            return parsed
+        parsed.site, parsed.site_rows = site, site_rows(site)
+        index = SiteIndex.of(site)
+        mismatch: ConfigError | None = None
+        for chunk, (rows, error) in zip(chunks, results, strict=True):
+            if abandoned():
+                return None
+            if mismatch is None:
+                try:
+                    for path, row in zip(chunk, rows, strict=False):
+                        index.check(path, device_ref(row))
+                except ConfigError as exc:  # a file that does not parse still goes first
+                    mismatch = exc
+                else:
+                    parsed.device_rows.append(rows)
+            if error is not None:
+                parsed.error = ConfigError(*error)
+                return parsed
+        parsed.error = mismatch
+    parsed.seconds = time.monotonic() - started
+    return parsed
+
+
+def write_parsed(store: Store, parsed: Parsed) -> SiteConfig:
+    """Write what `parsed` holds in one transaction (or raise its error); return the site."""
+    if parsed.error is not None:
+        raise parsed.error
+    assert parsed.site is not None
+    started = time.monotonic()
+    with gc_paused(), store.session(write=True) as session:
+        import_site_rows(session, parsed.site, parsed.site_rows)
+        written = time.monotonic()
+        devices = DeviceSync(session, parsed.site.site)
+        for rows in parsed.device_rows:
+            devices.add(rows)
+        checked = time.monotonic()
+    store.analyze_registry()
+    log.info(
+        "registry import: parsed and checked in %.1f s; site tables written in %.1f s, "
+        "devices in %.1f s, committed in %.1f s",
+        parsed.seconds,
+        written - started,
+        checked - written,
+        time.monotonic() - checked,
+    )
+    return parsed.site
 
 
 def import_folder(
@@ -95,53 +205,23 @@ def import_folder(
     `workers` parser processes are forked for the device files (0: parse them here), which
     each take `chunk_size` files at a time.
     """
-    started = time.monotonic()
-    paths = device_paths(folder)
-    chunks = [paths[i : i + chunk_size] for i in range(0, len(paths), chunk_size)]
-    with _parsed(chunks, workers) as results, gc_paused():
-        site = load_model(SiteConfig, folder / "site.yaml")
-        index = SiteIndex.of(site)
-        read = time.monotonic()
-        with store.session(write=True) as session:
-            import_site_rows(session, site)
-            written = time.monotonic()
-            devices = DeviceSync(session, site.site)
-            mismatch: ConfigError | None = None
-            for chunk, (rows, error) in zip(chunks, results, strict=True):
-                if mismatch is None:
-                    try:
-                        for path, row in zip(chunk, rows, strict=False):
-                            index.check(path, device_ref(row))
-                    except ConfigError as exc:  # a file that does not parse still goes first
-                        mismatch = exc
-                    else:
-                        devices.add(rows)
-                if error is not None:
-                    raise ConfigError(*error)
-            if mismatch is not None:
-                raise mismatch
-            checked = time.monotonic()
-    store.analyze_registry()
-    log.info(
-        "registry import: site.yaml read in %.1f s, its tables written in %.1f s, devices "
-        "parsed, checked and written %.1f s later, committed in %.1f s",
-        read - started,
-        written - read,
-        checked - written,
-        time.monotonic() - checked,
-    )
-    return site, len(paths)
+    parsed = parse_folder(folder, workers, chunk_size)
+    assert parsed is not None  # never abandoned
+    return write_parsed(store, parsed), parsed.devices
 
 
-def run(request: dict[str, Any]) -> int:
-    """Import as `request` says; return the exit code (see the module docstring)."""
+def run(request: dict[str, Any], parsed: Parsed | None = None) -> int:
+    """Import as `request` says, from `parsed` if that is its folder parsed already; return
+    the exit code (see the module docstring)."""
     started = time.monotonic()
     store = Store(request["store"])
+    folder = Path(request["folder"])
     try:
-        folder = Path(request["folder"])
-        site, devices = import_folder(
-            store, folder, parser_count(), int(request.get("chunk", CHUNK))
-        )
+        if parsed is not None and parsed.folder == folder:
+            site, devices = write_parsed(store, parsed), parsed.devices
+        else:
+            chunk = int(request.get("chunk", CHUNK))
+            site, devices = import_folder(store, folder, parser_count(), chunk)
     except ConfigError as exc:
         json.dump({"path": exc.path, "problems": exc.problems}, sys.stdout)
         return INVALID
@@ -149,7 +229,7 @@ def run(request: dict[str, Any]) -> int:
         store.close()
     ImportMark(Path(request["mark"])).write(request["fingerprint"], request["store"], site, devices)
     log.info(
-        "imported registry of site %s: %d devices in %.1f s (%d parser processes)",
+        "imported registry of site %s: %d devices, %.1f s after the request (%d parser processes)",
         site.site,
         devices,
         time.monotonic() - started,
@@ -158,15 +238,53 @@ def run(request: dict[str, Any]) -> int:
     return 0
 
 
-def main() -> int:
-    """Read the request from stdin, import, return the exit code."""
-    request = json.load(sys.stdin)
+def _read_stdin() -> str:
+    """Read stdin to its end by file descriptor: `sys.stdin.read()` would hold the stream's
+    lock meanwhile, and a parser forked then would deadlock closing its copy of stdin."""
+    parts = []
+    while chunk := os.read(0, 65536):
+        parts.append(chunk)
+    return b"".join(parts).decode()
+
+
+def _request(text: str) -> dict[str, Any] | None:
+    """The request read from stdin; None if stdin closed without one (not needed)."""
+    if not text.strip():
+        return None
+    request: dict[str, Any] = json.loads(text)
     logging.basicConfig(
         level=str(request.get("log_level", "INFO")).upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    return run(request)
+    return request
+
+
+def main(argv: list[str]) -> int:
+    """Import as the request on stdin says; return the exit code.
+
+    With a folder as the argument, parse and check it at once, while the hub decides whether
+    to ask for its import (the request names the folder again): then only the writes are left
+    when the request comes.
+    """
+    if not argv:
+        request = _request(_read_stdin())
+        return NOT_ASKED if request is None else run(request)
+    with ThreadPoolExecutor(1) as reader:
+        asked = reader.submit(_read_stdin)
+        parsed = parse_folder(
+            Path(argv[0]),
+            parser_count(),
+            abandoned=lambda: asked.done() and not asked.result().strip(),
+        )
+        request = _request(asked.result())
+    return NOT_ASKED if request is None else run(request, parsed)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main(sys.argv[1:])
+    # The hub waits for this process to exit; its objects (a site of 100,000 households and
+    # residents) need not be freed one by one first: the store is closed, the output flushed.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -18,15 +18,18 @@ from hub import app, import_child
 from hub.settings import HubSettings
 from hub.store import Store
 from hub.store.registry import ImportMark, fingerprint, import_registry
-from hub.store.registry_import import INVALID
+from hub.store.registry_import import INVALID, NOT_ASKED
 from hub.store.schema import DeviceRow, SiteRow
 from protocol.errors import ConfigError
 from protocol.site_config import load_site
 from tests.hub.receiver import write_site
 
 
-def import_in_child(store_url: str, folder: Path, mark: Path) -> subprocess.CompletedProcess[str]:
-    """Run the import process as the hub does, two device files per parser task."""
+def import_in_child(
+    store_url: str, folder: Path, mark: Path, parsing: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the import process as the hub does: given `parsing`, it parses that folder before
+    the request comes (with the default chunks); else after, two device files per task."""
     request = {
         "store": store_url,
         "folder": str(folder),
@@ -36,7 +39,7 @@ def import_in_child(store_url: str, folder: Path, mark: Path) -> subprocess.Comp
     }
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     return subprocess.run(
-        [sys.executable, "-m", "hub.store.registry_import"],
+        [sys.executable, "-m", "hub.store.registry_import", *([str(parsing)] if parsing else [])],
         input=json.dumps(request),
         capture_output=True,
         text=True,
@@ -82,6 +85,35 @@ def test_bulk_import_writes_what_import_registry_writes(
         store.close()
 
 
+def test_a_parse_begun_early_serves_only_its_own_folder(tmp_path: Path, site_id: str) -> None:
+    """The import process parses the folder it was started with while the hub decides; a
+    request for another folder imports that one; stdin closed unasked is exit 3, no writes."""
+    asked = write_site(tmp_path / "asked", site_id)
+    other = write_site(tmp_path / "other", "other-site")
+    url = f"sqlite:///{tmp_path / 'hub.db'}"
+    store = Store(url)
+    store.migrate()
+    try:
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        unasked = subprocess.run(
+            [sys.executable, "-m", "hub.store.registry_import", str(asked)],
+            input="",
+            capture_output=True,
+            env=env,
+            check=False,
+            timeout=60,
+        )
+        assert unasked.returncode == NOT_ASKED, unasked.stderr
+        assert rows(store, SiteRow) == 0
+        done = import_in_child(url, asked, tmp_path / "mark.json", parsing=other)
+        assert done.returncode == 0, done.stderr
+        with store.session() as s:
+            assert {r.id for r in s.query(SiteRow)} == {site_id}
+        assert rows(store, DeviceRow) == 7
+    finally:
+        store.close()
+
+
 def break_file(path: Path, old: str, new: str) -> None:
     """Replace `old` by `new` in a file (which must contain it)."""
     text = path.read_text(encoding="utf-8")
@@ -90,17 +122,19 @@ def break_file(path: Path, old: str, new: str) -> None:
 
 
 def expect_same_error(folder: Path, url: str, tmp_path: Path, store: Store, name: str) -> None:
-    """The child process fails with the `ConfigError` of `load_site`, which names `name`."""
+    """The child process fails with the `ConfigError` of `load_site`, which names `name`,
+    whether it parsed the folder before the request or after."""
     with pytest.raises(ConfigError) as expected:
         load_site(folder)
     assert expected.value.path == str(folder / "devices" / f"{name}.yaml")
-    done = import_in_child(url, folder, tmp_path / "mark.json")
-    assert done.returncode == INVALID, done.stderr
-    assert json.loads(done.stdout) == {
-        "path": expected.value.path,
-        "problems": expected.value.problems,
-    }
-    assert rows(store, SiteRow) == 0  # rolled back: not even site.yaml's tables
+    for parsing in (None, folder):
+        done = import_in_child(url, folder, tmp_path / "mark.json", parsing)
+        assert done.returncode == INVALID, done.stderr
+        assert json.loads(done.stdout) == {
+            "path": expected.value.path,
+            "problems": expected.value.problems,
+        }
+        assert rows(store, SiteRow) == 0  # rolled back: not even site.yaml's tables
 
 
 def test_an_invalid_folder_writes_nothing_and_names_the_file(tmp_path: Path, site_id: str) -> None:

@@ -11,9 +11,10 @@ import pytest
 from sqlalchemy import delete
 
 from hub import app, import_child
-from hub.app import _import_registry
+from hub.registry_start import import_registry
 from hub.settings import HubSettings
 from hub.store import Store
+from hub.store.registry_import import NOT_ASKED
 from hub.store.schema import DeviceRow
 from protocol.errors import ConfigError
 from tests.hub.receiver import write_site
@@ -30,9 +31,9 @@ def test_unchanged_registry_is_not_read_again_and_a_change_is(tmp_path: Path, si
     store = Store(url)
     store.migrate()
     try:
-        first = _import_registry(settings(tmp_path, url, folder), folder, store)
+        first = import_registry(settings(tmp_path, url, folder), folder, store)
         assert len(first.devices) >= 3
-        again = _import_registry(settings(tmp_path, url, folder), folder, store)
+        again = import_registry(settings(tmp_path, url, folder), folder, store)
         assert again.devices == []  # read from the store, not the files
         assert again.site.site == site_id
         assert again.site.workers == first.site.workers  # what routes pages is kept
@@ -43,11 +44,11 @@ def test_unchanged_registry_is_not_read_again_and_a_change_is(tmp_path: Path, si
         device_file = next((folder / "devices").glob("*.yaml"))
         stat = device_file.stat()
         os.utime(device_file, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
-        assert _import_registry(settings(tmp_path, url, folder), folder, store).devices
+        assert import_registry(settings(tmp_path, url, folder), folder, store).devices
 
         with store.session(write=True) as s:  # a store that lost its devices (restored backup)
             s.execute(delete(DeviceRow).where(DeviceRow.site == site_id))
-        assert _import_registry(settings(tmp_path, url, folder), folder, store).devices
+        assert import_registry(settings(tmp_path, url, folder), folder, store).devices
         assert store.known_device(site_id, first.devices[0].device)
     finally:
         store.close()
@@ -60,7 +61,7 @@ def test_another_store_gets_a_full_import(tmp_path: Path, site_id: str) -> None:
         store = Store(url)
         store.migrate()
         try:
-            assert _import_registry(settings(tmp_path, url, folder), folder, store).devices
+            assert import_registry(settings(tmp_path, url, folder), folder, store).devices
         finally:
             store.close()
 
@@ -99,14 +100,14 @@ async def test_an_import_process_started_early_imports_or_is_stopped(
     folder = write_site(tmp_path, site_id)
     url = f"sqlite:///{tmp_path / 'hub.db'}"
     for changed in (True, False):
-        child = import_child.ImportChild.start()
+        child = import_child.ImportChild.start(folder)
         assert child is not None
         store, registry = await app._prepare_store(settings(tmp_path, url, folder), child)
         try:
             assert registry is not None and registry.devices == []  # the mark, not a parse
             assert store.known_device(site_id, "home-b1-101")
-            # imported: it exited 0; not needed: killed while it waited for a request
-            assert child.proc.returncode == (0 if changed else -9)
+            # imported: it exited 0; not needed: it stopped when its stdin closed unasked
+            assert child.proc.returncode == (0 if changed else NOT_ASKED)
         finally:
             store.close()
 
@@ -123,7 +124,7 @@ def test_the_early_start_is_guessed_from_the_mark_and_the_folder(
     store = Store(url)
     store.migrate()
     try:
-        _import_registry(hub, folder, store)
+        import_registry(hub, folder, store)
     finally:
         store.close()
     marked = import_child.mark_path(hub).stat().st_mtime_ns
