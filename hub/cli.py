@@ -67,8 +67,9 @@ def hub(
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    # A registry import process loads its modules while this one loads the hub's (seconds
-    # each); the hub sends it the import if the registry changed, else stops it.
+    # A registry import process loads its modules and parses the registry while this one
+    # loads the hub's (seconds each); the hub sends it the import if the registry changed,
+    # else stops it.
     early = is_large(settings.registry) and looks_changed(settings)
     child = ImportChild.start(settings.registry) if early else None
     try:
@@ -80,6 +81,9 @@ def hub(
         from hub.app import run
 
         asyncio.run(run(settings, prepared=prepared))
+    except ConfigError as exc:  # the registry: the file, the field, the fix
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
     finally:
         if child is not None:
             child.stop()

@@ -91,6 +91,24 @@ def test_bad_config_file_names_the_field_and_exits_2(tmp_path: Path) -> None:
     assert "tick_s:" in result.stderr
 
 
+def test_an_invalid_registry_names_the_file_and_exits_2(tmp_path: Path) -> None:
+    folder = write_site(tmp_path, "sunflower")
+    bad = folder / "devices" / "stair-b2.yaml"
+    bad.write_text(bad.read_text(encoding="utf-8").replace("building: b2", "building: b9"))
+    result = subprocess.run(
+        [sys.executable, "-m", "hub.cli", "--store", f"sqlite:///{tmp_path / 'hub.db'}",
+         "--registry", str(folder)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert str(bad) in result.stderr
+    assert "building: 'b9' is not in site.yaml buildings" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_settings_precedence_flags_env_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
