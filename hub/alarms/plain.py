@@ -22,20 +22,21 @@ duplicate (confirmed as before), a stale status ignored, one outcome per input, 
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, select, update
+from sqlalchemy import Select, Update, and_, bindparam, select, update
 
 from hub.alarms.actions import Outcome
 from hub.alarms.ledger import Ledger
 from hub.alarms.outbox import persist
 from hub.alarms.rules.person import confirm_event
 from hub.alarms.rules.trouble import FLAP_CHANGES, FLAP_WINDOW_S, Watched, due, seen
-from hub.store.bulk import insert_rows
+from hub.store.bulk import among, insert_rows, listed
 from hub.store.schema import AlarmRow, DeviceRow, DeviceStateRow, EventRow
 from protocol.messages import Event, Status
 
@@ -67,6 +68,46 @@ _UPDATE_STATE = (
     .where(and_(STATE.c.site == bindparam("k_site"), STATE.c.device == bindparam("k_device")))
     .values({c: bindparam(c) for c in STATE_COLUMNS})
 )
+
+
+@functools.lru_cache(maxsize=8)
+def _known(dialect: str) -> Select[Any]:
+    """Which of the event ids bound as `ids` are stored, and as what."""
+    columns = (EVENTS.c.id, EVENTS.c.device, EVENTS.c.kind, EVENTS.c.alarm_id)
+    return select(*columns).where(among(EVENTS.c.id, "ids", dialect))
+
+
+@functools.lru_cache(maxsize=8)
+def _devices(dialect: str, statuses: bool) -> Select[Any]:
+    """The devices of site `site` among `ids` with their liveness row (its last status only
+    when `statuses`), their rows locked, in id order."""
+    joined = DEVICES.outerjoin(
+        STATE, and_(STATE.c.site == DEVICES.c.site, STATE.c.device == DEVICES.c.id)
+    )
+    state = [STATE.c[c] for c in STATE_COLUMNS if statuses or c != "last_status"]
+    return (
+        select(
+            DEVICES.c.id,
+            DEVICES.c.household,
+            DEVICES.c.heartbeat_s,
+            STATE.c.device.label("stored"),
+            *state,
+        )
+        .select_from(joined)
+        .where(DEVICES.c.site == bindparam("site"), among(DEVICES.c.id, "ids", dialect))
+        .order_by(DEVICES.c.id)
+        .with_for_update(of=DEVICES)
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _seen(dialect: str) -> Update:
+    """Last seen `at` for the devices of site `k_site` among `ids`."""
+    return (
+        update(STATE)
+        .where(STATE.c.site == bindparam("k_site"), among(STATE.c.device, "ids", dialect))
+        .values(last_seen=bindparam("at"))
+    )
 
 
 @dataclass(slots=True)
@@ -146,55 +187,37 @@ class Bulk:
         self.touched: set[Key] = set()
         """Devices the ORM rules changed: supervision judges them at its next pass."""
         self._last_received = self.now - TICK
+        self._dialect = self.session.get_bind().dialect.name
         # The last status (JSON) only when there are statuses to check against it.
         statuses = any(isinstance(item, Status) for _, item in items)
         self._columns = [STATE.c[c] for c in STATE_COLUMNS if statuses or c != "last_status"]
         self._names = [c.name for c in self._columns]
         self._lock_and_read(by_site((site, item.device) for site, item in items))
         ids = [item.id for _, item in items if isinstance(item, Event)]
-        for part in chunks(ids):
-            for r in self.session.execute(
-                select(EVENTS.c.id, EVENTS.c.device, EVENTS.c.kind, EVENTS.c.alarm_id).where(
-                    EVENTS.c.id.in_(part)
-                )
-            ):
-                self.known[r.id] = (r.device, r.kind, r.alarm_id)
+        if ids:
+            known = self.session.execute(_known(self._dialect), {"ids": listed(ids, self._dialect)})
+            for r in known.all():
+                self.known[r[0]] = (r[1], r[2], r[3])
 
     def _lock_and_read(self, sites: dict[str, list[str]]) -> None:
         """Read the devices with their liveness rows, locking the devices' rows."""
-        session = self.session
-        joined = DEVICES.outerjoin(
-            STATE, and_(STATE.c.site == DEVICES.c.site, STATE.c.device == DEVICES.c.id)
-        )
+        query = _devices(self._dialect, len(self._columns) == len(STATE_COLUMNS))
         # Several hubs: every device lock of the batch first, in one sorted order, so two
         # hubs' group commits wait for each other instead of deadlocking (rules/order.py).
         for site, ids in sites.items():
-            for part in chunks(ids):
-                query = (
-                    select(
-                        DEVICES.c.id,
-                        DEVICES.c.household,
-                        DEVICES.c.heartbeat_s,
-                        STATE.c.device.label("stored"),
-                        *self._columns,
-                    )
-                    .select_from(joined)
-                    .where(DEVICES.c.site == site, DEVICES.c.id.in_(part))
-                    .order_by(DEVICES.c.id)
-                    .with_for_update(of=DEVICES)
-                )
-                offline: list[str] = []
-                for r in session.execute(query):
-                    key = (site, r[0])
-                    self.devices[key] = Registered(r[1], r[2])
-                    live = None if r[3] is None else self._live(r[4:])
-                    if live is not None:
-                        self.states[key] = live
-                    if live is None or not live.online:
-                        offline.append(r[0])
-                # Only a device its row has offline can have an offline trouble (trouble.seen).
-                if offline:
-                    self._read_offline(site, offline)
+            offline: list[str] = []
+            found = self.session.execute(query, {"site": site, "ids": listed(ids, self._dialect)})
+            for r in found.all():
+                key = (site, r[0])
+                self.devices[key] = Registered(r[1], r[2])
+                live = None if r[3] is None else self._live(r[4:])
+                if live is not None:
+                    self.states[key] = live
+                if live is None or not live.online:
+                    offline.append(r[0])
+            # Only a device its row has offline can have an offline trouble (trouble.seen).
+            for part in chunks(offline):
+                self._read_offline(site, part)
 
     def _live(self, values: Sequence[Any]) -> Live:
         """A `Live` from the `self._columns` of a `device_state` row."""
@@ -381,12 +404,8 @@ class Bulk:
         if known:
             session.execute(_UPDATE_STATE, known)
         for (site, at), devices in seen_at.items():
-            for part in chunks(devices):
-                session.execute(
-                    update(STATE)
-                    .where(STATE.c.site == site, STATE.c.device.in_(part))
-                    .values(last_seen=at)
-                )
+            ids = listed(devices, self._dialect)
+            session.execute(_seen(self._dialect), {"k_site": site, "ids": ids, "at": at})
         if written:
             # The ORM's copies of these rows (from an earlier ORM step) are out of date now.
             for obj in list(session.identity_map.values()):
