@@ -14,9 +14,10 @@ A document that is JSON (its first character, after blank lines and spaces, `{` 
 machine-written registries are, is read by the `json` module instead, about 6x faster than
 the libyaml path below (docs/bench.md), when that gives what YAML gives: a number that
 YAML 1.1 reads as a string (`1e5`, `1E+5`), `NaN` or `Infinity`, a character YAML does not
-allow in a stream, or a surrogate escape (`\\ud83d`) sends it down the YAML path. Every JSON
-text that PyYAML reads is read to the same value; one that libyaml refuses (a key over 1,024
-characters, say) but JSON allows is read as JSON would.
+allow in a stream, a line break YAML has beyond JSON's (NEL, LS, PS: PyYAML folds NEL in a
+quoted string to a space) or a surrogate escape (`\\ud83d`) sends it down the YAML path.
+Every JSON text that PyYAML reads is read to the same value; one that libyaml refuses (a key
+over 1,024 characters, say) but JSON allows is read as JSON would.
 
 Any other document that walk does not cover exactly -- another tag (timestamps, `!!binary`,
 `!!set`, local tags), a merge key `<<`, a map or sequence reached twice through an alias, an
@@ -102,10 +103,12 @@ def _build(node: Node, seen: set[int]) -> Any:
 
 
 _JSON_START = re.compile(r"[ \r\n]*[\[{]")
-# What YAML 1.1 does not allow in a stream (its `c-printable`), and JSON's surrogate escapes,
-# which JSON pairs into one character and libyaml refuses.
+# What YAML 1.1 does not allow in a stream (its `c-printable`); its line breaks beyond JSON's
+# (NEL, which PyYAML folds to a space inside a quoted string where JSON keeps it; LS and PS),
+# left to the YAML path; and JSON's surrogate escapes, which JSON pairs into one character and
+# libyaml refuses.
 _NOT_YAML = re.compile(
-    "[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+    "[^\t\n\r\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
     r"|\\u[dD][89a-fA-F]"
 )
 
