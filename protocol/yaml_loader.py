@@ -113,6 +113,23 @@ _NOT_YAML = re.compile(
 )
 
 
+_NOT_JSON_AS_YAML = re.compile(r"[0-9][eE]|NaN|Infinity")
+"""What may make a JSON text read otherwise than YAML reads it, before parsing: an exponent
+(`1e5`: YAML 1.1 reads a string), NaN or Infinity (strings in YAML). Found anywhere, even in
+a string, where it is harmless: such a text is just read the general way."""
+
+
+def reads_as_json(text: str) -> bool:
+    """Whether `text` is read by YAML as by a strict JSON parser, if it is JSON at all: a
+    JSON text (object or array first) with no character YAML refuses or reads otherwise
+    (`_NOT_YAML`, `_NOT_JSON_AS_YAML`). A parser that refuses it says nothing either way."""
+    return (
+        _JSON_START.match(text) is not None
+        and _NOT_YAML.search(text) is None
+        and _NOT_JSON_AS_YAML.search(text) is None
+    )
+
+
 def _json_float(text: str) -> float:
     if _resolve(ScalarNode, text, (True, False)) != _FLOAT:
         raise _Unsupported  # YAML 1.1 reads `1e5` as a string
