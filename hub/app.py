@@ -58,6 +58,11 @@ class _Stop(Exception):  # noqa: N818 - a signal to the TaskGroup, not an error
     """Raised inside the TaskGroup to cancel every task once the drain is over."""
 
 
+_DEVICE_COLUMNS = DeviceRow.__table__.c
+_ALL_DEVICES = str(select(_DEVICE_COLUMNS.site, _DEVICE_COLUMNS.id, _DEVICE_COLUMNS.grid))
+"""Every registered device with its grid, as plain SQL for the driver's cursor."""
+
+
 class StoreDirectory:
     """Device lookups for both lanes: the registry in memory, the store asked on a miss.
 
@@ -73,9 +78,15 @@ class StoreDirectory:
 
     def load(self) -> int:
         """Read every registered device (site, id, grid) from the store; return how many."""
-        devices = DeviceRow.__table__.c  # Core columns: plain rows, a third faster than ORM's
-        with self.store.session() as s:
-            rows = s.execute(select(devices.site, devices.id, devices.grid)).all()
+        # The driver's own cursor: 100,000 rows in 0.13-0.30 s here, through Core 0.5-0.6 s
+        # (on the first start's path to /healthz).
+        with self.store.engine.connect() as conn:
+            cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            try:
+                cursor.execute(_ALL_DEVICES)
+                rows = cursor.fetchall()
+            finally:
+                cursor.close()
         self._grids = {(site, device): grid or "" for site, device, grid in rows}
         return len(self._grids)
 
