@@ -78,6 +78,7 @@ def hub(
         from hub.registry_start import Preparation
 
         prepared = Preparation.begin(settings, child)
+        prepared.parsed()
         from hub.app import run
 
         asyncio.run(run(settings, prepared=prepared))

@@ -77,8 +77,10 @@ def is_large(folder: Path | None) -> bool:
 class ImportChild:
     """One `hub.store.registry_import` process, waiting for its request."""
 
-    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+    def __init__(self, proc: subprocess.Popen[bytes], folder: Path | None = None) -> None:
         self.proc = proc
+        self._parsing = folder is not None
+        """Started with a folder: it writes a line on stdout once parsed (`parsed`)."""
 
     @classmethod
     def start(cls, folder: Path | None = None) -> ImportChild | None:
@@ -94,7 +96,7 @@ class ImportChild:
         except OSError as exc:
             log.warning("cannot start the registry import process (%r); importing here", exc)
             return None
-        return cls(proc)
+        return cls(proc, folder)
 
     def send(self, request: dict[str, Any]) -> None:
         """Send the import request (and close stdin); `result` waits for the import."""
@@ -102,9 +104,17 @@ class ImportChild:
         self.proc.stdin.write(json.dumps(request).encode())
         self.proc.stdin.close()
 
+    def parsed(self) -> None:
+        """Wait until the process has parsed the folder it was started with (or has died)."""
+        assert self.proc.stdout is not None
+        if self._parsing:
+            self.proc.stdout.readline()
+            self._parsing = False
+
     def result(self) -> tuple[int, bytes]:
         """Wait for the import asked by `send`; return (exit code, what it printed)."""
         assert self.proc.stdout is not None
+        self.parsed()
         out = self.proc.stdout.read()
         return self.proc.wait(), out
 

@@ -70,6 +70,13 @@ class Preparation:
         _stop(child)
         return cls(settings, store, folder_fp, None)
 
+    def parsed(self) -> None:
+        """Wait until the import process asked has parsed the registry: it then only writes
+        (one core), and the hub loads its modules on the other instead of competing with
+        the parsers for both."""
+        if self.child is not None:
+            self.child.parsed()
+
     def finish(self) -> Registry | None:
         """Wait for the import process, if one was asked; return the registry (without its
         devices when the store holds them already). Raise `ConfigError` if it is invalid."""

@@ -6,7 +6,8 @@ process does not give back, so the hub's own RSS stays that of a restart. Given 
 the process parses and cross-checks it at once, before it is asked (the hub starts it first
 thing, `hub.import_child`); the request comes as one JSON object on stdin (`store`, `folder`,
 `mark`, `fingerprint`, `log_level`, optionally `chunk`): the store URL may hold a password, so
-not on the command line. Then only the writes are left. Exit 0: imported and `ImportMark`
+not on the command line. It writes `PARSED` on stdout once parsed; then only the writes are
+left. Exit 0: imported and `ImportMark`
 written; exit 2: the registry is invalid, stdout is `{"path": ..., "problems": [...]}` (a
 `ConfigError`); exit 3: stdin closed without a request (the hub needed no import, the parse is
 dropped); anything else: failed (traceback on stderr).
@@ -64,6 +65,8 @@ NOT_ASKED = 3
 """Exit code of `main` when stdin closed without a request: the hub needed no import."""
 PARSER_NICE = 2
 """Niceness added to the parser processes."""
+PARSED = b"parsed\n"
+"""The line a process started with a folder writes on stdout once it has parsed it."""
 PR_SET_PDEATHSIG = 1
 """prctl(2): the signal a process gets when its parent dies."""
 
@@ -276,6 +279,7 @@ def main(argv: list[str]) -> int:
             parser_count(),
             abandoned=lambda: asked.done() and not asked.result().strip(),
         )
+        os.write(1, PARSED)  # the hub loads its own modules now, while this one writes
         request = _request(asked.result())
     return NOT_ASKED if request is None else run(request, parsed)
 
