@@ -67,14 +67,13 @@ def hub(
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    # A registry import process loads its modules and parses the registry while this one
-    # loads the hub's (seconds each); the hub sends it the import if the registry changed,
-    # else stops it.
+    # A registry import process parses the registry from now on; the hub asks it for the
+    # import if the registry changed, else stops it (hub.registry_start, hub.import_child).
     early = is_large(settings.registry) and looks_changed(settings)
     child = ImportChild.start(settings.registry) if early else None
     try:
         # The store migrated and the import asked for before the hub's own modules load
-        # (seconds): the import process writes meanwhile (hub.registry_start).
+        # (seconds), which they do once the registry is parsed, while it is written.
         from hub.registry_start import Preparation
 
         prepared = Preparation.begin(settings, child)

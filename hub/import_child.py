@@ -1,14 +1,14 @@
 """The registry import process (`hub.store.registry_import`), started as early as the hub can.
 
 A hub with a large registry (more than `CHILD_IMPORT_FILES` device files) parses and imports a
-changed one in a child process. That process needs about two seconds to load its modules, so
-`watchpost hub` starts it before it loads its own (this module loads none beyond what the CLI
-has loaded), with the folder: it starts parsing at once (its parsers use the core the hub's
-start leaves idle) while the hub loads its modules, fingerprints the folder and migrates the
-store, then waits for its request on stdin, and is stopped unasked (stdin closed, then
-killed) if the store already holds this registry. It is
-started early only when the registry looks changed since its import mark was written
-(`looks_changed`); a restart on an unchanged registry then starts no process at all.
+changed one in a child process. `watchpost hub` starts it first thing (this module loads none
+beyond what the CLI has loaded), with the folder: it loads its modules and parses at once,
+while the hub fingerprints the folder and migrates the store (`hub.registry_start`). The hub
+then sends its request on stdin, waits until it says it has parsed (its parsers had both
+cores), and loads its own modules while the process writes. It is stopped unasked (stdin
+closed, then killed) if the store already holds this registry. It is started early only when
+the registry looks changed since its import mark was written (`looks_changed`); a restart on
+an unchanged registry then starts no process at all.
 """
 
 from __future__ import annotations

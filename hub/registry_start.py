@@ -4,9 +4,9 @@ imported if it changed.
 `watchpost hub` begins these (`Preparation.begin`) as soon as its settings are read: the
 store is migrated, the registry folder fingerprinted and, if the store does not hold that
 registry, the import process (`hub.import_child`, parsing since the CLI started it) gets its
-request. Only then does the hub load FastAPI, the engine and the rest (seconds here), while
-that process writes; `finish` waits for it. A registry of at most `CHILD_IMPORT_FILES` device
-files is parsed and imported here instead, in `finish`.
+request. Once that process has parsed (`parsed`) the hub loads FastAPI, the engine and the
+rest (seconds here) while it writes; `finish` waits for it. A registry of at most
+`CHILD_IMPORT_FILES` device files is parsed and imported here instead, in `finish`.
 """
 
 from __future__ import annotations
