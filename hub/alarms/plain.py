@@ -70,6 +70,12 @@ _UPDATE_STATE = (
 )
 
 
+def _state_columns(statuses: bool) -> list[Any]:
+    """The `device_state` columns a batch reads: the last status (JSON) only when there are
+    statuses to check against it."""
+    return [STATE.c[c] for c in STATE_COLUMNS if statuses or c != "last_status"]
+
+
 @functools.lru_cache(maxsize=8)
 def _known(dialect: str) -> Select[Any]:
     """Which of the event ids bound as `ids` are stored, and as what."""
@@ -84,14 +90,13 @@ def _devices(dialect: str, statuses: bool) -> Select[Any]:
     joined = DEVICES.outerjoin(
         STATE, and_(STATE.c.site == DEVICES.c.site, STATE.c.device == DEVICES.c.id)
     )
-    state = [STATE.c[c] for c in STATE_COLUMNS if statuses or c != "last_status"]
     return (
         select(
             DEVICES.c.id,
             DEVICES.c.household,
             DEVICES.c.heartbeat_s,
             STATE.c.device.label("stored"),
-            *state,
+            *_state_columns(statuses),
         )
         .select_from(joined)
         .where(DEVICES.c.site == bindparam("site"), among(DEVICES.c.id, "ids", dialect))
@@ -188,9 +193,8 @@ class Bulk:
         """Devices the ORM rules changed: supervision judges them at its next pass."""
         self._last_received = self.now - TICK
         self._dialect = self.session.get_bind().dialect.name
-        # The last status (JSON) only when there are statuses to check against it.
-        statuses = any(isinstance(item, Status) for _, item in items)
-        self._columns = [STATE.c[c] for c in STATE_COLUMNS if statuses or c != "last_status"]
+        self._statuses = any(isinstance(item, Status) for _, item in items)
+        self._columns = _state_columns(self._statuses)
         self._names = [c.name for c in self._columns]
         self._lock_and_read(by_site((site, item.device) for site, item in items))
         ids = [item.id for _, item in items if isinstance(item, Event)]
@@ -201,7 +205,7 @@ class Bulk:
 
     def _lock_and_read(self, sites: dict[str, list[str]]) -> None:
         """Read the devices with their liveness rows, locking the devices' rows."""
-        query = _devices(self._dialect, len(self._columns) == len(STATE_COLUMNS))
+        query = _devices(self._dialect, self._statuses)
         # Several hubs: every device lock of the batch first, in one sorted order, so two
         # hubs' group commits wait for each other instead of deadlocking (rules/order.py).
         for site, ids in sites.items():

@@ -1,4 +1,5 @@
-"""Insert many rows with one executemany, past SQLAlchemy's per-row parameter handling.
+"""Insert many rows with one executemany, past SQLAlchemy's per-row parameter handling; match
+a column against many values with one bound parameter (`among`).
 
 On SQLite the rows go to the driver as tuples, through the same type processors SQLAlchemy
 would apply (JSON, time). Its per-row handling (`construct_params`, the processors called
