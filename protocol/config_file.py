@@ -125,7 +125,7 @@ def load_model(model: type[M], path: str | Path, data: Any = None) -> M:
     """Validate a YAML file (or already-loaded `data`) against `model`.
 
     A file that is JSON and reads as YAML reads it (`yaml_loader.reads_as_json`) is validated
-    by pydantic straight from its text: a device file 25-30 µs less than parsed, then
+    by pydantic straight from its text: a device file ~10-15 µs less than parsed, then
     validated (docs/bench.md). If pydantic refuses it, it is read the general way, which
     names the problem as for any file.
     """
