@@ -279,16 +279,22 @@ class DeviceConfig(Strict):
     @model_validator(mode="after")
     def _pins_unique(self) -> DeviceConfig:
         seen: dict[str, str] = {}
+        wired: list[tuple[str, object]] = []
         for section in (self.inputs, self.outputs):
             for name, part in section.__dict__.items():  # its fields, in their order
-                pin = getattr(part, "pin", None)
-                if pin is None:
-                    continue
-                if str(pin) in seen:
-                    raise ValueError(
-                        f"pin {pin} is used by both {seen[str(pin)]} and {name}; give each its own"
-                    )
-                seen[str(pin)] = name
+                if isinstance(part, list):  # the activity sensors, each by its name
+                    wired += [(f"activity {sensor.name}", sensor) for sensor in part]
+                else:
+                    wired.append((name, part))
+        for name, part in wired:
+            pin = getattr(part, "pin", None)
+            if pin is None:
+                continue
+            if str(pin) in seen:
+                raise ValueError(
+                    f"pin {pin} is used by both {seen[str(pin)]} and {name}; give each its own"
+                )
+            seen[str(pin)] = name
         return self
 
 

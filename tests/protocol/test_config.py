@@ -107,6 +107,12 @@ def test_shipped_site_and_devices_validate() -> None:
             "(top level): Value error, pin 17 is used by both call_button and led; "
             "give each its own",
         ),
+        (
+            "inputs.activity",
+            [{"name": "hall", "pin": 22}, {"name": "door", "pin": 27, "what": "door"}],
+            "(top level): Value error, pin 27 is used by both cancel_button and activity "
+            "door; give each its own",
+        ),
     ],
 )
 def test_bad_device_config_names_field_and_fix(path: str, value: Any, expected: str) -> None:
