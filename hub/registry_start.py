@@ -41,6 +41,8 @@ class Preparation:
     """The registry folder's fingerprint (None: the hub has no registry)."""
     child: ImportChild | None
     """The import process asked to import the registry, if one was."""
+    known: SiteConfig | None = None
+    """The site, when the store was found to hold this registry already (`imported`)."""
 
     @classmethod
     def begin(cls, settings: HubSettings, child: ImportChild | None = None) -> Preparation:
@@ -61,14 +63,15 @@ class Preparation:
         if child is None and large and not marked:
             child = ImportChild.start(folder)
         store.migrate()
-        if large and (not marked or imported(settings, folder_fp, store) is None):
+        known = imported(settings, folder_fp, store) if large and marked else None
+        if large and known is None:
             child = child or ImportChild.start(folder)
             if child is not None:
                 child.send(_request(settings, folder, folder_fp))
                 log.info("registry changed: its import asked of process %d", child.proc.pid)
                 return cls(settings, store, folder_fp, child)
         _stop(child)
-        return cls(settings, store, folder_fp, None)
+        return cls(settings, store, folder_fp, None, known)
 
     def parsed(self) -> None:
         """Wait until the import process asked has parsed the registry: it then only writes
@@ -90,7 +93,7 @@ class Preparation:
                 raise ConfigError(doc["path"], doc["problems"])
             if code != 0:
                 log.warning("registry import process failed (exit %s); importing here", code)
-        return import_registry(self.settings, folder, self.store, self.folder_fp)
+        return import_registry(self.settings, folder, self.store, self.folder_fp, self.known)
 
     def stop(self) -> None:
         """Stop the import process if it is still running (the hub is stopping)."""
@@ -125,18 +128,22 @@ def imported(settings: HubSettings, folder_fp: str, store: Store) -> SiteConfig 
 
 
 def import_registry(
-    settings: HubSettings, folder: Path, store: Store, folder_fp: str | None = None
+    settings: HubSettings,
+    folder: Path,
+    store: Store,
+    folder_fp: str | None = None,
+    known: SiteConfig | None = None,
 ) -> Registry:
     """Import the site folder in bulk, unless this store already holds exactly this registry.
 
     Then no file is parsed: the import mark gives the site's grids and workers (what routes
     pages), `StoreDirectory.load()` the devices, and the store everything else; the registry
     returned has no devices, households or residents. `folder_fp`: the folder's fingerprint
-    if already taken.
+    if already taken; `known`: the site if `imported` found it already.
     """
     started = time.monotonic()
     folder_fp = folder_fp or fingerprint(folder)
-    site = imported(settings, folder_fp, store)
+    site = known or imported(settings, folder_fp, store)
     if site is not None:
         log.info(
             "registry of site %s unchanged since its import: no file re-read (%.1f s)",
