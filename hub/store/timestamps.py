@@ -54,6 +54,10 @@ class UtcDateTime(TypeDecorator[datetime]):
         def process(value: Any) -> str | None:
             if value is None:
                 return None
+            if value.__class__ is datetime and value.tzinfo is UTC:
+                # The common case (`utcnow()`, a decoded message): the text without its
+                # "+00:00", 1.5 µs where converting first costs 3.6 here.
+                return value.isoformat(" ", "microseconds")[:26]
             if not isinstance(value, datetime) or value.tzinfo is None:
                 raise ValueError(f"naive or non-datetime value {value!r}: store aware UTC only")
             return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
@@ -68,9 +72,22 @@ class UtcDateTime(TypeDecorator[datetime]):
         def process(value: Any) -> datetime | None:
             if value is None:
                 return None
-            parsed = value if isinstance(value, datetime) else datetime.fromisoformat(value)
-            if parsed.tzinfo is None:
-                return parsed.replace(tzinfo=UTC)
-            return parsed.astimezone(UTC)
+            if value.__class__ is str and len(value) == 26:
+                # What the bind processor writes: read as UTC at once (0.2 µs, where parsing
+                # naive and then replacing the zone costs 1.2 here). A text of that length
+                # with an offset of its own fails here and is read below.
+                try:
+                    return datetime.fromisoformat(value + "+00:00")
+                except ValueError:
+                    pass
+            return read_utc(value)
 
         return process
+
+
+def read_utc(value: datetime | str) -> datetime:
+    """A stored value (a datetime or ISO text, naive meaning UTC) as an aware UTC datetime."""
+    parsed = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)

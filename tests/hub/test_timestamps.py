@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from sqlalchemy import DateTime
 from sqlalchemy.dialects import sqlite
 
-from hub.store.timestamps import UtcDateTime
+from hub.store.timestamps import UtcDateTime, read_utc
 
 DIALECT = sqlite.dialect()
 # As SQLAlchemy takes them: the dialect's own implementation of each type.
@@ -52,3 +52,33 @@ def test_naive_values_are_refused() -> None:
     assert OURS_IN(None) is None
     with pytest.raises(ValueError, match="naive"):
         OURS_IN(datetime(2026, 12, 2, 15, 0))  # noqa: DTZ001 - naive on purpose
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    AWARE,
+    st.sampled_from([" ", "T"]),
+    st.sampled_from(["auto", "seconds", "milliseconds", "microseconds"]),
+    st.booleans(),
+)
+def test_any_iso_text_reads_as_the_general_reading_does(
+    value: datetime, sep: str, spec: str, naive: bool
+) -> None:
+    # The 26-character fast path must not read a text with an offset of its own (or any
+    # other shape of that length) differently from the general reading.
+    assert OURS_OUT is not None
+    shown = value.replace(tzinfo=None) if naive else value
+    text = shown.isoformat(sep, spec)
+    read = OURS_OUT(text)
+    assert read == read_utc(text)
+    assert read.tzinfo is UTC
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["2026-12-02 15:04:05.12345Z", "2026-12-02T15:04:05.1+0530", "2026-12-02 15:04:05.123456"],
+)
+def test_texts_of_the_written_length_with_a_zone_of_their_own(text: str) -> None:
+    assert OURS_OUT is not None
+    assert len(text) == 26
+    assert OURS_OUT(text) == read_utc(text)
