@@ -25,7 +25,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -143,6 +143,9 @@ class Live:
         return True
 
 
+assert tuple(f.name for f in fields(Live))[1:8] == STATE_COLUMNS, "`Bulk._live` relies on it"
+
+
 @dataclass(frozen=True, slots=True)
 class Registered:
     """What the bulk path needs of a registered device."""
@@ -195,7 +198,6 @@ class Bulk:
         self._dialect = self.session.get_bind().dialect.name
         self._statuses = any(isinstance(item, Status) for _, item in items)
         self._columns = _state_columns(self._statuses)
-        self._names = [c.name for c in self._columns]
         self._lock_and_read(by_site((site, item.device) for site, item in items))
         ids = [item.id for _, item in items if isinstance(item, Event)]
         if ids:
@@ -224,17 +226,22 @@ class Bulk:
                 self._read_offline(site, part)
 
     def _live(self, values: Sequence[Any]) -> Live:
-        """A `Live` from the `self._columns` of a `device_state` row."""
-        row = dict(zip(self._names, values, strict=True))
+        """A `Live` from the `self._columns` of a `device_state` row (in `STATE_COLUMNS`'
+        order, `last_status` left out when the batch has no status)."""
+        if self._statuses:
+            online, last_seen, heartbeat_s, last_status, offline_since, flap_since, flaps = values
+        else:
+            online, last_seen, heartbeat_s, offline_since, flap_since, flaps = values
+            last_status = None
         return Live(
-            stored=True,
-            online=bool(row["online"]),
-            last_seen=row["last_seen"],
-            heartbeat_s=row["heartbeat_s"],
-            last_status=row.get("last_status"),
-            offline_since=row["offline_since"],
-            flap_since=row["flap_since"],
-            flaps=row["flaps"] or 0,
+            True,
+            bool(online),
+            last_seen,
+            heartbeat_s,
+            last_status,
+            offline_since,
+            flap_since,
+            flaps or 0,
         )
 
     def _read_states(self, site: str, ids: Sequence[str]) -> None:
