@@ -21,6 +21,9 @@ def test_quick_codec_and_fall_write_a_report_of_positive_figures(tmp_path: Path)
     assert doc["quick"] is True
     assert doc["failed"] == []
     assert doc["machine"]["cpus"] >= 1
+    speed = doc["machine"]["loop_10m_s"]
+    assert set(speed) == {"start", "end"}
+    assert all(math.isfinite(v) and v > 0 for v in speed.values())
     assert list(doc["benchmarks"]) == ["codec", "fall"]
     for name, entry in doc["benchmarks"].items():
         assert entry["skipped"] is None, name
