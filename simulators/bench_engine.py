@@ -3,8 +3,9 @@
 `python -m simulators.bench_engine --homes 200 --devices 20000 --batch 200` builds a generated
 community of `--homes` homes (workers, residents: what an SOS needs) in a fresh SQLite store (or
 `--url`), adds `--devices` more devices straight into the registry table (common-area devices,
-one bulk INSERT: generating and importing 100,000 homes takes minutes), then feeds the engine,
-in group commits of `--batch` (as the ingest lane makes them):
+one bulk INSERT: generating and importing 100,000 homes takes minutes) and `--history` closed
+alarms of the past year (a store in use: an SOS's reads must not grow with them), then feeds
+the engine, in group commits of `--batch` (as the ingest lane makes them):
 
 (On PostgreSQL each phase starts with an `ANALYZE`, as autovacuum would have run by then.)
 
@@ -37,6 +38,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -46,7 +48,7 @@ from sqlalchemy import event, insert, text
 from hub.alarms.engine import Engine
 from hub.policy import Policy
 from hub.store import Store
-from hub.store.schema import DeviceRow
+from hub.store.schema import AlarmRow, DeviceRow
 from protocol.messages import Event, EventKind, Status, utcnow
 from simulators.bench_figures import Note, Result
 from simulators.community import generate_community
@@ -69,6 +71,25 @@ def _bulk_devices(store: Store, site: str, grid: str, building: str, n: int) -> 
         for i in range(0, len(rows), 5000):
             s.execute(insert(DeviceRow), rows[i : i + 5000])
     return ids
+
+
+def _history(store: Store, site: str, devices: Sequence[str], n: int) -> None:
+    """Add `n` closed alarms over the past year (1 in 10 a false alarm), as a store in use has:
+    the SOS's per-device reads must not grow with them."""
+    year_ago = utcnow() - timedelta(days=365)
+    rows: list[dict[str, Any]] = []
+    for i in range(n):
+        raised = year_ago + timedelta(seconds=i * 365 * 86_400 / max(n, 1))
+        rows.append(
+            {"id": f"history-{i:08d}", "site": site, "device": devices[i % len(devices)],
+             "cls": ("call", "fall", "trouble")[i % 3], "reason": "history", "state": "resolved",
+             "active": False, "raised_at": raised, "updated_at": raised, "tier": 0,
+             "outcome": "false_alarm" if i % 10 == 0 else "resolved", "repeats": 0,
+             "event_ids": [], "count": 0}
+        )  # fmt: skip
+    with store.session(write=True) as s:
+        for i in range(0, len(rows), 5000):
+            s.execute(insert(AlarmRow), rows[i : i + 5000])
 
 
 def _analyze(store: Store) -> None:
@@ -105,6 +126,7 @@ async def _run(args: argparse.Namespace, folder: Path) -> dict[str, float]:
     first = registry.devices[0]
     extra = _bulk_devices(store, site, first.grid, first.building, args.devices)
     devices = [d.device for d in registry.devices] + extra
+    _history(store, site, devices, args.history)
     engine = Engine(store, Policy(missed_heartbeats=3, offline_grace_s=30))
     out: dict[str, float] = {"devices": len(devices), "batch": args.batch}
     # As the hub does once started (hub/app.py, `_settled_gc`): what start-up built is moved
@@ -202,9 +224,10 @@ def bench_engine(quick: bool, note: Note) -> Result:
     """Measure the engine's cost per input in a process of its own (this module's `main`)."""
     result = Result("engine", "the alarm engine alone: hub time per input (SQLite)")
     devices, sos = (2_000, 9) if quick else (20_000, 15)
+    history = devices
     note(f"engine: {devices:,} devices, {sos} SOS, in a process of its own")
     cmd = [sys.executable, "-m", "simulators.bench_engine", "--devices", str(devices),
-           "--sos", str(sos)]  # fmt: skip
+           "--sos", str(sos), "--history", str(history)]  # fmt: skip
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, check=False)
     lines = done.stdout.strip().splitlines()
     if done.returncode != 0 or not lines:
@@ -215,7 +238,8 @@ def bench_engine(quick: bool, note: Note) -> Result:
         if key in figures:
             result.add(key, label, figures[key], unit)
     result.notes.append(
-        f"{devices:,} devices + a 200-home community in a fresh SQLite store; the engine fed "
+        f"{devices:,} devices + a 200-home community in a SQLite store holding {history:,} "
+        "closed alarms of the past year; the engine fed "
         "directly (no broker, API or dispatch), group commits of 200; CPU = the process's "
         f"time; the SOS path is rehearsed first (as at a hub's start), then {sos} timed one by one"
     )
@@ -228,6 +252,9 @@ def main() -> None:
     parser.add_argument("--homes", type=int, default=200)
     parser.add_argument("--devices", type=int, default=20_000, help="extra bulk devices")
     parser.add_argument("--batch", type=int, default=200)
+    parser.add_argument(
+        "--history", type=int, default=20_000, help="closed alarms of the past year in the store"
+    )
     parser.add_argument("--sos", type=int, default=9, help="SOS calls timed one by one")
     parser.add_argument("--one-by-one", type=int, default=500, help="statuses via on_status")
     parser.add_argument("--url", default="", help="a database URL instead of a fresh SQLite")
