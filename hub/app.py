@@ -14,6 +14,7 @@ import logging
 import signal
 import time
 from collections.abc import Coroutine, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -301,7 +302,7 @@ async def _run(
             trusted_proxies=frozenset(settings.trusted_proxies),
         )
         lane = TelemetryLane(
-            _telemetry_endpoint(address, settings.name),
+            _telemetry_endpoint(address, settings.name, settings.broker_socket),
             writer,
             metrics,
             directory.cached_grid,
@@ -366,8 +367,12 @@ def _settled_gc(metrics: HubMetrics) -> Iterator[None]:
         gc.unfreeze()  # a hub run inside a longer process (tests) gives its objects back
 
 
-def _telemetry_endpoint(address: BrokerAddress, name: str) -> Endpoint:
-    """Return the telemetry lane's login: `<user>-telemetry`, like the alarm path's `-events`."""
+def _telemetry_endpoint(address: BrokerAddress, name: str, sock: Path | None = None) -> Endpoint:
+    """Return the telemetry lane's login: `<user>-telemetry`, like the alarm path's `-events`.
+
+    With `sock` (`broker_socket`) it connects to the broker's Unix socket, without TLS: the same
+    broker on this machine, the same user and password.
+    """
     client_id = f"{address.username or f'watchpost-hub-{name}'}-telemetry"
     return Endpoint(
         address.host,
@@ -375,8 +380,9 @@ def _telemetry_endpoint(address: BrokerAddress, name: str) -> Endpoint:
         client_id,
         None if address.username is None else client_id,
         address.password,
-        tls=address.tls,
+        tls=address.tls and sock is None,
         ca_file=address.ca_file,
+        socket=sock,
     )
 
 

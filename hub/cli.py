@@ -28,6 +28,10 @@ def hub(
     broker: Annotated[
         str | None, typer.Option(help="mqtt://host:port, or mqtts://host:port (TLS)")
     ] = None,
+    broker_socket: Annotated[
+        Path | None,
+        typer.Option(help="Mosquitto's Unix socket on this machine, for the telemetry lane only"),
+    ] = None,
     influx: Annotated[str | None, typer.Option(help="InfluxDB URL http://host:8086")] = None,
     store: Annotated[str | None, typer.Option(help="SQLAlchemy URL, e.g. sqlite:///hub.db")] = None,
     http: Annotated[str | None, typer.Option(help="HOST:PORT of the HTTP API")] = None,
@@ -48,6 +52,7 @@ def hub(
         settings = build_settings(
             config,
             broker=broker,
+            broker_socket=broker_socket,
             influx=influx,
             store=store,
             http=http,

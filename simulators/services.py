@@ -65,6 +65,26 @@ def _wait_port(port: int, proc: subprocess.Popen[bytes], what: str, timeout: flo
     raise ServiceError(f"{what} did not listen on 127.0.0.1:{port} within {timeout:.0f} s")
 
 
+UNIX_PATH_MAX = 108
+"""Bytes of `sun_path` on Linux, the terminating NUL included."""
+
+
+def _wait_socket(path: Path, proc: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise ServiceError(f"mosquitto exited with code {proc.returncode} during start-up")
+        with (
+            contextlib.suppress(OSError),
+            socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s,
+        ):
+            s.settimeout(0.2)
+            s.connect(str(path))
+            return
+        time.sleep(0.05)
+    raise ServiceError(f"mosquitto did not listen on {path} within {timeout:.0f} s")
+
+
 def stop_process(
     proc: subprocess.Popen[bytes] | None, timeout: float = 10.0, sig: int = signal.SIGTERM
 ) -> None:
@@ -84,12 +104,15 @@ class Mosquitto:
     """A Mosquitto broker in `workdir`, with persistence, restartable on the same port.
 
     `extra` is appended to the generated config (ACL, password file, TLS listener, ...).
+    `unix_socket`: also listen there (`listener 0 PATH`, after `extra`'s lines); the same
+    password file and ACL apply to it.
     """
 
     workdir: Path
     port: int = field(default_factory=free_port)
     extra: str = ""
     limits: str = BROKER_LIMITS
+    unix_socket: Path | None = None
     proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -107,6 +130,11 @@ class Mosquitto:
         self.workdir.mkdir(parents=True, exist_ok=True)
         conf = self.workdir / "mosquitto.conf"
         listener = "" if "listener" in self.extra else f"listener {self.port} 127.0.0.1\n"
+        unix = ""
+        if self.unix_socket is not None:
+            if len(os.fsencode(self.unix_socket)) >= UNIX_PATH_MAX:
+                raise ServiceError(f"{self.unix_socket}: too long for a Unix socket path")
+            unix = f"listener 0 {self.unix_socket}\n"
         anonymous = "" if "allow_anonymous" in self.extra else "allow_anonymous true\n"
         # Started as root, Mosquitto drops to the `mosquitto` user, which cannot enter a 0700
         # temp dir: persistence and the log would silently stay off. Stay root instead.
@@ -118,7 +146,7 @@ class Mosquitto:
             f"autosave_interval 1\n"
             f"log_dest file {self.log_path}\n"
             f"log_type error\nlog_type warning\nlog_type notice\n"
-            f"{self.limits}{self.extra}\n",
+            f"{self.limits}{self.extra}\n{unix}",
             encoding="utf-8",
         )
         return conf
@@ -132,6 +160,8 @@ class Mosquitto:
         )
         try:
             _wait_port(self.port, self.proc, "mosquitto", 10)
+            if self.unix_socket is not None:
+                _wait_socket(self.unix_socket, self.proc, 5)
         except ServiceError as exc:
             log = (
                 self.log_path.read_text(errors="replace")[-2000:] if self.log_path.exists() else ""

@@ -134,7 +134,7 @@ class TelemetryLane:
     def _connected(self) -> None:
         self.connected = True
         self.reconnects += 1
-        log.info("telemetry lane connected to %s:%d", self.endpoint.host, self.endpoint.port)
+        log.info("telemetry lane connected to %s", self.endpoint.where)
 
     async def _connection(self) -> None:
         backoff = Backoff(first=0.4, cap=self.backoff_max_s)
