@@ -54,7 +54,7 @@ from simulators.bench_hub import bench_hub
 from simulators.bench_hubs import bench_hubs
 from simulators.bench_load import bench_heartbeat, bench_storm
 from simulators.bench_startup import bench_startup
-from simulators.bench_telemetry import bench_telemetry
+from simulators.bench_telemetry import Transport, bench_telemetry
 
 log = logging.getLogger(__name__)
 
@@ -199,12 +199,21 @@ def _errors_only(console: Console) -> Iterator[None]:
         root.removeHandler(handler)
 
 
-def main(only: list[str], quick: bool, report: Path | None, hubs: int | None = None) -> int:
+def main(
+    only: list[str],
+    quick: bool,
+    report: Path | None,
+    hubs: int | None = None,
+    telemetry_transport: Transport = "unix",
+) -> int:
     """Run the named benchmarks (all if `only` is empty); print tables; write JSON if asked.
 
-    `hubs`: run only the several-hubs benchmark, with 1 … `hubs` hubs.
+    `hubs`: run only the several-hubs benchmark, with 1 … `hubs` hubs. `telemetry_transport`:
+    how the telemetry benchmark's consumers take their messages from Mosquitto ("tcp": all TCP,
+    as before the hub could use its Unix socket).
     """
     console = Console()
+    BENCHMARKS["telemetry"] = functools.partial(bench_telemetry, transport=telemetry_transport)
     if hubs is not None:
         only = ["hubs"]
         BENCHMARKS["hubs"] = functools.partial(bench_hubs, max_hubs=hubs)

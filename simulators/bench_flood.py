@@ -13,7 +13,8 @@ GIL with the bench or with what it measures; each prints one JSON line when it e
   paced (or flat out with RATE 0) and only as fast as that client reads (TCP back-pressure,
   as a real broker's socket would give).
 * ``gmqtt``: subscribes to the telemetry topics with gmqtt and counts what arrives until
-  `--expect` messages came or none for `--idle` seconds: the fastest a Python subscriber gets.
+  `--expect` messages came or none for `--idle` seconds: the fastest a Python subscriber gets
+  (over TCP, or with `--socket` over the broker's Unix socket).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import json
 import socket
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from hub.telemetry.wire import varint
@@ -220,9 +222,26 @@ async def stand_in(site: str, devices: list[str]) -> None:
     server.close()
 
 
-async def count_gmqtt(port: int, expect: int, idle_s: float) -> dict[str, float]:
-    """Count telemetry messages with a bare gmqtt subscriber; return count and arrival times."""
+async def count_gmqtt(
+    port: int, expect: int, idle_s: float, sock: str | None = None
+) -> dict[str, float]:
+    """Count telemetry messages with a bare gmqtt subscriber; return count and arrival times.
+
+    `sock`: connect to the broker's Unix socket instead of 127.0.0.1:`port`. gmqtt speaks TCP
+    only, so its loop's `create_connection` is pointed at the socket: the same client and
+    parser, another transport (the bench compares the hub with it on the same one).
+    """
     import gmqtt
+
+    if sock is not None:
+        loop = asyncio.get_running_loop()
+
+        async def over_socket(
+            factory: Callable[[], asyncio.Protocol], *args: object, **kwargs: object
+        ) -> tuple[asyncio.Transport, asyncio.Protocol]:
+            return await loop.create_unix_connection(factory, sock)
+
+        loop.create_connection = over_socket  # type: ignore[method-assign,assignment]
 
     got, first, last = 0, 0.0, 0.0
     ready = time.time()
@@ -271,6 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     sub_g.add_argument("--port", type=int, required=True)
     sub_g.add_argument("--expect", type=int, required=True)
     sub_g.add_argument("--idle", type=float, default=3.0)
+    sub_g.add_argument("--socket", default=None, help="the broker's Unix socket, not --port")
     args = parser.parse_args(argv)
     if args.cmd == "broker":
         asyncio.run(stand_in(args.site, args.devices.split(",")))
@@ -279,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
         devices = args.devices.split(",")
         result = publish(args.port, args.site, devices, args.n, args.rate)
     else:
-        result = asyncio.run(count_gmqtt(args.port, args.expect, args.idle))
+        result = asyncio.run(count_gmqtt(args.port, args.expect, args.idle, args.socket))
     print(json.dumps(result), flush=True)  # noqa: T201 - the parent reads it
     return 0
 

@@ -6,7 +6,9 @@ set to a parsed JSON object, as one would set it up, rather than a separate `jso
 hop later) → function (one point per message, the same checks of
 `v`, `readings` and the device as the topic's) → join (5,000 or 0.5 s) → `influxdb batch`
 (InfluxDB 1.x). It does not look up a grid or check reading names, timestamps or numbers as
-the hub does: a lighter job than the hub's.
+the hub does: a lighter job than the hub's. Its broker is `MQTT_BROKER` (127.0.0.1, or
+`mqtt+unix://PATH`: the config node passes any URL with `://` to MQTT.js, 5.15 here, which
+connects to PATH) and `MQTT_PORT`.
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ class NodeRed:
     influx_port: int
     database: str
     port: int = field(default_factory=free_port)
+    mqtt_socket: Path | None = None
+    """The broker's Unix socket: the flow's broker becomes `mqtt+unix://PATH` (MQTT.js ≥ 5)."""
     proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -66,6 +70,9 @@ class NodeRed:
             **os.environ,
             "NODE_RED_PORT": str(self.port),
             "MQTT_PORT": str(self.mqtt_port),
+            "MQTT_BROKER": (
+                "127.0.0.1" if self.mqtt_socket is None else f"mqtt+unix://{self.mqtt_socket}"
+            ),
             "INFLUX_PORT": str(self.influx_port),
             "INFLUX_DB": self.database,
         }

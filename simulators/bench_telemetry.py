@@ -27,6 +27,13 @@ single run of each moves by tens of percent.
 The flood (`simulators.bench_flood publish`, its own process) sends pre-encoded QoS 0 PUBLISH
 packets from a raw socket; each message has its own timestamp, so InfluxDB keeps every point.
 
+**Transport.** By default (`transport="unix"`) Mosquitto also listens on a Unix socket and the
+three consumers of (1)-(3) take their messages there: the hub with `--broker-socket`, gmqtt
+through its loop pointed at the socket (`bench_flood gmqtt --socket`), Node-RED with the broker
+`mqtt+unix://PATH`; the flood still publishes over TCP, as devices do. `transport="tcp"`
+(`watchpost bench --telemetry-transport tcp`) is the all-TCP comparison of the sessions before.
+(4)'s stand-in broker is TCP in both. Every label says which transport its figure used.
+
 A flat-out rate into InfluxDB is taken from the last sample before InfluxDB's count first grew
 to the first sample at which 95 % of its growth was there (`span_rate`): the last batch of each
 consumer waits for its flush timer (the hub 1 s, Node-RED 0.5 s) and would otherwise weigh on a
@@ -47,7 +54,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from hub.telemetry.points import Points
 from hub.telemetry.wire import Framer
@@ -153,8 +160,18 @@ Round = dict[str, float]
 """The figures of one consumer in one round."""
 
 
-def _gmqtt(port: int, devices: list[str], n: int) -> Round:
+Transport = Literal["unix", "tcp"]
+"""How (1)-(3) take their messages from Mosquitto (the flood publishes over TCP either way)."""
+
+
+def _via(sock: Path | None) -> str:
+    """Return the transport of a figure, for its label."""
+    return "TCP" if sock is None else "Unix socket"
+
+
+def _gmqtt(port: int, devices: list[str], n: int, sock: Path | None) -> Round:
     cmd = [sys.executable, "-m", "simulators.bench_flood", "gmqtt", "--port", str(port)]
+    cmd += [] if sock is None else ["--socket", str(sock)]
     with subprocess.Popen([*cmd, "--expect", str(n)], stdout=subprocess.PIPE) as counter:
         assert counter.stdout is not None
         counter.stdout.readline()  # {"ready": true}
@@ -182,7 +199,8 @@ def _until(check: Callable[[], bool], what: str, within_s: float = 60.0,
 
 def _node_red(work: Path, broker: Mosquitto, influxd: Influxd, devices: list[str],
               n: int) -> Round:  # fmt: skip
-    with NodeRed(work, broker.port, _port(influxd.url), "node_red") as red:
+    red = NodeRed(work, broker.port, _port(influxd.url), "node_red", mqtt_socket=broker.unix_socket)
+    with red:
         # "Connected to broker" is logged before the subscription is in place, and QoS 0
         # messages published before it are gone: send one reading at a time until one is
         # written (the join's 0.5 s timer writes it), then flood.
@@ -207,7 +225,7 @@ def _node_red(work: Path, broker: Mosquitto, influxd: Influxd, devices: list[str
 def _hub_flat(work: Path, broker: Mosquitto, influxd: Influxd, devices: list[str], n: int,
               name: str) -> Round:  # fmt: skip
     """One fresh hub, N flat out, measured as Node-RED is: by the points InfluxDB accepted."""
-    with HubProcess(work, broker.url, work.parent / "site", influx_url=influxd.url) as hub:
+    with _hub(work, broker, work.parent / "site", influxd) as hub:
         _lane_up(hub)
         before = _hub_counts(hub)
         cpu = _cpu_s(hub)
@@ -221,6 +239,13 @@ def _hub_flat(work: Path, broker: Mosquitto, influxd: Influxd, devices: list[str
     delta["unaccounted"] = n - delta["points"] - delta["shed"] - delta["rejected"]
     delta["per_s"] = span_rate(samples)
     return delta
+
+
+def _hub(work: Path, broker: Mosquitto, site: Path, influxd: Influxd) -> HubProcess:
+    """Return a hub on `broker`, its telemetry lane on the broker's Unix socket if it has one."""
+    sock = broker.unix_socket
+    extra = [] if sock is None else ["--broker-socket", str(sock)]
+    return HubProcess(work, broker.url, site, influx_url=influxd.url, extra_args=extra)
 
 
 def _port(url: str) -> int:
@@ -261,7 +286,8 @@ def _hub_phase(hub: HubProcess, port: int, devices: list[str], n: int, per_s: fl
 def _hub_paced(work: Path, broker: Mosquitto, influxd: Influxd, devices: list[str],
                sizes: TelemetrySizes, capacity: float, note: Note,
                result: Result) -> None:  # fmt: skip
-    hub = HubProcess(work / "hub-paced", broker.url, work / "site", influx_url=influxd.url)
+    hub = _hub(work / "hub-paced", broker, work / "site", influxd)
+    at_ = f"(3) hub [{_via(broker.unix_socket)}]"
     with hub:
         _lane_up(hub)
         for factor in (1, 2):
@@ -270,19 +296,18 @@ def _hub_paced(work: Path, broker: Mosquitto, influxd: Influxd, devices: list[st
             note(f"telemetry: hub paced at {factor}x C = {offered:,.0f}/s")
             paced = _hub_phase(hub, broker.port, devices, n, offered)
             got = paced["per_s"]
-            k = f"hub_{factor}x"
-            result.add(f"{k}_sent_per_s", f"(3) {factor}x C: offered", paced["sent_per_s"],
-                       "msg/s")  # fmt: skip
-            result.add(f"{k}_per_s", f"(3) {factor}x C: ingested", got, "msg/s")
-            result.add(f"{k}_of_capacity_pct", f"(3) {factor}x C: ingested / C",
+            k, at = f"hub_{factor}x", f"{at_} {factor}x C"
+            result.add(f"{k}_sent_per_s", f"{at}: offered", paced["sent_per_s"], "msg/s")
+            result.add(f"{k}_per_s", f"{at}: ingested", got, "msg/s")
+            result.add(f"{k}_of_capacity_pct", f"{at}: ingested / C",
                        100 * got / max(1e-9, capacity), "%")  # fmt: skip
-            result.add(f"{k}_of_offered_pct", f"(3) {factor}x C: ingested / offered",
+            result.add(f"{k}_of_offered_pct", f"{at}: ingested / offered",
                        100 * got / max(1e-9, paced["sent_per_s"]), "%")  # fmt: skip
-            result.add(f"{k}_shed_pct", f"(3) {factor}x C: shed (counted)",
+            result.add(f"{k}_shed_pct", f"{at}: shed (counted)",
                        100 * paced["shed"] / max(1, n), "%")  # fmt: skip
-            result.add(f"{k}_unaccounted", f"(3) {factor}x C: neither written nor counted",
+            result.add(f"{k}_unaccounted", f"{at}: neither written nor counted",
                        paced["unaccounted"], "msgs")  # fmt: skip
-        result.add("hub_rss_mb", "(3) hub RSS after the floods", _rss_mb(hub), "MiB")
+        result.add("hub_rss_mb", f"{at_} RSS after the floods", _rss_mb(hub), "MiB")
 
 
 class _StandIn:
@@ -364,17 +389,19 @@ def _hub_alone(work: Path, influxd: Influxd, devices: list[str], sizes: Telemetr
             note(f"telemetry: hub alone, {flat_n:,} flat out")
             flat = _alone_phase(hub, broker, flat_n, 0.0)
             capacity = flat["per_s"]
-            result.add("alone_per_s", "(4) hub alone, flat out = capacity C", capacity, "msg/s")
-            result.add("alone_flat_cpu_us", "(4) flat out: hub CPU per message offered",
+            result.add("alone_per_s", "(4) hub alone [TCP], flat out = capacity C", capacity,
+                       "msg/s")  # fmt: skip
+            result.add("alone_flat_cpu_us", "(4) [TCP] flat out: hub CPU per message offered",
                        flat["cpu_us"], "µs")  # fmt: skip
-            result.add("alone_flat_shed_pct", "(4) flat out (sender never waits): shed (counted)",
+            result.add("alone_flat_shed_pct",
+                       "(4) [TCP] flat out (sender never waits): shed (counted)",
                        100 * flat["shed"] / flat_n, "%")  # fmt: skip
             for factor in (1, 2):
                 n = int(factor * capacity * sizes.paced_s)
                 note(f"telemetry: hub alone at {factor}x C")
                 with profiled(hub, f"telemetry-alone-{factor}x"):
                     paced = _alone_phase(hub, broker, n, factor * capacity)
-                k, at = f"alone_{factor}x", f"(4) {factor}x C"
+                k, at = f"alone_{factor}x", f"(4) [TCP] {factor}x C"
                 result.add(f"{k}_offered", f"{at}: offered", paced["offered_per_s"], "msg/s")
                 result.add(f"{k}_per_s", f"{at}: ingested", paced["per_s"], "msg/s")
                 result.add(f"{k}_of_capacity_pct", f"{at}: ingested / C",
@@ -433,16 +460,21 @@ def _rss_mb(hub: HubProcess) -> float:
     return 0.0
 
 
-def bench_telemetry(quick: bool, note: Note) -> Result:
-    """Run the three phases; figures in msg/s, all from this run."""
-    result = Result("telemetry", "telemetry flat out and paced: hub vs gmqtt vs Node-RED")
+def bench_telemetry(quick: bool, note: Note, transport: Transport = "unix") -> Result:
+    """Run the three phases; figures in msg/s, all from this run.
+
+    `transport`: how (1)-(3) take their messages from Mosquitto (module docstring).
+    """
+    via = "Unix socket" if transport == "unix" else "TCP"
+    result = Result("telemetry", f"telemetry flat out and paced: hub vs gmqtt vs Node-RED, {via}")
     sizes = QUICK if quick else FULL
     with (
         tempfile.TemporaryDirectory(prefix="watchpost-bench-telemetry-") as tmp,
         contextlib.ExitStack() as stack,
     ):
         work = Path(tmp)
-        broker = stack.enter_context(Mosquitto(work / "broker"))
+        sock = work / "mqtt.sock" if transport == "unix" else None
+        broker = stack.enter_context(Mosquitto(work / "broker", unix_socket=sock))
         influxd = stack.enter_context(Influxd(work / "influxd"))
         opt = CommunityOptions(site=SITE, broker_url=broker.url, outbox_dir=str(work / "outbox"))
         registry = generate_community(sizes.devices, 1, opt)
@@ -454,7 +486,7 @@ def bench_telemetry(quick: bool, note: Note) -> Result:
         for r in range(1, sizes.rounds + 1):
             at = f"round {r}/{sizes.rounds}, {sizes.n:,} messages"
             note(f"telemetry: bare gmqtt, {at}")
-            rounds["gmqtt"].append(_gmqtt(broker.port, devices, sizes.n))
+            rounds["gmqtt"].append(_gmqtt(broker.port, devices, sizes.n, sock))
             note(f"telemetry: Node-RED, {at}")
             try:
                 rounds["node_red"].append(
@@ -466,9 +498,14 @@ def bench_telemetry(quick: bool, note: Note) -> Result:
             rounds["hub"].append(
                 _hub_flat(work / f"hub-{r}", broker, influxd, devices, sizes.n, f"telemetry-{r}")
             )
-        capacity = _report_rounds(rounds, sizes, result)
+        capacity = _report_rounds(rounds, sizes, result, _via(sock))
         _hub_paced(work, broker, influxd, devices, sizes, capacity, note, result)
         _hub_alone(work, influxd, devices, sizes, note, result)
+    result.notes.append(
+        f"transport: hub, gmqtt and Node-RED subscribe over {via}"
+        + (" (mqtt+unix://, MQTT.js)" if sock else "")
+        + "; the flood publishes over TCP; (4)'s stand-in broker is TCP"
+    )
     result.notes.append(
         f"{sizes.n:,} QoS 0 messages per flat-out phase from {sizes.devices} devices; phases run "
         "one consumer at a time on the same Mosquitto and influxd; paced phases last "
@@ -481,50 +518,54 @@ def _median(rounds: list[Round], key: str) -> float:
     return statistics.median(r[key] for r in rounds) if rounds else 0.0
 
 
-def _report_rounds(rounds: dict[str, list[Round]], sizes: TelemetrySizes,
-                   result: Result) -> float:  # fmt: skip
-    """Add the medians of (1)-(3) flat out and the same-run ratios; return the hub's C."""
+def _report_rounds(rounds: dict[str, list[Round]], sizes: TelemetrySizes, result: Result,
+                   via: str) -> float:  # fmt: skip
+    """Add the medians of (1)-(3) flat out and the same-run ratios; return the hub's C.
+
+    Every label starts with the transport its consumer used (`via`)."""
     gm, red, hub = rounds["gmqtt"], rounds["node_red"], rounds["hub"]
     of = f"median of {sizes.rounds}"
-    result.add("gmqtt_per_s", f"(1) bare gmqtt subscriber, flat out ({of})",
-               _median(gm, "per_s"), "msg/s")  # fmt: skip
-    result.add("gmqtt_lost", "(1) gmqtt: not received (all rounds)", sum(r["lost"] for r in gm),
-               "msgs")  # fmt: skip
-    result.add("gmqtt_cpu_us", "(1) gmqtt: CPU per message received (its whole process)",
-               _median(gm, "cpu_us"), "µs")  # fmt: skip
+
+    def add(key: str, label: str, value: float, unit: str) -> None:
+        result.add(key, f"{label[:3]} [{via}]{label[3:]}" if label[0] == "(" else label,
+                   value, unit)  # fmt: skip
+
+    add("gmqtt_per_s", f"(1) bare gmqtt subscriber, flat out ({of})", _median(gm, "per_s"),
+        "msg/s")  # fmt: skip
+    add("gmqtt_lost", "(1) gmqtt: not received (all rounds)", sum(r["lost"] for r in gm), "msgs")
+    add("gmqtt_cpu_us", "(1) gmqtt: CPU per message received (its whole process)",
+        _median(gm, "cpu_us"), "µs")  # fmt: skip
     if red:
-        result.add("node_red_per_s", f"(2) Node-RED into InfluxDB, flat out ({of})",
-                   _median(red, "per_s"), "msg/s")  # fmt: skip
-        result.add("node_red_lost", "(2) Node-RED: not written (all rounds)",
-                   sum(r["lost"] for r in red), "msgs")  # fmt: skip
-        result.add("node_red_cpu_us", "(2) Node-RED: CPU per point written (its whole process)",
-                   _median(red, "cpu_us"), "µs")  # fmt: skip
-        result.add("node_red_rss_mb", "(2) Node-RED RSS after the flood", _median(red, "rss_mb"),
-                   "MiB")  # fmt: skip
+        add("node_red_per_s", f"(2) Node-RED into InfluxDB, flat out ({of})",
+            _median(red, "per_s"), "msg/s")  # fmt: skip
+        add("node_red_lost", "(2) Node-RED: not written (all rounds)",
+            sum(r["lost"] for r in red), "msgs")  # fmt: skip
+        add("node_red_cpu_us", "(2) Node-RED: CPU per point written (its whole process)",
+            _median(red, "cpu_us"), "µs")  # fmt: skip
+        add("node_red_rss_mb", "(2) Node-RED RSS after the flood", _median(red, "rss_mb"), "MiB")
     capacity = _median(hub, "per_s")
-    result.add("hub_per_s", f"(3) hub into InfluxDB, flat out ({of}) = capacity C", capacity,
-               "msg/s")  # fmt: skip
-    result.add("hub_cpu_us", "(3) hub: CPU per point written (whole process, shed ones read)",
-               _median(hub, "cpu_us"), "µs")  # fmt: skip
-    result.add("hub_flat_written", "(3) hub, flat out: written to InfluxDB (all rounds)",
-               sum(r["written"] for r in hub), "points")  # fmt: skip
-    result.add("hub_flat_shed", "(3) hub, flat out: shed (counted, all rounds)",
-               sum(r["shed"] for r in hub), "msgs")  # fmt: skip
-    result.add("hub_flat_unaccounted", "(3) hub, flat out: neither written nor counted",
-               sum(r["unaccounted"] for r in hub), "msgs")  # fmt: skip
+    add("hub_per_s", f"(3) hub into InfluxDB, flat out ({of}) = capacity C", capacity, "msg/s")
+    add("hub_cpu_us", "(3) hub: CPU per point written (whole process, shed ones read)",
+        _median(hub, "cpu_us"), "µs")  # fmt: skip
+    add("hub_flat_written", "(3) hub, flat out: written to InfluxDB (all rounds)",
+        sum(r["written"] for r in hub), "points")  # fmt: skip
+    add("hub_flat_shed", "(3) hub, flat out: shed (counted, all rounds)",
+        sum(r["shed"] for r in hub), "msgs")  # fmt: skip
+    add("hub_flat_unaccounted", "(3) hub, flat out: neither written nor counted",
+        sum(r["unaccounted"] for r in hub), "msgs")  # fmt: skip
     gm_per_s = _median(gm, "per_s")
     if gm_per_s:
-        result.add("hub_vs_gmqtt", "hub / bare gmqtt, medians (target ≥ 0.5)",
-                   capacity / gm_per_s, "×")  # fmt: skip
+        add("hub_vs_gmqtt", f"hub / bare gmqtt, both {via}, medians (target ≥ 0.5)",
+            capacity / gm_per_s, "×")  # fmt: skip
     if red:
-        result.add("hub_vs_node_red", "hub / Node-RED, medians (target ≥ 3)",
-                   capacity / _median(red, "per_s"), "×")  # fmt: skip
-        result.add("node_red_vs_hub_cpu", "Node-RED / hub, CPU per point written (medians)",
-                   _median(red, "cpu_us") / max(1e-9, _median(hub, "cpu_us")), "×")  # fmt: skip
+        add("hub_vs_node_red", f"hub / Node-RED, both {via}, medians (target ≥ 3)",
+            capacity / _median(red, "per_s"), "×")  # fmt: skip
+        add("node_red_vs_hub_cpu", f"Node-RED / hub, both {via}, CPU per point written (medians)",
+            _median(red, "cpu_us") / max(1e-9, _median(hub, "cpu_us")), "×")  # fmt: skip
         same = [h["per_s"] / max(1e-9, n["per_s"]) for h, n in zip(hub, red, strict=False)]
-        result.add("hub_vs_node_red_low", "hub / Node-RED, lowest of the rounds", min(same),
-                   "×")  # fmt: skip
+        add("hub_vs_node_red_low", f"hub / Node-RED, both {via}, lowest of the rounds",
+            min(same), "×")  # fmt: skip
     for name, runs in rounds.items():
         figures = " / ".join(f"{r['per_s']:,.0f}" for r in runs)
-        result.notes.append(f"{name} per round (msg/s): {figures}")
+        result.notes.append(f"{name} per round ({via}, msg/s): {figures}")
     return capacity

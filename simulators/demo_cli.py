@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -60,11 +60,29 @@ def bench(
         int | None,
         typer.Option(min=1, max=8, help="Only the several-hubs benchmark, with 1 … HUBS hubs"),
     ] = None,
+    telemetry_transport: Annotated[
+        str,
+        typer.Option(
+            help="How the telemetry benchmark's hub, gmqtt and Node-RED take their messages from "
+            "Mosquitto: 'unix' (its Unix socket) or 'tcp' (all TCP, the earlier sessions' runs)"
+        ),
+    ] = "unix",
 ) -> None:
     """Measure throughput, latency and memory; print readable tables."""
     from simulators.bench import main
 
-    raise typer.Exit(main(only=only or [], quick=quick, report=report, hubs=hubs))
+    if telemetry_transport not in ("unix", "tcp"):
+        raise typer.BadParameter("'unix' or 'tcp'", param_hint="--telemetry-transport")
+    transport: Literal["unix", "tcp"] = "unix" if telemetry_transport == "unix" else "tcp"
+    raise typer.Exit(
+        main(
+            only=only or [],
+            quick=quick,
+            report=report,
+            hubs=hubs,
+            telemetry_transport=transport,
+        )
+    )
 
 
 def register(app: typer.Typer) -> None:
