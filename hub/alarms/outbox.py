@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from hub.alarms.actions import Action, Notify, SendCommand
@@ -20,9 +21,11 @@ from protocol.messages import WorkerAlert
 def persist(session: Session, now: datetime, actions: Sequence[Action]) -> list[Action]:
     """Write every page and command to the outbox in `session`; return them with their ids.
 
-    One flush for all of them (SQLAlchemy sends the rows in one INSERT … RETURNING).
+    One Core INSERT … RETURNING for all of them, not the ORM's unit of work: nothing reads an
+    outbox row back as an object in this transaction. (What the rules left pending is
+    flushed by the caller, as before.)
     """
-    rows: list[OutboxRow | None] = []
+    rows: list[dict[str, Any] | None] = []
     for action in actions:
         if isinstance(action, Notify):
             payload: dict[str, Any] = {
@@ -46,16 +49,28 @@ def persist(session: Session, now: datetime, actions: Sequence[Action]) -> list[
     written = [r for r in rows if r is not None]
     if not written:
         return list(actions)
-    session.add_all(written)
-    session.flush()
+    ids = iter(session.connection().execute(_ADD, written).scalars().all())
     return [
-        a if r is None else dataclasses.replace(a, outbox_id=r.id)  # type: ignore[arg-type]
+        a if r is None else dataclasses.replace(a, outbox_id=next(ids))  # type: ignore[arg-type]
         for a, r in zip(actions, rows, strict=True)
     ]
 
 
-def _row(now: datetime, kind: str, alarm_id: str | None, payload: dict[str, Any]) -> OutboxRow:
-    return OutboxRow(created_at=now, alarm_id=alarm_id, kind=kind, payload=payload, attempts=0)
+_ADD = insert(OutboxRow).returning(OutboxRow.id, sort_by_parameter_order=True)
+"""The rows' ids in the order of the rows (SQLAlchemy's "insertmanyvalues")."""
+
+
+def _row(now: datetime, kind: str, alarm_id: str | None, payload: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "created_at": now,
+        "alarm_id": alarm_id,
+        "kind": kind,
+        "payload": payload,
+        "attempts": 0,
+        "delivered_at": None,
+        "claimed_by": None,
+        "claimed_until": None,
+    }
 
 
 def restore(row_id: int, kind: str, payload: dict[str, Any]) -> Action:

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.store.people import RosterExceptionRow, RosterVersionRow, ShiftRow
+from hub.store.reads import core_for
 from hub.store.schema import SiteRow, WorkerRow
 
 EXCEPTION_KINDS = ("absent", "extra")
@@ -132,7 +133,9 @@ class Rosters:
         """Return the site's roster and the exceptions of the local day of `day_of`."""
         if session.info.get(CHECKED) is not self:  # once a transaction: an escalation tick
             # pages several alarms, a page may try several tiers
-            version = session.scalar(_VERSION)
+            # Written only by triggers on the roster tables (migration 0008).
+            roster_rows = (SiteRow, WorkerRow, ShiftRow, RosterExceptionRow)
+            version = core_for(session, roster_rows).scalar(_VERSION)
             if version is None or version != self._version:
                 self._rosters.clear()
                 self._days.clear()

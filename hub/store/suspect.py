@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, inspect, select
 from sqlalchemy.orm import Session
 
+from hub.store.reads import core_for
 from hub.store.schema import AlarmRow
 
 SUSPECT_COUNT = 3
@@ -29,8 +30,15 @@ _FALSE_ALARMS = select(func.count(AlarmRow.id)).where(
 def false_alarms(session: Session, site: str, device: str, now: datetime) -> int:
     """Return how many of the device's alarms raised in the last 30 days were false alarms."""
     since = now - timedelta(days=SUSPECT_DAYS)
-    count = session.scalar(_FALSE_ALARMS, {"site": site, "device": device, "since": since})
+    # Pending changes that can move the count: a new alarm, or one closed as a false alarm
+    # (a page's alert counts while its alarm's new state is still pending: no flush for that).
+    params = {"site": site, "device": device, "since": since}
+    count = core_for(session, AlarmRow, _may_count).scalar(_FALSE_ALARMS, params)
     return int(count or 0)
+
+
+def _may_count(alarm: AlarmRow) -> bool:
+    return inspect(alarm).pending or alarm.outcome == "false_alarm"
 
 
 def false_alarms_by_device(

@@ -24,6 +24,7 @@ from sqlalchemy import bindparam, select, tuple_
 
 from hub.alarms.ledger import Ledger
 from hub.alarms.rules.person import on_cancel
+from hub.store.reads import core_for
 from hub.store.schema import AlarmRow, DeviceRow, DeviceStateRow, EventRow
 from protocol.messages import Event, Status
 
@@ -55,7 +56,7 @@ def lock_devices(ledger: Ledger, keys: Iterable[tuple[str, str]]) -> None:
 
 
 _LATE_CANCEL = (
-    select(EventRow)
+    select(EventRow.id)
     .where(
         EventRow.site == bindparam("site"),
         EventRow.device == bindparam("device"),
@@ -74,16 +75,17 @@ _LATE_CANCEL = (
 def late_cancel(ledger: Ledger, device: DeviceRow, event: Event, alarm: AlarmRow) -> None:
     """Apply a cancel that was committed before the call/fall that raised `alarm`."""
     window = timedelta(seconds=ledger.policy.cancel_window_s)
-    cancel = ledger.session.scalars(
-        _LATE_CANCEL,
-        {
-            "site": device.site,
-            "device": device.id,
-            "seq": event.seq,
-            "ts": event.ts,
-            "since": ledger.now - window,
-        },
-    ).first()
+    params = {
+        "site": device.site,
+        "device": device.id,
+        "seq": event.seq,
+        "ts": event.ts,
+        "since": ledger.now - window,
+    }
+    # A Core read (there is almost never one), flushing only pending events, not the alarm
+    # and pages just written; the row, if any, through the ORM.
+    found = core_for(ledger.session, EventRow).scalar(_LATE_CANCEL, params)
+    cancel = None if found is None else ledger.session.get(EventRow, found)
     if cancel is None:
         return
     later = Event(
