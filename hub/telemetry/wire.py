@@ -190,6 +190,9 @@ class _Protocol(asyncio.Protocol):
         for waiter in (self.connack, self.suback):
             if not waiter.done():
                 waiter.set_exception(WireError(f"connection lost: {exc}"))
+                # After a refused CONNACK nobody awaits the SUBACK: mark it retrieved, or
+                # asyncio logs "Future exception was never retrieved" when it is collected.
+                waiter.exception()
         if not self.closed.done():
             self.closed.set_result(None)
 
