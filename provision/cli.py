@@ -67,6 +67,13 @@ def broker(
     run_as: Annotated[
         str | None, typer.Option(help="System user Mosquitto runs as (default: you)")
     ] = None,
+    unix_socket: Annotated[
+        str,
+        typer.Option(
+            help="Also listen on this Unix socket, for a hub on this machine (its "
+            "--broker-socket), e.g. /var/lib/watchpost/broker/run/mqtt.sock; or 'off'"
+        ),
+    ] = "off",
 ) -> None:
     """Write a ready mosquitto.conf (auth, ACL, TLS, persistence, queue limits) for a site."""
     given = None
@@ -90,6 +97,7 @@ def broker(
             hosts=tuple(tls_host or ()),
             hub_user=hubs,
             run_as=run_as,
+            unix_socket=None if unix_socket == "off" else Path(unix_socket),
         )
     except (ConfigError, ValueError, RuntimeError) as exc:
         typer.echo(f"FAIL {exc}", err=True)

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
+import shutil
 import stat
+import tempfile
 from pathlib import Path
 
 import aiomqtt
 import pytest
 from typer.testing import CliRunner
 
+from hub.telemetry.wire import Endpoint, Publish, WireError, subscribe
 from protocol.topics import device_topic
 from simulators.services import BROKER_LIMITS, free_port
 from simulators.site_broker import SiteBroker
 from simulators.tls import make_certificates
+from tests.edge.conftest import until
 from watchpost_cli import app
 
 pytestmark = pytest.mark.integration
@@ -120,3 +125,59 @@ async def test_your_own_certificates_are_used_as_given(site_dir: Path, tmp_path:
                 uptime = await anext(watchdog.messages)
     assert uptime.topic.value == "$SYS/broker/uptime"
     gc.collect()
+
+
+async def test_a_unix_socket_listener_takes_the_hubs_telemetry_with_its_password(
+    site_dir: Path, tmp_path: Path, site_id: str
+) -> None:
+    short = Path(tempfile.mkdtemp(prefix="wp-broker-"))  # a socket path has 108 bytes at most
+    try:
+        sock = short / "run" / "mqtt.sock"
+        broker = SiteBroker(site_dir, tmp_path / "site")
+        args = ["config", "broker", str(site_dir), "--out", str(broker.conf.parent)]
+        args += ["--secrets", str(broker.secrets.folder), "--listen", f"127.0.0.1:{broker.port}"]
+        args += ["--tls-listen", f"127.0.0.1:{broker.tls_port}", "--unix-socket", str(sock)]
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, result.output
+        lines = broker.conf.read_text().splitlines()
+        at = lines.index(f"listener 0 {sock}")
+        assert lines[at + 1] == "use_username_as_clientid true"
+        assert stat.S_IMODE(sock.parent.stat().st_mode) == 0o750
+        topic = device_topic(site_id, "home-b1-101", "telemetry")
+        with broker:
+            for password, arrives in (("wrong", False), (broker.password("hub-telemetry"), True)):
+                got = await _over_socket(sock, "hub-telemetry", password, topic, broker)
+                assert got == ([(topic.encode(), b"42")] if arrives else None)
+    finally:
+        shutil.rmtree(short, ignore_errors=True)
+    gc.collect()
+
+
+async def _over_socket(
+    sock: Path, user: str, password: str, topic: str, broker: SiteBroker
+) -> list[Publish] | None:
+    """Subscribe over the socket, publish one reading over TCP; None if the login was refused."""
+    got: list[Publish] = []
+    ready = asyncio.Event()
+    endpoint = Endpoint("127.0.0.1", free_port(), user, user, password, socket=sock)
+    task = asyncio.create_task(
+        subscribe(endpoint, [topic], lambda f: got.extend(f.kept), lambda: 10, connected=ready.set)
+    )
+    try:
+        await until(lambda: ready.is_set() or task.done(), what="the CONNACK")
+        if task.done():
+            with pytest.raises(WireError, match="refused"):
+                task.result()
+            return None
+        device = "home-b1-101"
+        async with aiomqtt.Client(
+            "127.0.0.1", broker.port, username=device, password=broker.password(device)
+        ) as edge:
+            await edge.publish(topic, b"42", qos=0)
+            await until(lambda: bool(got), what="the reading over the socket")
+        return got
+    finally:
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
