@@ -58,7 +58,7 @@ _ACTIVE = (
         AlarmRow.site == bindparam("site"),
         AlarmRow.device == bindparam("device"),
         AlarmRow.cls == bindparam("cls"),
-        AlarmRow.active.is_(True),
+        AlarmRow.active,
     )
     # Row lock (PostgreSQL): a second hub updating the same alarm waits, then sees ours.
     .with_for_update()
@@ -108,7 +108,7 @@ class Ledger:
         return list(
             self.session.scalars(
                 select(AlarmRow)
-                .where(AlarmRow.active.is_(True), *where, timer.is_not(None), timer <= self.now)
+                .where(AlarmRow.active, *where, timer.is_not(None), timer <= self.now)
                 .order_by(timer)
                 .limit(limit)
                 .with_for_update(skip_locked=True)
@@ -124,7 +124,7 @@ class Ledger:
                 AlarmRow.device.is_(None),
                 AlarmRow.cls == cls,
                 AlarmRow.reason == reason,
-                AlarmRow.active.is_(True),
+                AlarmRow.active,
             )
             .with_for_update()
         ).first()

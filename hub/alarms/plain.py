@@ -260,7 +260,7 @@ class Bulk:
                 AlarmRow.device.in_(ids),
                 AlarmRow.cls == "trouble",
                 AlarmRow.reason == "offline",
-                AlarmRow.active.is_(True),
+                AlarmRow.active,
             )
         ):
             if device is not None:

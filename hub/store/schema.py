@@ -188,6 +188,7 @@ class AlarmRow(Base):
         Index("ix_alarms_state", "state"),
         Index("ix_alarms_next_escalation_at", "next_escalation_at"),
         Index("ix_alarms_arrival_due_at", "arrival_due_at"),
+        Index("ix_alarms_verify_at", "verify_at"),  # 0009, as the other timers
         # A device's alarms: its active one of a class, its false alarms of 30 days (0009).
         Index("ix_alarms_device", "site", "device", "raised_at"),
     )

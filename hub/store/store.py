@@ -182,7 +182,7 @@ class Store:
         if cls is not None:
             query = query.where(AlarmRow.cls == cls)
         if active_only:
-            query = query.where(AlarmRow.active.is_(True))
+            query = query.where(AlarmRow.active)
         query = query.order_by(AlarmRow.raised_at.desc(), AlarmRow.id).limit(limit)
         with self.session() as s:
             return [AlarmRecord.model_validate(r) for r in s.scalars(query)]

@@ -101,7 +101,7 @@ def on_cancel(ledger: Ledger, device: DeviceRow, event: Event) -> list[AlarmRow]
             AlarmRow.site == device.site,
             AlarmRow.device == device.id,
             AlarmRow.cls.in_(PERSON_CLASSES),
-            AlarmRow.active.is_(True),
+            AlarmRow.active,
         )
         .order_by(AlarmRow.raised_at.desc())
         .with_for_update()

@@ -24,7 +24,7 @@ def _active_in_building(ledger: Ledger, device: DeviceRow, cls: str) -> AlarmRow
             AlarmRow.site == device.site,
             AlarmRow.building == device.building,
             AlarmRow.cls == cls,
-            AlarmRow.active.is_(True),
+            AlarmRow.active,
         )
         .order_by(AlarmRow.raised_at)
         .with_for_update()
