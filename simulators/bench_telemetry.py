@@ -465,8 +465,6 @@ def bench_telemetry(quick: bool, note: Note, transport: Transport = "unix") -> R
 
     `transport`: how (1)-(3) take their messages from Mosquitto (module docstring).
     """
-    via = "Unix socket" if transport == "unix" else "TCP"
-    result = Result("telemetry", f"telemetry flat out and paced: hub vs gmqtt vs Node-RED, {via}")
     sizes = QUICK if quick else FULL
     with (
         tempfile.TemporaryDirectory(prefix="watchpost-bench-telemetry-") as tmp,
@@ -474,6 +472,10 @@ def bench_telemetry(quick: bool, note: Note, transport: Transport = "unix") -> R
     ):
         work = Path(tmp)
         sock = work / "mqtt.sock" if transport == "unix" else None
+        via = _via(sock)
+        result = Result(
+            "telemetry", f"telemetry flat out and paced: hub vs gmqtt vs Node-RED, {via}"
+        )
         broker = stack.enter_context(Mosquitto(work / "broker", unix_socket=sock))
         influxd = stack.enter_context(Influxd(work / "influxd"))
         opt = CommunityOptions(site=SITE, broker_url=broker.url, outbox_dir=str(work / "outbox"))

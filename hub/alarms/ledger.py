@@ -206,7 +206,7 @@ class Ledger:
             return
         count = None
         if outcome == "false_alarm" and alarm.device is not None:
-            self.session.flush()
+            # Counts this one too: `false_alarms` flushes a pending close as a false alarm.
             count = false_alarms(self.session, alarm.site, alarm.device, self.now)
         self.actions.append(
             Transition(
