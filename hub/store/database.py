@@ -10,11 +10,15 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection
 
+from hub.store.checkpoint import FALLBACK_FRAMES
+
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 # An engine transaction reads, then writes. A deferred SQLite transaction that read before
 # another writer committed cannot upgrade (SQLITE_BUSY, no retry), so writers take the
 # write lock up front: the store sets this execution option on its write sessions.
 IMMEDIATE = "watchpost_begin_immediate"
+JOURNAL_LIMIT = 64 * 1024 * 1024
+CACHE_KIB = 8 * 1024
 
 
 def make_engine(url: str) -> Engine:
@@ -38,6 +42,13 @@ def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA synchronous=FULL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
+    # Writers do not checkpoint the WAL: a thread of the store does (checkpoint.py), off the
+    # alarm path; a writer does only if the WAL grows past the fallback. After the WAL starts
+    # again, its file is cut back to JOURNAL_LIMIT.
+    cur.execute(f"PRAGMA wal_autocheckpoint={FALLBACK_FRAMES}")
+    cur.execute(f"PRAGMA journal_size_limit={JOURNAL_LIMIT}")
+    # 8 MiB of page cache a connection instead of 2: a group commit's index pages stay in it.
+    cur.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
     cur.close()
 
 

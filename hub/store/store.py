@@ -18,6 +18,7 @@ from sqlalchemy import Select, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.store import queues, touch
+from hub.store.checkpoint import Checkpointer
 from hub.store.database import IMMEDIATE, make_engine, upgrade_to_head
 from hub.store.records import (
     AlarmRecord,
@@ -71,13 +72,19 @@ class Store:
         self._one_writer: contextlib.AbstractContextManager[Any] = (
             threading.RLock() if self.engine.dialect.name == "sqlite" else contextlib.nullcontext()
         )
+        self.checkpointer: Checkpointer | None = None
+        path = self.engine.url.database
+        if self.engine.dialect.name == "sqlite" and path and path != ":memory:":
+            self.checkpointer = Checkpointer(path, self._one_writer).start()
 
     def migrate(self) -> None:
         """Upgrade the schema to the newest migration (idempotent)."""
         upgrade_to_head(self.engine)
 
     def close(self) -> None:
-        """Release every pooled connection."""
+        """Stop the checkpoints and release every pooled connection."""
+        if self.checkpointer is not None:
+            self.checkpointer.stop()
         self.engine.dispose()
 
     @contextmanager
