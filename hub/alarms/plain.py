@@ -27,7 +27,7 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Select, Update, and_, bindparam, select, update
 
@@ -35,8 +35,8 @@ from hub.alarms.actions import Outcome
 from hub.alarms.ledger import Ledger
 from hub.alarms.outbox import persist
 from hub.alarms.rules.person import confirm_event
-from hub.alarms.rules.trouble import FLAP_CHANGES, FLAP_WINDOW_S, Watched, due, seen
-from hub.store.bulk import among, insert_rows, listed
+from hub.alarms.rules.trouble import FLAP_CHANGES, FLAP_WINDOW_S, due_of, seen
+from hub.store.bulk import among, insert_rows, insert_tuples, listed
 from hub.store.schema import AlarmRow, DeviceRow, DeviceStateRow, EventRow
 from protocol.messages import Event, Status
 
@@ -54,6 +54,19 @@ Input = Event | Status
 STATE = DeviceStateRow.metadata.tables["device_state"]
 DEVICES = DeviceStateRow.metadata.tables["devices"]
 EVENTS = DeviceStateRow.metadata.tables["events"]
+EVENT_COLUMNS = (
+    "id",
+    "site",
+    "device",
+    "seq",
+    "ts",
+    "received_at",
+    "kind",
+    "source",
+    "data",
+    "alarm_id",
+    "clock_skew_s",
+)
 STATE_COLUMNS = (
     "online",
     "last_seen",
@@ -146,9 +159,9 @@ class Live:
 assert tuple(f.name for f in fields(Live))[1:8] == STATE_COLUMNS, "`Bulk._live` relies on it"
 
 
-@dataclass(frozen=True, slots=True)
-class Registered:
-    """What the bulk path needs of a registered device."""
+class Registered(NamedTuple):
+    """What the bulk path needs of a registered device (a tuple: built for every device of
+    every batch, and a frozen dataclass costs twice as much to build)."""
 
     household: str | None
     heartbeat_s: float | None
@@ -189,7 +202,8 @@ class Bulk:
         self.offline: set[Key] = set()
         self.known: dict[str, tuple[str, str, str | None]] = {}
         self.taken: set[str] = set()
-        self.rows: list[dict[str, object]] = []
+        self.rows: list[tuple[Any, ...]] = []
+        """Events to INSERT, values in `EVENT_COLUMNS`' order."""
         self.due: dict[Key, datetime | None] = {}
         """Next supervision instant of devices decided here (set once committed)."""
         self.touched: set[Key] = set()
@@ -314,19 +328,19 @@ class Bulk:
         self._last_received = at
         skew = (event.ts - at).total_seconds()
         self.rows.append(
-            {
-                "id": event.id,
-                "site": site,
-                "device": event.device,
-                "seq": event.seq,
-                "ts": event.ts,
-                "received_at": at,
-                "kind": event.kind,
-                "source": event.source,
-                "data": dict(event.data),
-                "alarm_id": None,
-                "clock_skew_s": round(skew, 3) if abs(skew) > CLOCK_SKEW_FLAG_S else None,
-            }
+            (
+                event.id,
+                site,
+                event.device,
+                event.seq,
+                event.ts,
+                at,
+                event.kind,
+                event.source,
+                dict(event.data),
+                None,
+                round(skew, 3) if abs(skew) > CLOCK_SKEW_FLAG_S else None,
+            )
         )
 
     def _alive(self, key: Key, live: Live) -> int:
@@ -375,21 +389,22 @@ class Bulk:
     def _keep(self, key: Key, device: Registered, live: Live, level: int) -> None:
         live.changed = max(live.changed, level)
         self.states[key] = live
-        watched = Watched(
+        self.due[key] = due_of(
+            self.policy,
             device.household,
             device.heartbeat_s,
             live.online,
             live.heartbeat_s,
             live.last_seen,
             live.offline_since,
+            self.watching_since,
         )
-        self.due[key] = due(self.policy, watched, self.watching_since)
 
     def flush(self) -> None:
         """Write what this batch holds: its events (one INSERT) and device rows (executemany)."""
         session = self.session
         if self.rows:
-            insert_rows(session, EVENTS, self.rows)
+            insert_tuples(session, EVENTS, EVENT_COLUMNS, self.rows)
             self.rows = []
         fresh: list[dict[str, object]] = []
         known: list[dict[str, object]] = []

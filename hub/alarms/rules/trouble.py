@@ -136,14 +136,37 @@ def due(policy: Policy, w: Watched, watching_since: datetime) -> datetime | None
 
     None: never, until a sign of life (it is offline and its trouble was raised already).
     """
-    if w.online is False:
-        if w.offline_since is None:
+    return due_of(
+        policy,
+        w.household,
+        w.device_beat,
+        w.online,
+        w.state_beat,
+        w.last_seen,
+        w.offline_since,
+        watching_since,
+    )
+
+
+def due_of(
+    policy: Policy,
+    household: str | None,
+    device_beat: float | None,
+    online: bool | None,
+    state_beat: float | None,
+    last_seen: datetime | None,
+    offline_since: datetime | None,
+    watching_since: datetime,
+) -> datetime | None:
+    """`due` on a `Watched`'s fields, without building one (plain.py does, per event)."""
+    if online is False:
+        if offline_since is None:
             return None
-        return w.offline_since + timedelta(seconds=policy.offline_grace_s)
+        return offline_since + timedelta(seconds=policy.offline_grace_s)
     last = watching_since
-    if w.online is not None and w.last_seen is not None and w.last_seen > watching_since:
-        last = w.last_seen
-    return last + timedelta(seconds=limit_s(policy, w.household, w.device_beat, w.state_beat))
+    if online is not None and last_seen is not None and last_seen > watching_since:
+        last = last_seen
+    return last + timedelta(seconds=limit_s(policy, household, device_beat, state_beat))
 
 
 WATCHED = (
