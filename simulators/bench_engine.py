@@ -13,7 +13,8 @@ the engine, in group commits of `--batch` (as the ingest lane makes them):
    (a routine heartbeat that reached the engine), through `Engine.on_inputs`; and, for
    comparison, `--one-by-one` statuses through `on_status` (one ORM transaction each);
 2. every device's `test` event, then its `activity` event, then all of those again
-   (duplicates), through `on_events`;
+   (duplicates), through `on_events`; between the two, the baseline: the rows such a group
+   commit writes (the events, the devices' last seen), by bare sqlite3 (`_bare`);
 3. supervision: the first tick (a full pass over every device) and a tick when none is due;
 4. `--sos` SOS `call`s alone (`on_event`), each on another home, after the rehearsal the hub
    runs at start (`Engine.rehearse`): ms each, median and worst; then one more, its SQL
@@ -32,6 +33,7 @@ import asyncio
 import gc
 import json
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -101,6 +103,44 @@ def _analyze(store: Store) -> None:
             conn.execute(text("ANALYZE"))
 
 
+def _bare(store: Store, site: str, events: Sequence[Event], batch: int) -> float:
+    """The floor: the rows a group commit of plain events writes, with nothing decided, by
+    bare sqlite3 on its own connection to the same file (the same pragmas): per batch one
+    INSERT executemany of the events, one UPDATE of the devices' last seen, COMMIT. Returns
+    seconds of the process's CPU."""
+    path = store.engine.url.database
+    assert path
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        for pragma in ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=30000"):
+            conn.execute(f"PRAGMA {pragma}")
+        insert = (
+            "INSERT INTO events (id, site, device, seq, ts, received_at, kind, source, data, "
+            "alarm_id, clock_skew_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)"
+        )
+        seen = (
+            "UPDATE device_state SET last_seen = ? WHERE site = ? "
+            "AND device IN (SELECT value FROM json_each(?))"
+        )
+        c0 = time.process_time()
+        for i in range(0, len(events), batch):
+            part = events[i : i + batch]
+            now = utcnow().isoformat(" ", "microseconds")[:26]
+            rows = [
+                (e.id, site, e.device, e.seq, e.ts.isoformat(" ", "microseconds")[:26], now,
+                 e.kind, e.source, json.dumps(e.data))
+                for e in part
+            ]  # fmt: skip
+            with store._one_writer:  # as the store's own writers: one at a time
+                conn.execute("BEGIN IMMEDIATE")
+                conn.executemany(insert, rows)
+                conn.execute(seen, (now, site, json.dumps([e.device for e in part])))
+                conn.execute("COMMIT")
+        return time.process_time() - c0
+    finally:
+        conn.close()
+
+
 async def _batches(
     engine: Engine, items: list[tuple[str, Any]], batch: int, *, statuses: bool
 ) -> tuple[float, float]:
@@ -160,6 +200,10 @@ async def _run(args: argparse.Namespace, folder: Path) -> dict[str, float]:
         took, cpu = await _batches(engine, list(events), args.batch, statuses=False)
         out[f"{kind}_us_per_event"] = took / len(events) * 1e6
         out[f"{kind}_cpu_us"] = cpu / len(events) * 1e6
+        if seq == 1 and store.engine.dialect.name == "sqlite":
+            # Between the two, so its table is as large as theirs on average.
+            bare = [_event(d, "test", 5) for d in devices]
+            out["bare_cpu_us"] = _bare(store, site, bare, args.batch) / len(bare) * 1e6
     t0 = time.perf_counter()
     for i in range(0, len(events), args.batch):
         outcomes = await engine.on_events(events[i : i + args.batch])
@@ -209,6 +253,7 @@ FIGURES: tuple[tuple[str, str, str], ...] = (
     ("status_routine_per_s", "statuses that reached the engine unchanged, group commit", "/s"),
     ("test_cpu_us", "`test` event, CPU each, group commit (target ≤ 50)", "µs"),
     ("activity_cpu_us", "`activity` event, CPU each, group commit (target ≤ 50)", "µs"),
+    ("bare_cpu_us", "baseline: the same rows by bare sqlite3, nothing decided, CPU each", "µs"),
     ("duplicate_us_per_event", "a repeated event (duplicate), wall each", "µs"),
     ("supervise_first_ms", "supervision, first pass over every device", "ms"),
     ("supervise_next_ms", "supervision, a pass with none due", "ms"),
