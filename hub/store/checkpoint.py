@@ -18,10 +18,12 @@ once more, then a last time while holding the store's writer lock (only what cam
 copy before: a few milliseconds' worth), so the next write starts the WAL again. That is the
 only time a writer waits for a checkpoint. `journal_size_limit` cuts the file back.
 
-Measured on this machine (20,000 random devices a round, 200 events a commit, the same SQL as
-a group commit of `test` events, bare sqlite3, rounds of the three interleaved): CPU 49.4 µs an
-event with the default, 39.0 with `wal_autocheckpoint=10000` (commit p99 70.6 ms: the copy is
-larger), 36.0 here (commit p99 15.0 ms against 36.9). docs/hub.md, "Checkpoints".
+Measured by `python -m simulators.bench_wal` (20,000 devices in a random order, 200 events a
+commit, the SQL of a group commit of `test` events on bare sqlite3, the settings' rounds
+interleaved), two runs on 2026-12-03: CPU 57.6 / 65.4 µs an event with SQLite's defaults, 44.1
+/ 57.0 here; commit p99 40.6 / 49.7 ms with the defaults, 29.1 / 38.7 here; a checkpoint in the
+commit at 10,000 pages costs about as little CPU but its commit p99 is 77 / 88 ms. docs/hub.md,
+"Checkpoints".
 """
 
 from __future__ import annotations

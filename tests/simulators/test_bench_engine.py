@@ -1,11 +1,14 @@
-"""`simulators.bench_engine` runs end to end on a small registry (figures not asserted)."""
+"""`simulators.bench_engine` and `bench_wal` run end to end, small (figures not asserted)."""
 
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
 from pathlib import Path
 
 from simulators.bench_engine import _run
+from simulators.bench_wal import SETTINGS
 
 
 async def test_the_engine_bench_runs_every_phase(tmp_path: Path) -> None:
@@ -14,6 +17,21 @@ async def test_the_engine_bench_runs_every_phase(tmp_path: Path) -> None:
     )
     out = await _run(args, tmp_path)
     assert out["devices"] > 50
-    for key in ("status_first_per_s", "status_routine_per_s", "test_cpu_us", "sos_ms_median"):
+    keys = ("status_first_per_s", "status_routine_per_s", "test_cpu_us", "bare_cpu_us")
+    for key in (*keys, "sos_ms_median"):
         assert out[key] > 0
     assert 10 <= out["sos_statements"] <= 30  # BEGIN … the outbox; COMMIT is not a statement
+
+
+def test_the_wal_bench_prints_every_setting() -> None:
+    """`simulators.bench_wal` runs its settings on small files and prints a row for each."""
+    done = subprocess.run(
+        [sys.executable, "-m", "simulators.bench_wal", "--devices", "300", "--rounds", "2"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    rows = [line for line in done.stdout.splitlines() if "µs/event" not in line]
+    for name in SETTINGS:
+        assert any(line.startswith(name) for line in rows), done.stdout
