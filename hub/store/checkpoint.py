@@ -60,11 +60,12 @@ class Checkpointer:
         self.every_s = every_s
         self.cap_frames = cap_frames
         self.checkpoints = 0
-        """Checkpoints that copied at least one page."""
+        """Checkpoints that found pages to copy."""
         self.held = 0
         """Checkpoints run while holding the writers back (the WAL reached `cap_frames`)."""
         self.frames = 0
         """Pages in the WAL at the last look."""
+        self._last = (0, 0)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -108,8 +109,9 @@ class Checkpointer:
         back for the last copy."""
         _, frames, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         self.frames = max(frames, 0)
-        if copied > 0:
+        if copied > 0 and (frames, copied) != self._last:  # the same again: nothing came
             self.checkpoints += 1
+        self._last = (frames, copied)
         if frames < self.cap_frames:
             return
         # A busy writer appends while a checkpoint copies, so the WAL is never all copied when
