@@ -191,6 +191,7 @@ class AlarmRow(Base):
         Index("ix_alarms_verify_at", "verify_at"),  # 0009, as the other timers
         # A device's alarms: its active one of a class, its false alarms of 30 days (0009).
         Index("ix_alarms_device", "site", "device", "raised_at"),
+        Index("ix_alarms_raised_at", "raised_at"),  # 0010: newest first, a page at a time
     )
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     site: Mapped[str] = _id(ForeignKey("sites.id"))

@@ -9,11 +9,11 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from hub.store import Store
 from hub.store.database import alembic_config
-from hub.store.schema import Base, EventRow
+from hub.store.schema import AlarmRow, Base, EventRow
 
 SITE = "sunflower"
 
@@ -174,6 +174,14 @@ def test_a_devices_alarm_reads_use_an_index_not_a_scan_of_every_alarm(store: Sto
         plan = _plan(store, query, params)
         # The device's alarms, or its active ones (the partial unique index).
         assert "ix_alarms_device" in plan or "uq_alarms_active" in plan, plan
+
+
+def test_newest_alarms_first_are_read_by_index(store: Store) -> None:
+    """The API's and the board's "every alarm, newest first" reads its page from an index
+    (migration 0010), not by sorting the whole table."""
+    query = select(AlarmRow).order_by(AlarmRow.raised_at.desc(), AlarmRow.id).limit(100)
+    plan = _plan(store, query, {})
+    assert "ix_alarms_raised_at" in plan, plan
 
 
 def test_sqlite_writers_take_the_lock_up_front_readers_do_not(tmp_path) -> None:
