@@ -65,6 +65,8 @@ class Checkpointer:
         """Checkpoints run while holding the writers back (the WAL reached `cap_frames`)."""
         self.frames = 0
         """Pages in the WAL at the last look."""
+        self.failures = 0
+        """Checkpoints failed in a row (logged once, at the first)."""
         self._last = (0, 0)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -88,11 +90,22 @@ class Checkpointer:
             while not self._stop.wait(self.every_s):
                 try:
                     conn = conn or self._connect()
+                except sqlite3.Error as exc:
+                    # Not there yet (a store opened before its file is made): look again.
+                    log.debug("checkpointer of %s not connected: %s", self.path, exc)
+                    continue
+                try:
                     self.once(conn)
                 except sqlite3.Error as exc:
-                    # Not there yet (a store opened before its file is made), or busy: the
-                    # next look tries again; the writers' fallback bounds the WAL meanwhile.
-                    log.debug("checkpoint of %s not done: %s", self.path, exc)
+                    # E.g. a full disk: the database cannot grow. The next look tries again;
+                    # the WAL keeps growing meanwhile (and writers fail once it cannot).
+                    self.failures += 1
+                    if self.failures == 1:
+                        log.warning("checkpoint of %s failed (retrying): %s", self.path, exc)
+                else:
+                    if self.failures:
+                        log.info("checkpoint of %s works again", self.path)
+                    self.failures = 0
         finally:
             if conn is not None:
                 conn.close()

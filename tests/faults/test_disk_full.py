@@ -1,8 +1,9 @@
 """The store's disk full (issue #7, row "disk full").
 
 Injected honestly: the hub's SQLite store lives on its own 8 MB tmpfs (mounted for the test;
-skipped where the test may not mount), which is filled with a filler file while the hub runs
-— writes then fail with `SQLITE_FULL` as on a real full disk. While it is full:
+skipped where the test may not mount), which is filled with a filler file while the hub runs;
+`test` events follow until a write fails with `SQLITE_FULL`, as on a real full disk (until
+then SQLite writes into space its files already have: `_until_a_write_fails`). While it is full:
 
 * an SOS cannot be committed: it stays un-acknowledged (the broker keeps it) and is paged at
   once, directly, to the home's grid worker and the duty officer (`unsaved-…` alert);
@@ -28,12 +29,15 @@ from typing import Any
 
 import pytest
 
+from protocol.codec import encode
+from protocol.topics import device_topic
 from simulators.hubproc import HubProcess
 from simulators.services import Mosquitto
 from tests.faults.harness import (
     SOS_WITHIN_S,
     Figures,
     edge,
+    event,
     hub_process,
     sos_paged,
     until,
@@ -88,6 +92,29 @@ def _health(hub: HubProcess) -> dict[str, Any]:
     return doc
 
 
+async def _until_a_write_fails(client: Any, hub: HubProcess, site: str) -> None:
+    """Send `test` events until the store reports it cannot write.
+
+    A full disk is not at once a failed commit: SQLite writes its WAL over the space the file
+    already has (after each checkpoint the WAL starts again from its beginning), and the
+    checkpoint copies into the database's free pages. Only once a commit needs more space does
+    it fail. The events are sent without waiting for their acks (a write that fails is not
+    acked; the broker redelivers it later).
+    """
+    sent: list[asyncio.Task[None]] = []
+    async with asyncio.timeout(60):
+        seq = 1000
+        while "store_not_writable" not in (await asyncio.to_thread(_health, hub))["problems"]:
+            for _ in range(50):
+                seq += 1
+                body = encode(event(HOME, "test", seq))
+                topic = device_topic(site, HOME, "event")
+                sent.append(asyncio.create_task(client.publish(topic, body, qos=1)))
+            await asyncio.sleep(0.1)
+    for task in sent:
+        task.cancel()
+
+
 async def test_a_full_disk_is_reported_paged_and_the_sos_still_reaches_a_worker(
     tmp_path: Path, mosquitto: Mosquitto, site_id: str
 ) -> None:
@@ -102,6 +129,7 @@ async def test_a_full_disk_is_reported_paged_and_the_sos_still_reaches_a_worker(
             try:
                 filler = await asyncio.to_thread(fill, disk)
                 async with edge(mosquitto.port) as client:
+                    await _until_a_write_fails(client, hub, site_id)
                     sos, delay = await sos_paged(client, pool, site_id, HOME)
                     figures.sent, figures.delivered = 1, 1
                     figures.delay(delay)
