@@ -50,6 +50,8 @@ from sqlalchemy import event, insert, text
 from hub.alarms.engine import Engine
 from hub.policy import Policy
 from hub.store import Store
+from hub.store.checkpoint import FALLBACK_FRAMES
+from hub.store.database import CACHE_KIB
 from hub.store.schema import AlarmRow, DeviceRow
 from protocol.messages import Event, EventKind, Status, utcnow
 from simulators.bench_figures import Note, Result
@@ -105,14 +107,17 @@ def _analyze(store: Store) -> None:
 
 def _bare(store: Store, site: str, events: Sequence[Event], batch: int) -> float:
     """The floor: the rows a group commit of plain events writes, with nothing decided, by
-    bare sqlite3 on its own connection to the same file (the same pragmas): per batch one
+    bare sqlite3 on its own connection to the same file (the store's pragmas): per batch one
     INSERT executemany of the events, one UPDATE of the devices' last seen, COMMIT. Returns
     seconds of the process's CPU."""
     path = store.engine.url.database
     assert path
     conn = sqlite3.connect(path, isolation_level=None)
     try:
-        for pragma in ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=30000"):
+        # The store's own (hub/store/database.py); its checkpoint thread serves this file too.
+        pragmas = ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=30000",
+                   f"wal_autocheckpoint={FALLBACK_FRAMES}", f"cache_size=-{CACHE_KIB}")  # fmt: skip
+        for pragma in pragmas:
             conn.execute(f"PRAGMA {pragma}")
         insert = (
             "INSERT INTO events (id, site, device, seq, ts, received_at, kind, source, data, "

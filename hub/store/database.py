@@ -47,7 +47,8 @@ def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
     # again, its file is cut back to JOURNAL_LIMIT.
     cur.execute(f"PRAGMA wal_autocheckpoint={FALLBACK_FRAMES}")
     cur.execute(f"PRAGMA journal_size_limit={JOURNAL_LIMIT}")
-    # 8 MiB of page cache a connection instead of 2: a group commit's index pages stay in it.
+    # 8 MiB of page cache a connection instead of 2: fewer index pages read back from the OS
+    # (alone a small gain: 57.6 → 51.5 and 65.4 → 63.0 µs an event, `simulators.bench_wal`).
     cur.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
     cur.close()
 
