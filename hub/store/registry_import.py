@@ -225,6 +225,7 @@ def run(request: dict[str, Any], parsed: Parsed | None = None) -> int:
         else:
             chunk = int(request.get("chunk", CHUNK))
             site, devices = import_folder(store, folder, parser_count(), chunk)
+        store.checkpoint()  # before the hub reads what was written
     except ConfigError as exc:
         json.dump({"path": exc.path, "problems": exc.problems}, sys.stdout)
         return INVALID

@@ -77,6 +77,22 @@ class Store:
         if self.engine.dialect.name == "sqlite" and path and path != ":memory:":
             self.checkpointer = Checkpointer(path, self._one_writer).start()
 
+    def checkpoint(self) -> None:
+        """SQLite: copy the WAL into the database file now, after a bulk write (a registry
+        import), so the reads that follow find their pages in the file and not by looking
+        through a WAL of a hundred megabytes (checkpoint.py: the thread would copy it later,
+        while the hub starts)."""
+        if self.engine.dialect.name != "sqlite":
+            return
+        raw = self.engine.raw_connection()
+        try:
+            conn = raw.driver_connection
+            assert conn is not None
+            with self._one_writer:
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        finally:
+            raw.close()
+
     def migrate(self) -> None:
         """Upgrade the schema to the newest migration (idempotent)."""
         upgrade_to_head(self.engine)

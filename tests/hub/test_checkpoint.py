@@ -139,3 +139,25 @@ def test_a_store_before_its_file_exists(tmp_path: Path) -> None:
         db.close()
     assert db.checkpointer is not None and db.checkpointer._thread is not None
     assert not db.checkpointer._thread.is_alive()
+
+
+def test_a_checkpoint_after_a_bulk_write(tmp_path: Path) -> None:
+    """`Store.checkpoint` (after a registry import) copies the WAL at once: the next write
+    starts the WAL again, without the thread."""
+    db = Store(f"sqlite:///{tmp_path / 'hub.db'}")
+    assert db.checkpointer is not None
+    db.checkpointer.stop()
+    try:
+        with db.session(write=True) as s:
+            s.execute(text("CREATE TABLE pad (id INTEGER PRIMARY KEY, body TEXT)"))
+        _write(db, 400)
+        db.checkpoint()
+        _write(db, 1)
+        probe = sqlite3.connect(tmp_path / "hub.db")
+        try:
+            _, frames, _ = probe.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        finally:
+            probe.close()
+        assert frames < 50, frames  # without the checkpoint: 1,600 and more
+    finally:
+        db.close()
