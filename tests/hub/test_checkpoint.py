@@ -42,6 +42,17 @@ def _wal_frames(path: Path) -> int:
     return max(0, (wal.stat().st_size - 32) // (24 + PAGE)) if wal.exists() else 0
 
 
+def _probe(path: Path) -> tuple[int, int, int]:
+    """A PASSIVE checkpoint from a connection of the test's own: (busy, frames in the WAL,
+    frames copied); it copies them too."""
+    probe = sqlite3.connect(path)
+    try:
+        busy, frames, copied = probe.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    finally:
+        probe.close()
+    return busy, frames, copied
+
+
 def _until(check: object, timeout_s: float = 10.0) -> bool:
     end = time.monotonic() + timeout_s
     while time.monotonic() < end:
@@ -63,13 +74,8 @@ def test_writers_do_not_checkpoint(tmp_path: Path) -> None:
             limit = s.execute(text("PRAGMA wal_autocheckpoint")).scalar()
         assert limit == FALLBACK_FRAMES
         _write(db, 400)
-        probe = sqlite3.connect(tmp_path / "hub.db")
-        try:
-            # PASSIVE reports (busy, frames in the WAL, frames already copied) and copies them;
-            # before it, nothing was copied: `copied` counts this probe's own work.
-            busy, frames, copied = probe.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        finally:
-            probe.close()
+        # Before this probe nothing was copied: `copied` counts the probe's own work.
+        busy, frames, copied = _probe(tmp_path / "hub.db")
         assert busy == 0 and frames >= 1_600, frames
         assert copied == frames
     finally:
@@ -153,11 +159,7 @@ def test_a_checkpoint_after_a_bulk_write(tmp_path: Path) -> None:
         _write(db, 400)
         db.checkpoint()
         _write(db, 1)
-        probe = sqlite3.connect(tmp_path / "hub.db")
-        try:
-            _, frames, _ = probe.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        finally:
-            probe.close()
+        _, frames, _ = _probe(tmp_path / "hub.db")
         assert frames < 50, frames  # without the checkpoint: 1,600 and more
     finally:
         db.close()

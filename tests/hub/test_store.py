@@ -127,8 +127,6 @@ async def test_queries_deliveries_and_counts(store: Store, engine, events, clock
 def test_one_active_alarm_per_device_and_class_is_enforced(store: Store) -> None:
     from sqlalchemy.exc import IntegrityError
 
-    from hub.store.schema import AlarmRow
-
     now = datetime.now(UTC)
 
     def alarm(aid: str, active: bool) -> AlarmRow:
