@@ -105,6 +105,18 @@ def _analyze(store: Store) -> None:
             conn.execute(text("ANALYZE"))
 
 
+BARE_INSERT = (
+    "INSERT INTO events (id, site, device, seq, ts, received_at, kind, source, data, "
+    "alarm_id, clock_skew_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)"
+)
+"""The baseline's INSERT of a plain event (bare sqlite3; also `bench_wal`'s)."""
+BARE_SEEN = (
+    "UPDATE device_state SET last_seen = ? WHERE site = ? "
+    "AND device IN (SELECT value FROM json_each(?))"
+)
+"""The baseline's UPDATE of the batch's devices' last seen (a JSON array of ids)."""
+
+
 def _bare(store: Store, site: str, events: Sequence[Event], batch: int) -> float:
     """The floor: the rows a group commit of plain events writes, with nothing decided, by
     bare sqlite3 on its own connection to the same file (the store's pragmas): per batch one
@@ -119,14 +131,6 @@ def _bare(store: Store, site: str, events: Sequence[Event], batch: int) -> float
                    f"wal_autocheckpoint={FALLBACK_FRAMES}", f"cache_size=-{CACHE_KIB}")  # fmt: skip
         for pragma in pragmas:
             conn.execute(f"PRAGMA {pragma}")
-        insert = (
-            "INSERT INTO events (id, site, device, seq, ts, received_at, kind, source, data, "
-            "alarm_id, clock_skew_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)"
-        )
-        seen = (
-            "UPDATE device_state SET last_seen = ? WHERE site = ? "
-            "AND device IN (SELECT value FROM json_each(?))"
-        )
         c0 = time.process_time()
         for i in range(0, len(events), batch):
             part = events[i : i + batch]
@@ -138,8 +142,8 @@ def _bare(store: Store, site: str, events: Sequence[Event], batch: int) -> float
             ]  # fmt: skip
             with store._one_writer:  # as the store's own writers: one at a time
                 conn.execute("BEGIN IMMEDIATE")
-                conn.executemany(insert, rows)
-                conn.execute(seen, (now, site, json.dumps([e.device for e in part])))
+                conn.executemany(BARE_INSERT, rows)
+                conn.execute(BARE_SEEN, (now, site, json.dumps([e.device for e in part])))
                 conn.execute("COMMIT")
         return time.process_time() - c0
     finally:

@@ -1,12 +1,13 @@
 """SQLite checkpoint settings side by side (hub/store/checkpoint.py): CPU an event, commit time.
 
-`python -m simulators.bench_wal --rounds 10` makes one database file per setting, each with the
-`events` table and index of the store and a `device_state` of 20,000 devices, then writes, in
-rounds, every device's event in a random order, 200 a transaction, as a group commit of `test`
-events does (INSERT executemany, UPDATE of the devices' last seen, COMMIT; bare sqlite3, WAL,
-synchronous=FULL). The settings take their rounds in turn, so a slow minute of the machine
-falls on all of them. Prints, per setting, CPU µs an event (the process's, checkpoint thread
-included) over the last half of the rounds, and commit wall time p50/p99/max.
+`python -m simulators.bench_wal --rounds 10` makes one database file per setting, each with
+the store's `events` and `device_state` tables (`hub.store.schema`), 20,000 devices in the
+latter, then writes, in rounds, every device's event in a random order, 200 a transaction, as
+a group commit of `test` events does (the SQL of `bench_engine`'s baseline: INSERT
+executemany, UPDATE of the devices' last seen, COMMIT; bare sqlite3, WAL, synchronous=FULL).
+The settings take their rounds in turn, so a slow minute of the machine falls on all of them.
+Prints, per setting, CPU µs an event (the process's, checkpoint thread included) over the last
+half of the rounds, and commit wall time p50/p99/max.
 本脚本比较 SQLite 检查点设置：每个事件的 CPU 时间与提交耗时。
 """
 
@@ -23,7 +24,11 @@ import time
 import uuid
 from pathlib import Path
 
+from sqlalchemy import create_engine
+
 from hub.store.checkpoint import FALLBACK_FRAMES, Checkpointer
+from hub.store.schema import Base
+from simulators.bench_engine import BARE_INSERT, BARE_SEEN
 
 SETTINGS: dict[str, tuple[str, ...]] = {
     "SQLite's defaults (checkpoint in the commit at 1,000 pages)": (),
@@ -39,6 +44,7 @@ SETTINGS: dict[str, tuple[str, ...]] = {
     ),
 }
 THREADED = "the store's: 8 MiB cache, checkpoint thread"
+TABLES = [Base.metadata.tables["events"], Base.metadata.tables["device_state"]]
 
 
 def main() -> None:
@@ -55,22 +61,18 @@ def main() -> None:
     threads: list[Checkpointer] = []
     for n, (name, pragmas) in enumerate(SETTINGS.items()):
         path = folder / f"{n}.db"
+        # The store's own definitions of the two tables (their keys and indexes), no others.
+        made = create_engine(f"sqlite:///{path}")
+        Base.metadata.create_all(made, tables=TABLES)
+        made.dispose()
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         for pragma in ("journal_mode=WAL", "synchronous=FULL", *pragmas):
             conn.execute(f"PRAGMA {pragma}")
-        conn.execute(
-            "CREATE TABLE events (id VARCHAR(36) PRIMARY KEY, site VARCHAR, device VARCHAR, "
-            "seq INTEGER, ts DATETIME, received_at DATETIME, kind VARCHAR, source VARCHAR, "
-            "data JSON, alarm_id VARCHAR, clock_skew_s FLOAT)"
-        )
-        conn.execute("CREATE INDEX ix_events_device_ts ON events (site, device, ts)")
-        conn.execute(
-            "CREATE TABLE device_state (site VARCHAR, device VARCHAR, last_seen DATETIME, "
-            "online BOOLEAN, PRIMARY KEY (site, device))"
-        )
         conn.execute("BEGIN")
         conn.executemany(
-            "INSERT INTO device_state VALUES ('s', ?, '2026-01-01', 1)", [(d,) for d in devices]
+            "INSERT INTO device_state (site, device, last_seen, online, flaps) "
+            "VALUES ('s', ?, '2026-01-01', 1, 0)",
+            [(d,) for d in devices],
         )
         conn.execute("COMMIT")
         conns[name] = conn
@@ -78,11 +80,6 @@ def main() -> None:
             threads.append(Checkpointer(str(path), locks[name]).start())
     cpu: dict[str, list[float]] = {name: [] for name in SETTINGS}
     commits: dict[str, list[float]] = {name: [] for name in SETTINGS}
-    insert = "INSERT INTO events VALUES (?, 's', ?, ?, ?, ?, 'test', 'bench', '{}', NULL, NULL)"
-    seen = (
-        "UPDATE device_state SET last_seen = ? WHERE site = 's' "
-        "AND device IN (SELECT value FROM json_each(?))"
-    )
     for r in range(args.rounds):
         order = random.sample(devices, len(devices))
         for name, conn in conns.items():
@@ -90,11 +87,11 @@ def main() -> None:
             for i in range(0, len(order), args.batch):
                 part = order[i : i + args.batch]
                 at = f"2026-12-03 10:00:{r:02d}.{i:06d}"
-                rows = [(str(uuid.uuid4()), d, r, at, at) for d in part]
+                rows = [(str(uuid.uuid4()), "s", d, r, at, at, "test", "bench", "{}") for d in part]
                 with locks[name]:
                     conn.execute("BEGIN IMMEDIATE")
-                    conn.executemany(insert, rows)
-                    conn.execute(seen, (at, json.dumps(part)))
+                    conn.executemany(BARE_INSERT, rows)
+                    conn.execute(BARE_SEEN, (at, "s", json.dumps(part)))
                     t0 = time.perf_counter()
                     conn.execute("COMMIT")
                     commits[name].append(time.perf_counter() - t0)

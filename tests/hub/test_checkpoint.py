@@ -62,24 +62,18 @@ def _until(check: object, timeout_s: float = 10.0) -> bool:
     return False
 
 
-def test_writers_do_not_checkpoint(tmp_path: Path) -> None:
+def test_writers_do_not_checkpoint(store: Store, tmp_path: Path) -> None:
     """With the checkpointer stopped, 1,000 pages and more stay in the WAL: no commit copied
     them back (SQLite's default would have, inside the commit that passed 1,000)."""
-    db = Store(f"sqlite:///{tmp_path / 'hub.db'}")
-    assert db.checkpointer is not None
-    db.checkpointer.stop()
-    try:
-        with db.session(write=True) as s:
-            s.execute(text("CREATE TABLE pad (id INTEGER PRIMARY KEY, body TEXT)"))
-            limit = s.execute(text("PRAGMA wal_autocheckpoint")).scalar()
-        assert limit == FALLBACK_FRAMES
-        _write(db, 400)
-        # Before this probe nothing was copied: `copied` counts the probe's own work.
-        busy, frames, copied = _probe(tmp_path / "hub.db")
-        assert busy == 0 and frames >= 1_600, frames
-        assert copied == frames
-    finally:
-        db.close()
+    assert store.checkpointer is not None
+    store.checkpointer.stop()
+    with store.session() as s:
+        assert s.execute(text("PRAGMA wal_autocheckpoint")).scalar() == FALLBACK_FRAMES
+    _write(store, 400)
+    # Before this probe nothing was copied: `copied` counts the probe's own work.
+    busy, frames, copied = _probe(tmp_path / "hub.db")
+    assert busy == 0 and frames >= 1_600, frames
+    assert copied == frames
 
 
 def test_the_thread_checkpoints_after_writes(store: Store, tmp_path: Path) -> None:
@@ -147,19 +141,13 @@ def test_a_store_before_its_file_exists(tmp_path: Path) -> None:
     assert not db.checkpointer._thread.is_alive()
 
 
-def test_a_checkpoint_after_a_bulk_write(tmp_path: Path) -> None:
+def test_a_checkpoint_after_a_bulk_write(store: Store, tmp_path: Path) -> None:
     """`Store.checkpoint` (after a registry import) copies the WAL at once: the next write
     starts the WAL again, without the thread."""
-    db = Store(f"sqlite:///{tmp_path / 'hub.db'}")
-    assert db.checkpointer is not None
-    db.checkpointer.stop()
-    try:
-        with db.session(write=True) as s:
-            s.execute(text("CREATE TABLE pad (id INTEGER PRIMARY KEY, body TEXT)"))
-        _write(db, 400)
-        db.checkpoint()
-        _write(db, 1)
-        _, frames, _ = _probe(tmp_path / "hub.db")
-        assert frames < 50, frames  # without the checkpoint: 1,600 and more
-    finally:
-        db.close()
+    assert store.checkpointer is not None
+    store.checkpointer.stop()
+    _write(store, 400)
+    store.checkpoint()
+    _write(store, 1)
+    _, frames, _ = _probe(tmp_path / "hub.db")
+    assert frames < 50, frames  # without the checkpoint: 1,600 and more
