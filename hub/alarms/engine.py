@@ -39,7 +39,7 @@ from hub.alarms.rules.smoke import on_smoke, on_smoke_clear, verify_due
 from hub.alarms.rules.system import raise_system
 from hub.alarms.rules.trouble import TROUBLE_KINDS, on_status, raise_trouble, seen, supervise
 from hub.policy import Policy
-from hub.store import Store
+from hub.store import Store, fast
 from hub.store.reads import core_for
 from hub.store.rosters import ROSTERS, Rosters
 from hub.store.schema import AlarmRow, DeviceRow, EventRow, WorkerRow
@@ -422,10 +422,10 @@ class Engine:
             raise Refused("unknown_device")
         self._marks.add((site, event.device))
         # A Core read: most events are new, and the ORM's part of a lookup costs ~0.2 ms.
-        known = core_for(ledger.session, EventRow).execute(_KNOWN, {"id": event.id}).first()
+        known = fast.first(core_for(ledger.session, EventRow), _KNOWN, {"id": event.id})
         if known is not None:
             # A device resends an alarm the hub has not confirmed to it: confirm it again.
-            raise _Duplicate(confirm_event(ledger, known.device, known.kind, known.alarm_id))
+            raise _Duplicate(confirm_event(ledger, *known))
         skew = (event.ts - ledger.now).total_seconds()
         seen(ledger, device)
         alarm: AlarmRow | None = None
@@ -447,7 +447,8 @@ class Engine:
         # when added): one INSERT, no UPDATE, in Core (nothing reads it back as an object).
         # The same id taken by another hub meanwhile fails it on the primary key; the retry
         # (`_retrying`) then finds it stored: a duplicate, confirmed as such.
-        ledger.session.connection().execute(
+        fast.run(
+            ledger.session.connection(),
             _ADD_EVENT,
             {
                 "clock_skew_s": round(skew, 3) if abs(skew) > CLOCK_SKEW_FLAG_S else None,

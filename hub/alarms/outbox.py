@@ -13,6 +13,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from hub.alarms.actions import Action, Notify, SendCommand
+from hub.store import fast
 from hub.store.queues import OutboxRow
 from protocol.codec import decode_command
 from protocol.messages import WorkerAlert
@@ -49,9 +50,9 @@ def persist(session: Session, now: datetime, actions: Sequence[Action]) -> list[
     written = [r for r in rows if r is not None]
     if not written:
         return list(actions)
-    ids = iter(session.connection().execute(_ADD, written).scalars().all())
+    ids = iter(fast.returned(session.connection(), _ADD, written))
     return [
-        a if r is None else dataclasses.replace(a, outbox_id=next(ids))  # type: ignore[arg-type]
+        a if r is None else dataclasses.replace(a, outbox_id=next(ids))
         for a, r in zip(actions, rows, strict=True)
     ]
 

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hub.store import fast
 from hub.store.people import RosterExceptionRow, RosterVersionRow, ShiftRow
 from hub.store.reads import core_for
 from hub.store.schema import SiteRow, WorkerRow
@@ -135,7 +136,7 @@ class Rosters:
             # pages several alarms, a page may try several tiers
             # Written only by triggers on the roster tables (migration 0008).
             roster_rows = (SiteRow, WorkerRow, ShiftRow, RosterExceptionRow)
-            version = core_for(session, roster_rows).scalar(_VERSION)
+            version = fast.scalar(core_for(session, roster_rows), _VERSION)
             if version is None or version != self._version:
                 self._rosters.clear()
                 self._days.clear()

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, func, inspect, select
 from sqlalchemy.orm import Session
 
+from hub.store import fast
 from hub.store.reads import core_for
 from hub.store.schema import AlarmRow
 
@@ -33,7 +34,7 @@ def false_alarms(session: Session, site: str, device: str, now: datetime) -> int
     # Pending changes that can move the count: a new alarm, or one closed as a false alarm
     # (a page's alert counts while its alarm's new state is still pending: no flush for that).
     params = {"site": site, "device": device, "since": since}
-    count = core_for(session, AlarmRow, _may_count).scalar(_FALSE_ALARMS, params)
+    count = fast.scalar(core_for(session, AlarmRow, _may_count), _FALSE_ALARMS, params)
     return int(count or 0)
 
 

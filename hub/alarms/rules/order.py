@@ -24,6 +24,7 @@ from sqlalchemy import bindparam, select, tuple_
 
 from hub.alarms.ledger import Ledger
 from hub.alarms.rules.person import on_cancel
+from hub.store import fast
 from hub.store.reads import core_for
 from hub.store.schema import AlarmRow, DeviceRow, DeviceStateRow, EventRow
 from protocol.messages import Event, Status
@@ -84,7 +85,7 @@ def late_cancel(ledger: Ledger, device: DeviceRow, event: Event, alarm: AlarmRow
     }
     # A Core read (there is almost never one), flushing only pending events, not the alarm
     # and pages just written; the row, if any, through the ORM.
-    found = core_for(ledger.session, EventRow).scalar(_LATE_CANCEL, params)
+    found = fast.scalar(core_for(ledger.session, EventRow), _LATE_CANCEL, params)
     cancel = None if found is None else ledger.session.get(EventRow, found)
     if cancel is None:
         return
