@@ -14,7 +14,8 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from hub.store.schema import AlarmRow, DeviceRow, HouseholdRow, SiteRow, WorkerRow
+from hub.store.residents import Household
+from hub.store.schema import AlarmRow, DeviceRow, SiteRow, WorkerRow
 from hub.store.suspect import is_suspect
 from protocol.messages import AlarmState, ResidentContext, WorkerAlert
 
@@ -128,7 +129,7 @@ def update_headline(state: str, by: tuple[str, str], outcome: str | None = None)
     return zh, en
 
 
-def place(device: DeviceRow, household: HouseholdRow | None) -> tuple[str, str]:
+def place(device: DeviceRow, household: Household | None) -> tuple[str, str]:
     """Return a short (zh, en) place label: 1号楼101 / Bldg 1 #101, or the device location."""
     if household is not None and household.unit:
         m = _UNIT.match(household.unit)
@@ -203,7 +204,7 @@ def _body(
 def build_alert(
     alarm: AlarmRow,
     device: DeviceRow,
-    household: HouseholdRow | None,
+    household: Household | None,
     ctx: ResidentContext,
     state: AlarmState,
     now: datetime,
