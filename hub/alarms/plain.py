@@ -36,6 +36,7 @@ from hub.alarms.ledger import Ledger
 from hub.alarms.outbox import persist
 from hub.alarms.rules.person import confirm_event
 from hub.alarms.rules.trouble import FLAP_CHANGES, FLAP_WINDOW_S, due_of, seen
+from hub.store import fast
 from hub.store.bulk import among, insert_rows, insert_tuples, listed
 from hub.store.schema import AlarmRow, DeviceRow, DeviceStateRow, EventRow
 from protocol.messages import Event, Status
@@ -215,8 +216,12 @@ class Bulk:
         self._lock_and_read(by_site((site, item.device) for site, item in items))
         ids = [item.id for _, item in items if isinstance(item, Event)]
         if ids:
-            known = self.session.execute(_known(self._dialect), {"ids": listed(ids, self._dialect)})
-            for r in known.all():
+            known = fast.rows(
+                self.session.connection(),
+                _known(self._dialect),
+                {"ids": listed(ids, self._dialect)},
+            )
+            for r in known:
                 self.known[r[0]] = (r[1], r[2], r[3])
 
     def _lock_and_read(self, sites: dict[str, list[str]]) -> None:
@@ -226,8 +231,11 @@ class Bulk:
         # hubs' group commits wait for each other instead of deadlocking (rules/order.py).
         for site, ids in sites.items():
             offline: list[str] = []
-            found = self.session.execute(query, {"site": site, "ids": listed(ids, self._dialect)})
-            for r in found.all():
+            # Nothing is pending yet (the batch's first reads): the connection, no flush.
+            found = fast.rows(
+                self.session.connection(), query, {"site": site, "ids": listed(ids, self._dialect)}
+            )
+            for r in found:
                 key = (site, r[0])
                 self.devices[key] = Registered(r[1], r[2])
                 live = None if r[3] is None else self._live(r[4:])
@@ -431,7 +439,9 @@ class Bulk:
             session.execute(_UPDATE_STATE, known)
         for (site, at), devices in seen_at.items():
             ids = listed(devices, self._dialect)
-            session.execute(_seen(self._dialect), {"k_site": site, "ids": ids, "at": at})
+            fast.run(
+                session.connection(), _seen(self._dialect), {"k_site": site, "ids": ids, "at": at}
+            )
         if written:
             # The ORM's copies of these rows (from an earlier ORM step) are out of date now.
             for obj in list(session.identity_map.values()):
