@@ -1,4 +1,5 @@
-"""`hub.store.fast` runs Core statements exactly as SQLAlchemy would, on both stores.
+"""`hub.store.fast` runs Core statements exactly as SQLAlchemy would, on both stores; and
+`hub.store.reads.loaded` gives what `Session.get` gives.
 
 Each statement is run twice, once by the shortcut and once by `Connection.execute`, and the
 two must agree: the values returned (times aware UTC, JSON decoded, booleans), the rows
@@ -13,12 +14,13 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Connection, bindparam, event, insert, select
+from sqlalchemy import Connection, bindparam, event, insert, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from hub.store import Store, fast
 from hub.store.queues import OutboxRow
-from hub.store.schema import AlarmRow, EventRow
+from hub.store.reads import loaded
+from hub.store.schema import AlarmRow, DeviceRow, DeviceStateRow, EventRow
 
 SITE = "sunflower"
 T0 = datetime(2026, 12, 3, 8, 30, 15, 123456, tzinfo=UTC)
@@ -164,3 +166,29 @@ def test_python_side_defaults_are_left_to_sqlalchemy(store: Store) -> None:
         fast.run(conn, insert(AlarmRow), values)
         row = conn.execute(select(AlarmRow.event_ids, AlarmRow.reason)).one()
     assert tuple(row) == ([], "")
+
+
+def test_loaded_is_session_get(store: Store) -> None:
+    """`reads.loaded`: the row Session.get gives, tracked by the session like one it loaded."""
+    key = (SITE, "home-b1-101")
+    with store.session(write=True) as s:
+        row = loaded(s, DeviceRow, key, lock=True)
+        assert row is not None and loaded(s, DeviceRow, key) is row  # the session's own
+        assert loaded(s, DeviceRow, (SITE, "nobody")) is None
+        # No liveness row yet (the import writes none); one pending in the session is the one.
+        assert loaded(s, DeviceStateRow, key) is None
+        fresh = DeviceStateRow(site=SITE, device=key[1], online=False)
+        s.add(fresh)
+        assert loaded(s, DeviceStateRow, key) is fresh
+    with store.session() as s:
+        expected = s.get(DeviceRow, key)
+        assert expected is not None
+        columns = [p.key for p in inspect(DeviceRow).column_attrs]
+        assert [getattr(row, c) for c in columns] == [getattr(expected, c) for c in columns]
+    with store.session(write=True) as s:
+        state = loaded(s, DeviceStateRow, key)
+        assert state is not None and state.online is False
+        state.online, state.last_seen = True, T0  # a change to a loaded row is written
+    with store.session() as s:
+        again = s.get(DeviceStateRow, key)
+        assert again is not None and (again.online, again.last_seen) == (True, T0)

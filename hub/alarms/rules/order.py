@@ -25,7 +25,7 @@ from sqlalchemy import bindparam, select, tuple_
 from hub.alarms.ledger import Ledger
 from hub.alarms.rules.person import on_cancel
 from hub.store import fast
-from hub.store.reads import core_for
+from hub.store.reads import core_for, loaded
 from hub.store.schema import AlarmRow, DeviceRow, DeviceStateRow, EventRow
 from protocol.messages import Event, Status
 
@@ -35,7 +35,7 @@ ORDERED_KINDS = frozenset({"call", "fall", "cancel"})
 
 def lock_device(ledger: Ledger, site: str, device: str) -> DeviceRow | None:
     """Return the registered device, its row locked until the transaction ends (or None)."""
-    return ledger.session.get(DeviceRow, (site, device), with_for_update=True)
+    return loaded(ledger.session, DeviceRow, (site, device), lock=True)
 
 
 def lock_devices(ledger: Ledger, keys: Iterable[tuple[str, str]]) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy import select, tuple_
 
 from hub.alarms.ledger import Ledger
 from hub.policy import Policy
+from hub.store.reads import loaded
 from hub.store.schema import AlarmRow, DeviceRow, DeviceStateRow
 from protocol.messages import Event, Status
 
@@ -46,7 +47,7 @@ def raise_trouble(
 
 
 def _state(ledger: Ledger, device: DeviceRow) -> DeviceStateRow:
-    row = ledger.session.get(DeviceStateRow, (device.site, device.id))
+    row = loaded(ledger.session, DeviceStateRow, (device.site, device.id))
     if row is None:
         row = DeviceStateRow(site=device.site, device=device.id, online=False)
         ledger.session.add(row)
