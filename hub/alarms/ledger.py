@@ -67,14 +67,12 @@ _ACTIVE = (
 """Built once: every alarm input asks it (building a statement costs ~0.2 ms here)."""
 _ADD_TRANSITION = insert(TransitionRow)
 _ADD_ALARM = insert(AlarmRow)
-_ALARM_COLUMNS = tuple(c.key for c in AlarmRow.__table__.columns)
-_ALARM_DEFAULTS: dict[str, Any] = dict.fromkeys(_ALARM_COLUMNS) | {
-    "reason": "",
-    "tier": 0,
-    "repeats": 0,
-    "count": 0,
+_ALARM_DEFAULTS: dict[str, Any] = {
+    c.key: c.default.arg if c.default is not None and c.default.is_scalar else None
+    for c in AlarmRow.__table__.columns
 }
-"""Every column of a new alarm: the model's defaults, and None where it has none."""
+"""Every column of a new alarm: the model's scalar defaults, None elsewhere (`_new_alarm` sets
+the rest), so the INSERT has no Python-side default for SQLAlchemy to compute."""
 _ADD_RECIPIENT = insert(RecipientRow).values(
     alarm_id=bindparam("alarm_id"),
     worker=bindparam("worker"),
