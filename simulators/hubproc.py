@@ -102,6 +102,20 @@ class HubProcess:
         stop_process(self.proc, 5, signal.SIGKILL)
         self.proc = None
 
+    def again(self) -> HubProcess:
+        """The same hub for a restart: work folder, broker, registry, store, port, token and
+        arguments; not `env` (a test hook of the first run)."""
+        return HubProcess(
+            self.workdir,
+            self.broker_url,
+            self.registry,
+            influx_url=self.influx_url,
+            store_url=self.store_url,
+            http_port=self.http_port,
+            token=self.token,
+            extra_args=list(self.extra_args),
+        )
+
     def __enter__(self) -> Self:
         return self.start()
 

@@ -64,15 +64,7 @@ async def test_hub_dying_before_commit_gets_the_sos_again_after_restart(
     finally:
         store.close()
 
-    restarted = HubProcess(
-        workdir,
-        mosquitto.url,
-        site,
-        store_url=f"sqlite:///{db}",
-        http_port=crashing.http_port,
-        token=crashing.token,
-        extra_args=["--name", "crashy"],
-    )
+    restarted = crashing.again()
     pool = WorkerPool.build(mosquitto.url, site_id, [GRID_WORKER], respond=False)
     async with pool.running():
         await asyncio.to_thread(restarted.start)
@@ -117,15 +109,7 @@ async def test_a_burst_redelivered_after_a_crash_is_committed_once_each(
     assert await asyncio.to_thread(proc.wait, 20) == 1
     crashing.proc = None
 
-    restarted = HubProcess(
-        workdir,
-        mosquitto.url,
-        site,
-        store_url=store_url,
-        http_port=crashing.http_port,
-        token=crashing.token,
-        extra_args=["--name", "crashy"],
-    )
+    restarted = crashing.again()
     await asyncio.to_thread(restarted.start)
     try:
         async with asyncio.timeout(20):

@@ -62,14 +62,7 @@ async def test_a_restart_takes_queued_and_retained_intake_once_each(
         for event in [*events, sos]:
             await edge.publish(device_topic(site_id, event.device, "event"), encode(event), qos=1)
 
-    again = HubProcess(
-        workdir,
-        mosquitto.url,
-        site,
-        http_port=first.http_port,
-        token=first.token,
-        extra_args=["--name", "twice"],
-    )
+    again = first.again()
     pool = WorkerPool.build(mosquitto.url, site_id, [GRID_WORKER], respond=False)
     async with pool.running():
         await asyncio.to_thread(again.start)
