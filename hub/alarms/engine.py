@@ -443,7 +443,7 @@ class Engine:
         elif event.kind in TROUBLE_KINDS:
             alarm = raise_trouble(ledger, device, event.kind, event)
         alarm_id = alarm.id if alarm is not None else None
-        # Stored with its alarm id (which is in the store by now: raised alarms are flushed
+        # Stored with its alarm id (which is in the store by now: a raised alarm is INSERTed
         # when added): one INSERT, no UPDATE, in Core (nothing reads it back as an object).
         # The same id taken by another hub meanwhile fails it on the primary key; the retry
         # (`_retrying`) then finds it stored: a duplicate, confirmed as such.

@@ -197,7 +197,7 @@ class Ledger:
         outcome: str | None = None,
     ) -> None:
         """Store a transition row and, when the state changed, emit a `Transition` action."""
-        # Written now in Core (the alarm row is in the store: raised alarms are flushed when
+        # Written now in Core (the alarm row is in the store: a raised alarm is INSERTed when
         # added), not left to the ORM's flush: nothing reads a transition back as an object.
         fast.run(
             self.session.connection(),
