@@ -40,9 +40,10 @@ from hub.alarms.rules.system import raise_system
 from hub.alarms.rules.trouble import TROUBLE_KINDS, on_status, raise_trouble, seen, supervise
 from hub.policy import Policy
 from hub.store import Store, fast
+from hub.store.flush import write_by_core
 from hub.store.reads import core_for
 from hub.store.rosters import ROSTERS, Rosters
-from hub.store.schema import AlarmRow, DeviceRow, EventRow, WorkerRow
+from hub.store.schema import AlarmRow, DeviceRow, DeviceStateRow, EventRow, WorkerRow
 from protocol.messages import Event, ReplyAction, Status, WorkerReply, utcnow
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,8 @@ TIMER_STEP = 4
 escalation pages like an SOS (~6 ms of engine time on a fast machine, ~25 on a slow one)."""
 TIMER_STEPS = 50
 """Transactions of due timers in one tick at most; the rest at the next tick, a second later."""
+BY_CORE = (AlarmRow, DeviceStateRow)
+"""Models whose rows a one-input step writes by Core at its end (hub/store/flush.py)."""
 CLOCK_SKEW_FLAG_S = 300.0
 """A device clock off by more than this is flagged on its events (ordering uses receipt)."""
 
@@ -295,6 +298,9 @@ class Engine:
                 work(ledger)
                 # Pages and commands are committed with the change that caused them (outbox).
                 ledger.actions = persist(session, ledger.now, ledger.actions)
+                # The step's alarm and liveness rows by Core (flush.py); the rest, if any,
+                # by the ORM's flush.
+                write_by_core(session, BY_CORE)
                 session.flush()
         except Refused as exc:
             log.info("input refused: %s", exc.reason)

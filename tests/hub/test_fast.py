@@ -1,5 +1,6 @@
-"""`hub.store.fast` runs Core statements exactly as SQLAlchemy would, on both stores; and
-`hub.store.reads.loaded` gives what `Session.get` gives.
+"""`hub.store.fast` runs Core statements exactly as SQLAlchemy would, on both stores;
+`hub.store.reads.loaded` gives what `Session.get` gives; `hub.store.flush.write_by_core`
+writes what the ORM's flush would.
 
 Each statement is run twice, once by the shortcut and once by `Connection.execute`, and the
 two must agree: the values returned (times aware UTC, JSON decoded, booleans), the rows
@@ -18,6 +19,7 @@ from sqlalchemy import Connection, bindparam, event, insert, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from hub.store import Store, fast
+from hub.store.flush import write_by_core
 from hub.store.queues import OutboxRow
 from hub.store.reads import loaded
 from hub.store.schema import AlarmRow, DeviceRow, DeviceStateRow, EventRow
@@ -192,3 +194,41 @@ def test_loaded_is_session_get(store: Store) -> None:
     with store.session() as s:
         again = s.get(DeviceStateRow, key)
         assert again is not None and (again.online, again.last_seen) == (True, T0)
+
+
+def test_write_by_core_writes_what_the_flush_would(store: Store) -> None:
+    """`flush.write_by_core`: two alarms and two liveness rows changed alike, one pair written
+    by it and one by the ORM's flush, read back the same; its objects leave the session."""
+    homes = ("home-b1-101", "home-b1-302")
+    with store.engine.begin() as conn:
+        for n in (1, 2):
+            conn.execute(insert(AlarmRow), _alarm(f"a-{n}") | {"device": homes[n - 1]})
+    later = T0.replace(minute=45)
+    with store.session(write=True) as s:
+        for n, home in enumerate(homes, start=1):
+            alarm = s.get(AlarmRow, f"a-{n}")
+            assert alarm is not None
+            alarm.state, alarm.next_escalation_at, alarm.tier = "notified", later, 1
+            alarm.event_ids = [*alarm.event_ids, "e-2"]
+            s.add(DeviceStateRow(site=SITE, device=home, online=True, last_seen=later))
+            if n == 1:
+                write_by_core(s, (AlarmRow, DeviceStateRow))
+                assert alarm not in s and not s.new and not s.dirty
+        device = s.get(DeviceRow, (SITE, homes[0]))
+        assert device is not None
+        device.location = "moved"  # not a model it writes: left to the flush
+        write_by_core(s, (AlarmRow,))
+        assert device in s.dirty
+    with store.session() as s:
+        alarms = [s.get(AlarmRow, f"a-{n}") for n in (1, 2)]
+        states = [s.get(DeviceStateRow, (SITE, home)) for home in homes]
+        moved = s.get(DeviceRow, (SITE, homes[0]))
+        columns = [p.key for p in inspect(AlarmRow).column_attrs if p.key not in ("id", "device")]
+        by_core, by_flush = ([getattr(a, c) for c in columns] for a in alarms)
+        assert by_core == by_flush
+        assert alarms[0] is not None and alarms[0].next_escalation_at == later
+        assert alarms[0].event_ids == ["e-1", "e-2"]
+        columns = [p.key for p in inspect(DeviceStateRow).column_attrs if p.key != "device"]
+        assert [getattr(states[0], c) for c in columns] == [getattr(states[1], c) for c in columns]
+        assert states[0] is not None and (states[0].flaps, states[0].last_seen) == (0, later)
+        assert moved is not None and moved.location == "moved"
