@@ -86,18 +86,7 @@ class HubGroup:
 
     def restart(self, i: int, timeout: float = 60.0) -> float:
         """Start hub `i` again with its name, port and session; return seconds until /healthz."""
-        old = self.hubs[i]
-        hub = HubProcess(
-            old.workdir,
-            old.broker_url,
-            old.registry,
-            influx_url=old.influx_url,
-            store_url=old.store_url,
-            http_port=old.http_port,
-            token=old.token,
-            extra_args=old.extra_args,
-            env=old.env,
-        )
+        hub = self.hubs[i].again(keep_env=True)
         started = time.monotonic()
         hub.start(timeout)
         self.hubs[i] = hub

@@ -12,7 +12,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Self
 
@@ -102,19 +102,12 @@ class HubProcess:
         stop_process(self.proc, 5, signal.SIGKILL)
         self.proc = None
 
-    def again(self) -> HubProcess:
-        """The same hub for a restart: work folder, broker, registry, store, port, token and
-        arguments; not `env` (a test hook of the first run)."""
-        return HubProcess(
-            self.workdir,
-            self.broker_url,
-            self.registry,
-            influx_url=self.influx_url,
-            store_url=self.store_url,
-            http_port=self.http_port,
-            token=self.token,
-            extra_args=list(self.extra_args),
-        )
+    def again(self, keep_env: bool = False) -> HubProcess:
+        """The same hub for a restart, not yet started: work folder, broker, registry, store,
+        port, token and arguments; `env` only with `keep_env` (else it is a test hook of the
+        first run, e.g. a crash before commit)."""
+        env = dict(self.env) if keep_env else {}
+        return replace(self, extra_args=list(self.extra_args), env=env, proc=None)
 
     def __enter__(self) -> Self:
         return self.start()
