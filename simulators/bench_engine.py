@@ -50,8 +50,7 @@ from sqlalchemy import event, insert, text
 from hub.alarms.engine import Engine
 from hub.policy import Policy
 from hub.store import Store
-from hub.store.checkpoint import FALLBACK_FRAMES
-from hub.store.database import CACHE_KIB
+from hub.store.database import sqlite_pragmas
 from hub.store.schema import AlarmRow, DeviceRow
 from protocol.messages import Event, EventKind, Status, utcnow
 from simulators.bench_figures import Note, Result
@@ -126,11 +125,7 @@ def _bare(store: Store, site: str, events: Sequence[Event], batch: int) -> float
     assert path
     conn = sqlite3.connect(path, isolation_level=None)
     try:
-        # The store's own (hub/store/database.py); its checkpoint thread serves this file too.
-        pragmas = ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=30000",
-                   f"wal_autocheckpoint={FALLBACK_FRAMES}", f"cache_size=-{CACHE_KIB}")  # fmt: skip
-        for pragma in pragmas:
-            conn.execute(f"PRAGMA {pragma}")
+        sqlite_pragmas(conn)  # the store's own; its checkpoint thread serves this file too
         c0 = time.process_time()
         for i in range(0, len(events), batch):
             part = events[i : i + batch]

@@ -6,7 +6,7 @@ WAL past 1,000 pages (4 MiB) runs the checkpoint itself, inside that commit: whi
 it is, an SOS included, waits for a copy of up to ~1,000 pages and an fsync of the database.
 And a page an index changes in many group commits is copied once per 1,000-page window.
 
-Here no writer checkpoints in the normal course: `database._sqlite_connect` sets
+Here no writer checkpoints in the normal course: `database.sqlite_pragmas` sets
 `wal_autocheckpoint` to `FALLBACK_FRAMES`, a WAL this checkpointer never lets grow to (a
 safety net should its thread not run). A `Checkpointer` thread with a connection of its own runs a
 PASSIVE checkpoint every `every_s` seconds: it copies what the writers have committed while

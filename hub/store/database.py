@@ -27,13 +27,15 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 30}, pool_pre_ping=False
         )
-        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "connect", lambda dbapi_conn, _record: sqlite_pragmas(dbapi_conn))
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True)
 
 
-def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
+def sqlite_pragmas(dbapi_conn: Any) -> None:
+    """Set the store's settings on a new sqlite3 connection (every connection of the store's
+    engine; `bench_engine`'s bare baseline on its own)."""
     # Let SQLAlchemy's "begin" event issue BEGIN instead of pysqlite's implicit one.
     dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
