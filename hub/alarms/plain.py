@@ -77,17 +77,25 @@ STATE_COLUMNS = (
     "flap_since",
     "flaps",
 )
-_UPDATE_STATE = (
-    update(STATE)
-    .where(and_(STATE.c.site == bindparam("k_site"), STATE.c.device == bindparam("k_device")))
-    .values({c: bindparam(c) for c in STATE_COLUMNS})
-)
+
+
+def _state_names(statuses: bool) -> tuple[str, ...]:
+    """The `device_state` columns a batch reads and writes back: the last status (JSON) only
+    when there are statuses to check against it (and to record)."""
+    return tuple(c for c in STATE_COLUMNS if statuses or c != "last_status")
 
 
 def _state_columns(statuses: bool) -> list[Any]:
-    """The `device_state` columns a batch reads: the last status (JSON) only when there are
-    statuses to check against it."""
-    return [STATE.c[c] for c in STATE_COLUMNS if statuses or c != "last_status"]
+    return [STATE.c[c] for c in _state_names(statuses)]
+
+
+@functools.lru_cache(maxsize=2)
+def _update_state(statuses: bool) -> Update:
+    """UPDATE a device's row by key (`k_site`, `k_device`): the columns the batch read. A batch
+    without statuses did not read the last status: it must not write it (it would write None
+    over the status the device last sent)."""
+    where = and_(STATE.c.site == bindparam("k_site"), STATE.c.device == bindparam("k_device"))
+    return update(STATE).where(where).values({c: bindparam(c) for c in _state_names(statuses)})
 
 
 @functools.lru_cache(maxsize=8)
@@ -212,6 +220,7 @@ class Bulk:
         self._last_received = self.now - TICK
         self._dialect = self.session.get_bind().dialect.name
         self._statuses = any(isinstance(item, Status) for _, item in items)
+        self._names = _state_names(self._statuses)
         self._columns = _state_columns(self._statuses)
         self._lock_and_read(by_site((site, item.device) for site, item in items))
         ids = [item.id for _, item in items if isinstance(item, Event)]
@@ -427,16 +436,17 @@ class Bulk:
                 seen_at.setdefault((site, live.last_seen), []).append(device)
                 live.changed = UNCHANGED
                 continue
-            values: dict[str, object] = {c: getattr(live, c) for c in STATE_COLUMNS}
             if live.stored:
+                values = {c: getattr(live, c) for c in self._names}
                 known.append({"k_site": site, "k_device": device, **values})
             else:
+                values = {c: getattr(live, c) for c in STATE_COLUMNS}
                 fresh.append({"site": site, "device": device, **values})
             live.stored, live.changed = True, UNCHANGED
         if fresh:
             insert_rows(session, STATE, fresh)
         if known:
-            session.execute(_UPDATE_STATE, known)
+            session.execute(_update_state(self._statuses), known)
         for (site, at), devices in seen_at.items():
             ids = listed(devices, self._dialect)
             fast.run(

@@ -6,6 +6,9 @@ a sign of life (a device back online resolves its offline trouble). SQLite and P
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from hub.store.schema import DeviceStateRow
 from protocol.messages import Status
 
 SITE = "sunflower"
@@ -43,3 +46,24 @@ async def test_a_test_event_brings_an_offline_device_back(engine, events, clock,
     assert pick.states(outs[1]) == []
     (alarm,) = store.list_alarms(site=SITE)
     assert alarm.outcome == "recovered"
+
+
+async def test_a_sign_of_life_keeps_the_status_the_device_last_sent(engine, events, clock, store):
+    """A `test` event brings a device back within its grace, in a batch without statuses: its
+    row changes (online again) but the status it last sent stays recorded, so an older status
+    replayed afterwards is still recognised as stale (rules/order.py) and changes nothing."""
+    sent = clock()
+    await engine.on_status(SITE, Status(device="stair-b3", ts=sent, state="offline", fw="2.1.0"))
+    clock.advance(2)
+    outs = await engine.on_events(
+        [(SITE, events("stair-b3", "test")), (SITE, events(HOME, "test"))]
+    )
+    assert [o.rejected for o in outs] == [None, None]
+    with store.session() as s:
+        row = s.get(DeviceStateRow, (SITE, "stair-b3"))
+        assert row is not None and row.online
+        assert row.last_status is not None and row.last_status["fw"] == "2.1.0"
+    older = Status(device="stair-b3", ts=sent - timedelta(seconds=60), state="offline")
+    await engine.on_inputs([(SITE, older), (SITE, events(HOME, "activity"))])
+    state = store.device_state(SITE, "stair-b3")
+    assert state is not None and state.online
