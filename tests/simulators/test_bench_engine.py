@@ -17,7 +17,8 @@ async def test_the_engine_bench_runs_every_phase(tmp_path: Path) -> None:
     )
     out = await _run(args, tmp_path)
     assert out["devices"] > 50
-    keys = ("status_first_per_s", "status_routine_per_s", "test_cpu_us", "bare_cpu_us")
+    keys = ("status_first_per_s", "status_routine_per_s", "test_cpu_us", "bare_cpu_us",
+            "test_shuffled_cpu_us", "bare_shuffled_cpu_us")  # fmt: skip
     for key in (*keys, "sos_ms_median"):
         assert out[key] > 0
     assert 10 <= out["sos_statements"] <= 30  # BEGIN … the outbox; COMMIT is not a statement
