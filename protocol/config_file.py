@@ -96,10 +96,11 @@ def _read(path: str | Path) -> bytes:
 
 def load_yaml(path: str | Path) -> Any:
     """Read one YAML document, raising ConfigError when it cannot be parsed."""
-    return _parse(_text(path), path)
+    return _parse(config_text(path), path)
 
 
-def _text(path: str | Path) -> str:
+def config_text(path: str | Path) -> str:
+    """Return a config file's text, raising ConfigError when it cannot be read as UTF-8."""
     try:
         return _read(path).decode("utf-8")
     except OSError as exc:
@@ -130,7 +131,7 @@ def load_model(model: type[M], path: str | Path, data: Any = None) -> M:
     names the problem as for any file.
     """
     if data is None:
-        return model_from_text(model, _text(path), path)
+        return model_from_text(model, config_text(path), path)
     return _validated(model, data, path)
 
 

@@ -6,13 +6,18 @@ problem into a `ConfigError` that names the file, the field and what is allowed.
 
 from __future__ import annotations
 
+import functools
+import typing
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import SchemaValidator
 
+from protocol import yaml_loader
 from protocol.bridge_config import BridgesConfig
 from protocol.config_file import URL_PATTERN, load_model
+from protocol.config_shape import shape_validator
 from protocol.topics import ID_PATTERN
 
 Ident = Annotated[str, Field(pattern=ID_PATTERN)]
@@ -278,26 +283,87 @@ class DeviceConfig(Strict):
 
     @model_validator(mode="after")
     def _pins_unique(self) -> DeviceConfig:
+        # Run for each of 100,000 device files at a hub's first start: no list of the parts
+        # wired is built, only the pins seen (docs/hub.md).
         seen: dict[str, str] = {}
-        wired: list[tuple[str, object]] = []
         for section in (self.inputs, self.outputs):
             for name, part in section.__dict__.items():  # its fields, in their order
+                if part is None:
+                    continue
                 if isinstance(part, list):  # the activity sensors, each by its name
-                    wired += [(f"activity {sensor.name}", sensor) for sensor in part]
+                    wired = [(f"activity {sensor.name}", sensor.pin) for sensor in part]
                 else:
-                    wired.append((name, part))
-        for name, part in wired:
-            pin = getattr(part, "pin", None)
-            if pin is None:
-                continue
-            if str(pin) in seen:
-                raise ValueError(
-                    f"pin {pin} is used by both {seen[str(pin)]} and {name}; give each its own"
-                )
-            seen[str(pin)] = name
+                    pin = getattr(part, "pin", None)
+                    if pin is None:
+                        continue
+                    wired = [(name, pin)]
+                for what, pin in wired:
+                    if str(pin) in seen:
+                        raise ValueError(
+                            f"pin {pin} is used by both {seen[str(pin)]} and {what}; "
+                            "give each its own"
+                        )
+                    seen[str(pin)] = what
         return self
 
 
 def load_device_config(path: str | Path) -> DeviceConfig:
     """Load and validate one device YAML file."""
     return load_model(DeviceConfig, path)
+
+
+_SECTIONS = ("inputs", "outputs")
+"""The sections whose parts' pins `_pins_unique` checks."""
+
+
+def device_fields(text: str) -> dict[str, Any] | None:
+    """Return the device file `text` as a dict of what it gives (a field it leaves out is
+    left out, not filled with its default), if it is JSON that YAML reads alike and
+    `DeviceConfig` accepts it; else None: `protocol.config_file.model_from_text` then gives
+    the model or names the problem. Without building the model (`protocol.config_shape`)."""
+    shape = _shape()
+    if shape is None or not yaml_loader.reads_as_json(text):
+        return None
+    try:
+        fields: dict[str, Any] = shape.validate_json(text)
+    except ValidationError:
+        return None
+    pins = _pins(fields)
+    return fields if len(set(pins)) == len(pins) else None  # a clash: the model names it
+
+
+def _pins(fields: dict[str, Any]) -> list[str]:
+    """The pins of the sections' parts as `_pins_unique` finds them, in a dict, as text."""
+    pins: list[str] = []
+    for section in _SECTIONS:
+        for part in fields.get(section, {}).values():
+            if isinstance(part, dict):
+                pin = part.get("pin")
+                if pin is not None:
+                    pins.append(str(pin))
+            elif isinstance(part, list):  # the activity sensors
+                pins += [str(sensor["pin"]) for sensor in part]
+    return pins
+
+
+@functools.cache
+def _shape() -> SchemaValidator | None:
+    """`DeviceConfig`'s shape (`_pins_unique` checked by `device_fields`), if `_pins` finds
+    what it would: every part with a pin must give it (no default), and the sections left
+    out have no pins."""
+    if _pins({"inputs": InputsConfig().model_dump(), "outputs": OutputsConfig().model_dump()}):
+        return None
+    for section in (InputsConfig, OutputsConfig):
+        for info in section.model_fields.values():
+            for part in _models(info.annotation):
+                pin = part.model_fields.get("pin")
+                if pin is not None and not pin.is_required():
+                    return None
+    return shape_validator(DeviceConfig, frozenset({"_pins_unique"}))
+
+
+def _models(annotation: object) -> list[type[BaseModel]]:
+    """The models an annotation names, at any depth (`X | None`, `list[X]`)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in typing.get_args(annotation) for m in _models(arg)]

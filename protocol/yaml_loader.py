@@ -119,15 +119,29 @@ _NOT_JSON_AS_YAML = re.compile(r"[0-9][eE]|NaN|Infinity")
 a string, where it is harmless: such a text is just read the general way."""
 
 
+_SUSPECT = b"\\\x7f\xc2\xe2\xed\xef" + bytes(c for c in range(32) if c not in b"\t\n\r")
+"""The bytes of a UTF-8 text that begin whatever `_NOT_YAML` finds: the characters below
+U+0080 it refuses, the backslash of its escapes, and the first bytes of U+0080-U+00BF,
+U+2000-U+2FFF, U+D000-U+DFFF (surrogates) and U+F000-U+FFFF (so a few characters it allows
+too, e.g. a full-width comma: such a text is searched by `_NOT_YAML` itself)."""
+_SCREEN = bytes.maketrans(b"0123456789E" + _SUSPECT, b"0000000000e" + bytes(len(_SUSPECT)))
+"""Digits to `0`, `E` to `e`, `_SUSPECT` to NUL, else unchanged: one pass of C finds in
+the bytes what `_NOT_YAML` and `_NOT_JSON_AS_YAML` search for (~3 µs a device file where
+the two expressions took ~20; docs/hub.md)."""
+
+
 def reads_as_json(text: str) -> bool:
     """Whether `text` is read by YAML as by a strict JSON parser, if it is JSON at all: a
     JSON text (object or array first) with no character YAML refuses or reads otherwise
     (`_NOT_YAML`, `_NOT_JSON_AS_YAML`). A parser that refuses it says nothing either way."""
-    return (
-        _JSON_START.match(text) is not None
-        and _NOT_YAML.search(text) is None
-        and _NOT_JSON_AS_YAML.search(text) is None
-    )
+    if _JSON_START.match(text) is None:
+        return False
+    # What the two expressions match is ASCII, or starts with a `_SUSPECT` byte: in the text
+    # as UTF-8, screened, `[0-9][eE]` is `0e` and anything `_NOT_YAML` finds starts at NUL.
+    screened = text.encode("utf-8", "surrogatepass").translate(_SCREEN)
+    if b"0e" in screened or b"NaN" in screened or b"Infinity" in screened:
+        return False
+    return b"\0" not in screened or _NOT_YAML.search(text) is None
 
 
 def _json_float(text: str) -> float:

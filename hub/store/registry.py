@@ -35,8 +35,9 @@ from hub.store.schema import (
     SiteRow,
     WorkerRow,
 )
-from protocol.device_config import DeviceConfig
-from protocol.site_config import DeviceRef, Registry, SiteConfig, gc_paused
+from protocol.config_file import config_text, model_from_text
+from protocol.device_config import DeviceConfig, TimingConfig, device_fields
+from protocol.site_config import DeviceRef, Registry, SiteConfig, device_names, gc_paused
 
 WRITTEN: tuple[Any, ...] = ()
 """What `_sync` notes of a row it inserted: equal to no row's values."""
@@ -56,6 +57,26 @@ def device_tuple(d: DeviceConfig) -> DeviceTuple:
     return (
         d.device, d.site, d.grid, d.building, d.household, d.resident, d.location,
         d.outputs.siren is not None, d.timing.heartbeat_s,
+    )  # fmt: skip
+
+
+_LOCATION = DeviceConfig.model_fields["location"].default
+_HEARTBEAT_S = TimingConfig.model_fields["heartbeat_s"].default
+
+
+def device_row(path: str) -> DeviceTuple:
+    """Read and validate a device file; return its row. Raise `ConfigError` as
+    `load_device_config` does: a file `device_fields` accepts is read from that dict, without
+    building its model (~13 µs less of each of 100,000 files, docs/hub.md)."""
+    text = config_text(path)
+    d = device_fields(text)
+    if d is None:  # YAML, or a problem: the model names it
+        return device_tuple(model_from_text(DeviceConfig, text, path))
+    return (
+        d["device"], d["site"], d["grid"], d["building"], d.get("household"),
+        d.get("resident"), d.get("location", _LOCATION),
+        d.get("outputs", {}).get("siren") is not None,
+        d.get("timing", {}).get("heartbeat_s", _HEARTBEAT_S),
     )  # fmt: skip
 
 
@@ -249,18 +270,18 @@ def fingerprint(folder: str | Path) -> str:
         lines = [f"site.yaml\0{st.st_size}\0{st.st_mtime_ns}\n"]
     except OSError:  # reading it will say what is wrong, naming the file
         lines = ["site.yaml\0missing\n"]
-    devices = root / "devices"
-    if devices.is_dir():
-        with os.scandir(devices) as found:
-            entries = sorted((e for e in found if e.name.endswith(".yaml")), key=_name)
-        for entry in entries:
-            st = entry.stat()
-            lines.append(f"{entry.name}\0{st.st_size}\0{st.st_mtime_ns}\n")
+    names = device_names(root)
+    if names:
+        # Each file by its name in the folder opened once: the kernel walks one component,
+        # not the whole path (100,000 stats: ~0.65 s of CPU where full paths took ~1.0).
+        fd = os.open(root / "devices", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            for name in names:
+                st = os.stat(name, dir_fd=fd)
+                lines.append(f"{name}\0{st.st_size}\0{st.st_mtime_ns}\n")
+        finally:
+            os.close(fd)
     return hashlib.sha256("".join(lines).encode()).hexdigest()
-
-
-def _name(entry: os.DirEntry[str]) -> str:
-    return entry.name
 
 
 class ImportMark:

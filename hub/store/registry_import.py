@@ -45,13 +45,12 @@ from hub.store.registry import (
     ImportMark,
     SiteRows,
     device_ref,
-    device_tuple,
+    device_row,
     site_rows,
 )
 from hub.store.registry import import_site as import_site_rows
 from hub.store.store import Store
 from protocol.config_file import load_model
-from protocol.device_config import load_device_config
 from protocol.errors import ConfigError
 from protocol.site_config import SiteConfig, SiteIndex, device_paths, gc_paused
 
@@ -80,7 +79,7 @@ def parse_devices(paths: list[str]) -> ChunkResult:
     with gc_paused():
         for path in paths:
             try:
-                rows.append(device_tuple(load_device_config(path)))
+                rows.append(device_row(path))
             except ConfigError as exc:
                 return rows, (exc.path, exc.problems)
     return rows, None
