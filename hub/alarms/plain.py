@@ -86,6 +86,7 @@ def _state_names(statuses: bool) -> tuple[str, ...]:
 
 
 def _state_columns(statuses: bool) -> list[Any]:
+    """The columns of `_state_names`."""
     return [STATE.c[c] for c in _state_names(statuses)]
 
 
