@@ -4,7 +4,6 @@ whether the file took the shape's way (`protocol.device_config.device_fields`) o
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from hypothesis import strategies as st
 from hub.store.registry import device_row, device_tuple
 from protocol.device_config import device_fields, load_device_config
 from protocol.errors import ConfigError
-from tests.protocol.test_config_json import DEVICES
+from tests.protocol.test_config_json import DEVICES, changed
 from tests.protocol.test_config_shape import CHANGES, VALUES
 
 
@@ -83,14 +82,7 @@ def test_generated_files_give_the_models_row_or_error(
     changes: list[tuple[tuple[str, ...], Any]],
     as_yaml: bool,
 ) -> None:
-    doc = json.loads(json.dumps(base))
-    for path, value in changes:
-        node = doc
-        for key in path[:-1]:
-            if not isinstance(node.get(key), dict):
-                node[key] = {}
-            node = node[key]
-        node[path[-1]] = copy.deepcopy(value)  # sampled values are shared objects
+    doc = changed(base, changes)
     file = tmp_path_factory.mktemp("rows") / "d.yaml"
     text = yaml.safe_dump(doc, allow_unicode=True) if as_yaml else json.dumps(doc)
     file.write_text(text, encoding="utf-8")

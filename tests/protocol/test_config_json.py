@@ -9,6 +9,7 @@ and bad, must give the same config or the same problems both ways.
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,20 @@ def test_what_yaml_reads_otherwise_is_not_read_as_json(token: str) -> None:
     assert both(text)[1]["location"] == token  # a string in YAML 1.1
 
 
+def changed(base: dict[str, Any], changes: list[tuple[tuple[str, ...], Any]]) -> dict[str, Any]:
+    """A copy of `base` with each (path, value) of `changes` set, the dicts on the way made if
+    missing; each value copied (hypothesis hands out the same sampled object again)."""
+    doc: dict[str, Any] = json.loads(json.dumps(base))
+    for path, value in changes:
+        node = doc
+        for key in path[:-1]:
+            if not isinstance(node.get(key), dict):
+                node[key] = {}
+            node = node[key]
+        node[path[-1]] = copy.deepcopy(value)
+    return doc
+
+
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     base=st.sampled_from(DEVICES),
@@ -119,14 +134,7 @@ def test_generated_files_read_alike_both_ways(
     ascii_only: bool,
     indent: int | None,
 ) -> None:
-    doc = json.loads(json.dumps(base))
-    for path, value in changes:
-        node = doc
-        for key in path[:-1]:
-            if not isinstance(node.get(key), dict):
-                node[key] = {}
-            node = node[key]
-        node[path[-1]] = value
+    doc = changed(base, changes)
     if token is not None:
         doc["location"] = "@TOKEN@"
     text = json.dumps(doc, ensure_ascii=ascii_only, indent=indent)

@@ -10,7 +10,6 @@ two regular expressions say.
 
 from __future__ import annotations
 
-import copy
 import json
 from typing import Any
 
@@ -24,7 +23,7 @@ from protocol.config_file import model_from_text
 from protocol.config_shape import shape_validator
 from protocol.device_config import DeviceConfig, device_fields
 from protocol.errors import ConfigError
-from tests.protocol.test_config_json import DEVICES, ODD_VALUES, PATH, TOKENS
+from tests.protocol.test_config_json import DEVICES, ODD_VALUES, PATH, TOKENS, changed
 
 PIN_PARTS = [
     ("inputs", "call_button"),
@@ -143,14 +142,7 @@ def test_generated_files_give_what_the_model_gives(
     token: str | None,
     ascii_only: bool,
 ) -> None:
-    doc = json.loads(json.dumps(base))
-    for path, value in changes:
-        node = doc
-        for key in path[:-1]:
-            if not isinstance(node.get(key), dict):
-                node[key] = {}
-            node = node[key]
-        node[path[-1]] = copy.deepcopy(value)  # sampled values are shared objects
+    doc = changed(base, changes)
     if token is not None:
         doc["location"] = "@TOKEN@"
     text = json.dumps(doc, ensure_ascii=ascii_only)
