@@ -222,7 +222,6 @@ class Bulk:
         self._dialect = self.session.get_bind().dialect.name
         self._statuses = any(isinstance(item, Status) for _, item in items)
         self._names = _state_names(self._statuses)
-        self._columns = _state_columns(self._statuses)
         self._lock_and_read(by_site((site, item.device) for site, item in items))
         ids = [item.id for _, item in items if isinstance(item, Event)]
         if ids:
@@ -258,7 +257,7 @@ class Bulk:
                 self._read_offline(site, part)
 
     def _live(self, values: Sequence[Any]) -> Live:
-        """A `Live` from the `self._columns` of a `device_state` row (in `STATE_COLUMNS`'
+        """A `Live` from the `self._names` columns of a `device_state` row (in `STATE_COLUMNS`'
         order, `last_status` left out when the batch has no status)."""
         if self._statuses:
             online, last_seen, heartbeat_s, last_status, offline_since, flap_since, flaps = values
@@ -277,7 +276,7 @@ class Bulk:
         )
 
     def _read_states(self, site: str, ids: Sequence[str]) -> None:
-        query = select(STATE.c.device, *self._columns).where(
+        query = select(STATE.c.device, *_state_columns(self._statuses)).where(
             STATE.c.site == site, STATE.c.device.in_(ids)
         )
         for r in self.session.execute(query):

@@ -26,7 +26,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine as Engine_
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from hub.alarms.actions import Outcome
 from hub.alarms.engine import Engine
@@ -35,7 +35,7 @@ from hub.store import Store
 from protocol.messages import Event, Status
 from protocol.site_config import Registry
 from simulators.services import Postgres
-from tests.hub.conftest import Clock
+from tests.hub.conftest import Clock, Events
 from tests.hub.test_engine_inputs import rows, summary
 
 SITE = "sunflower"
@@ -84,10 +84,12 @@ def sqlite_template(
 
 
 @pytest.fixture(scope="module")
-def pg_template(pg_server: Postgres, sunflower: Registry) -> Iterator[tuple[Postgres, Engine_]]:
+def pg_template(
+    pg_server: Postgres, pg_admin: Engine_, sunflower: Registry
+) -> Iterator[tuple[Postgres, Engine_]]:
     """A PostgreSQL database holding the migrated sunflower registry (copied for each history
-    by `CREATE DATABASE … TEMPLATE`), and an admin engine to copy it."""
-    admin = create_engine(pg_server.url, isolation_level="AUTOCOMMIT")
+    by `CREATE DATABASE … TEMPLATE`), and the session's admin engine to copy it."""
+    admin = pg_admin
     with admin.connect() as conn:
         conn.execute(text(f"CREATE DATABASE {PG_TEMPLATE}"))
     store = Store(pg_server.url_for(PG_TEMPLATE))
@@ -97,7 +99,6 @@ def pg_template(pg_server: Postgres, sunflower: Registry) -> Iterator[tuple[Post
     yield pg_server, admin
     with admin.connect() as conn:
         conn.execute(text(f"DROP DATABASE {PG_TEMPLATE}"))
-    admin.dispose()
 
 
 class Pair:
@@ -108,8 +109,8 @@ class Pair:
         self.stores = [Store(url) for url in urls]
         self.one = Engine(self.stores[0], POLICY, self.clock)
         self.batched = Engine(self.stores[1], POLICY, self.clock)
+        self.events = Events(self.clock)
         self.sent: list[Event] = []
-        self.seq = 0
         self.pending: list[tuple[str, Event | Status]] = []
 
     def close(self) -> None:
@@ -117,11 +118,7 @@ class Pair:
             store.close()
 
     def event(self, device: str, kind: Any) -> Event:
-        self.seq += 1
-        made = Event(
-            id=str(uuid.uuid4()), device=device, seq=self.seq, ts=self.clock(), kind=kind,
-            source="test",
-        )  # fmt: skip
+        made = self.events(device, kind)
         self.sent.append(made)
         return made
 
