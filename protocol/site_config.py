@@ -6,18 +6,22 @@ roles and rosters. The hub imports it into its store; `watchpost config acl` rea
 
 from __future__ import annotations
 
+import functools
 import gc
 import os
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import time
 from pathlib import Path
-from typing import Annotated, Literal, NamedTuple
+from typing import Annotated, Any, Literal, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import SchemaValidator
 
+from protocol import yaml_loader
 from protocol.config_file import load_model
+from protocol.config_shape import shape_validator
 from protocol.device_config import DeviceConfig, load_device_config
 from protocol.errors import ConfigError
 from protocol.messages import Contact
@@ -122,9 +126,7 @@ class SiteConfig(Strict):
             ("resident", self.residents),
             ("worker", self.workers),
         ):
-            # Counter, not list.count: a site of 100,000 households must not cost n² steps.
-            seen = Counter(i.id for i in items)
-            dupes = sorted(i for i, n in seen.items() if n > 1)
+            dupes = _duplicates(i.id for i in items)
             if dupes:
                 raise ValueError(f"duplicate {kind} id(s): {', '.join(dupes)}")
         problems = [
@@ -151,6 +153,67 @@ class SiteConfig(Strict):
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+
+def _duplicates(ids: Iterable[str]) -> list[str]:
+    """The ids that occur more than once, sorted."""
+    # Counter, not list.count: a site of 100,000 households must not cost n² steps.
+    return sorted(i for i, n in Counter(ids).items() if n > 1)
+
+
+BIG_LISTS = ("buildings", "households", "residents")
+"""The lists of `site.yaml` that grow with the community (100,000 households, residents)."""
+
+
+class SiteFields(NamedTuple):
+    """`site.yaml` read through `SiteConfig`'s shape (`site_fields`)."""
+
+    site: SiteConfig
+    """The model of the rest: the site's own fields, grids, workers; `BIG_LISTS` empty."""
+    buildings: list[dict[str, Any]]
+    households: list[dict[str, Any]]
+    residents: list[dict[str, Any]]
+    """The `BIG_LISTS` as dicts of what each item gives (a field it leaves out is left out,
+    not filled with its default)."""
+
+
+def site_fields(text: str) -> SiteFields | None:
+    """Return `site.yaml`'s `text` as `SiteFields` if it is JSON that YAML reads alike and
+    `SiteConfig` accepts it; else None: `protocol.config_file.model_from_text` then gives the
+    model or names the problem. The big lists are not built as models: a site of 100,000
+    households and residents took ~2 s to build, its shape ~0.4 (docs/hub.md, "Run it")."""
+    shape = _site_shape()
+    if shape is None or not yaml_loader.reads_as_json(text):
+        return None
+    try:
+        fields: dict[str, Any] = shape.validate_json(text)
+        big = [fields.pop(name, []) for name in BIG_LISTS]
+        # The rest as the model: what it holds is small, and its own `_references` checks
+        # the grids and workers (with no buildings, households or residents to check).
+        found = SiteFields(SiteConfig.model_validate(fields), *big)
+    except ValidationError:
+        return None
+    return None if _dict_problems(found) else found
+
+
+def _dict_problems(found: SiteFields) -> bool:
+    """Whether `SiteConfig._references` would refuse the big lists (the model then names what)."""
+    grids = {g.id for g in found.site.grids}
+    buildings = {b["id"] for b in found.buildings}
+    households = {h["id"] for h in found.households}
+    if any(_duplicates(i["id"] for i in items) for items in found[1:]):
+        return True
+    return (
+        any(b["grid"] not in grids for b in found.buildings)
+        or any(h["building"] not in buildings for h in found.households)
+        or any(r["household"] not in households for r in found.residents)
+    )
+
+
+@functools.cache
+def _site_shape() -> SchemaValidator | None:
+    """`SiteConfig`'s shape, `_references` checked by `site_fields`."""
+    return shape_validator(SiteConfig, frozenset({"_references"}))
 
 
 class Registry(BaseModel):
@@ -232,6 +295,16 @@ class SiteIndex:
             {b.id: b.grid for b in site.buildings},
             {h.id for h in site.households},
             {r.id for r in site.residents},
+        )
+
+    @classmethod
+    def of_fields(cls, found: SiteFields) -> SiteIndex:
+        """Index a `site.yaml` read through its shape."""
+        return cls(
+            found.site.site,
+            {b["id"]: b["grid"] for b in found.buildings},
+            {h["id"] for h in found.households},
+            {r["id"] for r in found.residents},
         )
 
     def check(self, path: str, dev: DeviceRef) -> None:

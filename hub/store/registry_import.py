@@ -46,13 +46,12 @@ from hub.store.registry import (
     SiteRows,
     device_ref,
     device_row,
-    site_rows,
+    read_site,
 )
 from hub.store.registry import import_site as import_site_rows
 from hub.store.store import Store
-from protocol.config_file import load_model
 from protocol.errors import ConfigError
-from protocol.site_config import SiteConfig, SiteIndex, device_paths, gc_paused
+from protocol.site_config import SiteConfig, device_paths, gc_paused
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +125,7 @@ class Parsed:
     devices: int
     """Device files in the folder."""
     site: SiteConfig | None = None
+    """The site, perhaps without its buildings, households and residents (`read_site`)."""
     site_rows: list[SiteRows] = field(default_factory=list)
     device_rows: list[list[DeviceTuple]] = field(default_factory=list)
     """Per chunk of files."""
@@ -148,12 +148,10 @@ def parse_folder(
     parsed = Parsed(folder, len(paths))
     with _parsed(chunks, workers) as results, gc_paused():
         try:
-            site = load_model(SiteConfig, folder / "site.yaml")
+            parsed.site, parsed.site_rows, index = read_site(folder / "site.yaml")
         except ConfigError as exc:
             parsed.error = exc
             return parsed
-        parsed.site, parsed.site_rows = site, site_rows(site)
-        index = SiteIndex.of(site)
         mismatch: ConfigError | None = None
         for chunk, (rows, error) in zip(chunks, results, strict=True):
             if abandoned():
