@@ -1,4 +1,5 @@
-"""`simulators.bench_engine` and `bench_wal` run end to end, small (figures not asserted)."""
+"""`simulators.bench_engine`, `bench_wal` and `bench_event_index` run end to end, small (figures
+not asserted)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import sys
 from pathlib import Path
 
 from simulators.bench_engine import _run
+from simulators.bench_event_index import LAYOUTS
 from simulators.bench_wal import SETTINGS
 
 
@@ -35,4 +37,18 @@ def test_the_wal_bench_prints_every_setting() -> None:
     )
     rows = [line for line in done.stdout.splitlines() if "µs/event" not in line]
     for name in SETTINGS:
+        assert any(line.startswith(name) for line in rows), done.stdout
+
+
+def test_the_event_index_bench_prints_every_layout() -> None:
+    """`simulators.bench_event_index` writes into each layout and prints a row for each."""
+    done = subprocess.run(
+        [sys.executable, "-m", "simulators.bench_event_index", "--devices", "300", "--rounds", "2"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    rows = done.stdout.splitlines()
+    for name in LAYOUTS:
         assert any(line.startswith(name) for line in rows), done.stdout
