@@ -61,6 +61,7 @@ def plot(series: dict[str, list[Point]], out: Path, title: str) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter, NullFormatter
 
     fig, ax = plt.subplots(figsize=(8, 5), dpi=110)
     for (name, pts), colour in zip(sorted(series.items()), ("C0", "C1", "C2", "C3"), strict=False):
@@ -75,6 +76,13 @@ def plot(series: dict[str, list[Point]], out: Path, title: str) -> None:
     ax.axhline(10_000, color="red", linewidth=0.8, label="GB 26875.1: 10 s to the centre")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    # Loads of 10²-10⁴ msg/s: matplotlib's own minor labels overlap ("3×10²4×10²"), and its
+    # major ones are one or two. Plain numbers at 1-2-5 steps instead.
+    low, high = ax.get_xlim()
+    steps = sorted(m * 10**e for e in range(1, 7) for m in (1, 2, 5))
+    ax.set_xticks([t for t in steps if low <= t <= high])
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("offered load (messages/s)")
     ax.set_ylabel("SOS → grid worker alert (ms)")
     ax.set_title(title, fontsize=10)
