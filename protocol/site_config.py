@@ -201,7 +201,10 @@ def _dict_problems(found: SiteFields) -> bool:
     grids = {g.id for g in found.site.grids}
     buildings = {b["id"] for b in found.buildings}
     households = {h["id"] for h in found.households}
-    if any(_duplicates(i["id"] for i in items) for items in found[1:]):
+    if any(
+        _duplicates(i["id"] for i in items)
+        for items in (found.buildings, found.households, found.residents)
+    ):
         return True
     return (
         any(b["grid"] not in grids for b in found.buildings)

@@ -176,9 +176,10 @@ def read_site(path: Path) -> tuple[SiteConfig, list[SiteRows], SiteIndex]:
     """Read and validate `site.yaml`; return the site, its rows (`site_rows`) and its index
     for the cross-check. Raise `ConfigError` as `load_model(SiteConfig, path)` does.
 
-    Read through its shape where it can (`site_fields`: ~1.6 s less of a 100,000-household
-    site's first start, docs/hub.md): the site returned then has no buildings, households or
-    residents, as the summary an import mark keeps; they are in the rows and the index."""
+    Read through its shape where it can (`site_fields`: 0.8 s of CPU for a site of 100,000
+    homes where the model took 2.5, docs/hub.md): the site returned then has no buildings,
+    households or residents, as the summary an import mark keeps; they are in the rows and
+    the index."""
     text = config_text(path)
     found = site_fields(text)
     if found is None:  # YAML, or a problem: the model names it
