@@ -19,14 +19,11 @@ rounds, per layout. Not a migration: what one could gain, measured (docs/bench.m
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import shutil
 import sqlite3
 import tempfile
 import threading
-import time
-import uuid
 from pathlib import Path
 
 from sqlalchemy import create_engine
@@ -34,7 +31,7 @@ from sqlalchemy import create_engine
 from hub.store.checkpoint import Checkpointer
 from hub.store.database import sqlite_pragmas
 from hub.store.schema import Base
-from simulators.bench_engine import BARE_INSERT, BARE_SEEN
+from simulators.bench_wal import seed_devices, write_round
 
 STORE = "the store's: PRIMARY KEY (id) + (site, device, ts)"
 ONE_INDEX = "one index: UNIQUE (site, device, id)"
@@ -63,13 +60,7 @@ def _database(path: Path, layout: str, devices: list[str]) -> sqlite3.Connection
     if layout == ONE_INDEX:
         for ddl in _ONE_INDEX_DDL:
             conn.execute(ddl)
-    conn.execute("BEGIN")
-    conn.executemany(
-        "INSERT INTO device_state (site, device, last_seen, online, flaps) "
-        "VALUES ('s', ?, '2026-01-01', 1, 0)",
-        [(d,) for d in devices],
-    )
-    conn.execute("COMMIT")
+    seed_devices(conn, devices)
     return conn
 
 
@@ -95,19 +86,7 @@ def main() -> None:
         for r in range(args.rounds):
             order = random.sample(devices, len(devices)) if args.order == "random" else devices
             for layout, conn in conns.items():
-                c0 = time.process_time()
-                for i in range(0, len(order), args.batch):
-                    part = order[i : i + args.batch]
-                    at = f"2026-12-03 10:00:{r % 60:02d}.{i:06d}"
-                    rows = [
-                        (str(uuid.uuid4()), "s", d, r, at, at, "test", "bench", "{}") for d in part
-                    ]
-                    with locks[layout]:
-                        conn.execute("BEGIN IMMEDIATE")
-                        conn.executemany(BARE_INSERT, rows)
-                        conn.execute(BARE_SEEN, (at, "s", json.dumps(part)))
-                        conn.execute("COMMIT")
-                cpu[layout].append((time.process_time() - c0) / len(order) * 1e6)
+                cpu[layout].append(write_round(conn, locks[layout], order, args.batch, r))
             print(f"round {r + 1}/{args.rounds}", flush=True)  # noqa: T201 - progress
     finally:
         for thread in threads:

@@ -47,6 +47,44 @@ THREADED = "the store's: 8 MiB cache, checkpoint thread"
 TABLES = [Base.metadata.tables["events"], Base.metadata.tables["device_state"]]
 
 
+def seed_devices(conn: sqlite3.Connection, devices: list[str]) -> None:
+    """A `device_state` row, online, for each of `devices` (site `s`)."""
+    conn.execute("BEGIN")
+    conn.executemany(
+        "INSERT INTO device_state (site, device, last_seen, online, flaps) "
+        "VALUES ('s', ?, '2026-01-01', 1, 0)",
+        [(d,) for d in devices],
+    )
+    conn.execute("COMMIT")
+
+
+def write_round(
+    conn: sqlite3.Connection,
+    lock: threading.Lock,
+    order: list[str],
+    batch: int,
+    r: int,
+    commits: list[float] | None = None,
+) -> float:
+    """Write one `test` event of each device in `order`, `batch` a transaction, as a group
+    commit of plain events does; return CPU µs an event (this process's). The COMMITs' wall
+    times go into `commits` if given."""
+    c0 = time.process_time()
+    for i in range(0, len(order), batch):
+        part = order[i : i + batch]
+        at = f"2026-12-03 10:00:{r % 60:02d}.{i:06d}"
+        rows = [(str(uuid.uuid4()), "s", d, r, at, at, "test", "bench", "{}") for d in part]
+        with lock:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany(BARE_INSERT, rows)
+            conn.execute(BARE_SEEN, (at, "s", json.dumps(part)))
+            t0 = time.perf_counter()
+            conn.execute("COMMIT")
+            if commits is not None:
+                commits.append(time.perf_counter() - t0)
+    return (time.process_time() - c0) / len(order) * 1e6
+
+
 def main() -> None:
     """Run the settings in turn and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -68,13 +106,7 @@ def main() -> None:
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         for pragma in ("journal_mode=WAL", "synchronous=FULL", *pragmas):
             conn.execute(f"PRAGMA {pragma}")
-        conn.execute("BEGIN")
-        conn.executemany(
-            "INSERT INTO device_state (site, device, last_seen, online, flaps) "
-            "VALUES ('s', ?, '2026-01-01', 1, 0)",
-            [(d,) for d in devices],
-        )
-        conn.execute("COMMIT")
+        seed_devices(conn, devices)
         conns[name] = conn
         if name == THREADED:
             threads.append(Checkpointer(str(path), locks[name]).start())
@@ -83,19 +115,7 @@ def main() -> None:
     for r in range(args.rounds):
         order = random.sample(devices, len(devices))
         for name, conn in conns.items():
-            c0 = time.process_time()
-            for i in range(0, len(order), args.batch):
-                part = order[i : i + args.batch]
-                at = f"2026-12-03 10:00:{r:02d}.{i:06d}"
-                rows = [(str(uuid.uuid4()), "s", d, r, at, at, "test", "bench", "{}") for d in part]
-                with locks[name]:
-                    conn.execute("BEGIN IMMEDIATE")
-                    conn.executemany(BARE_INSERT, rows)
-                    conn.execute(BARE_SEEN, (at, "s", json.dumps(part)))
-                    t0 = time.perf_counter()
-                    conn.execute("COMMIT")
-                    commits[name].append(time.perf_counter() - t0)
-            cpu[name].append((time.process_time() - c0) / len(order) * 1e6)
+            cpu[name].append(write_round(conn, locks[name], order, args.batch, r, commits[name]))
         print(f"round {r + 1}/{args.rounds}", flush=True)  # noqa: T201 - progress
     for thread in threads:
         thread.stop()

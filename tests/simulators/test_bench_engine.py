@@ -28,27 +28,25 @@ async def test_the_engine_bench_runs_every_phase(tmp_path: Path) -> None:
 
 def test_the_wal_bench_prints_every_setting() -> None:
     """`simulators.bench_wal` runs its settings on small files and prints a row for each."""
-    done = subprocess.run(
-        [sys.executable, "-m", "simulators.bench_wal", "--devices", "300", "--rounds", "2"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    )
-    rows = [line for line in done.stdout.splitlines() if "µs/event" not in line]
+    rows = [line for line in _printed("simulators.bench_wal") if "µs/event" not in line]
     for name in SETTINGS:
-        assert any(line.startswith(name) for line in rows), done.stdout
+        assert any(line.startswith(name) for line in rows), rows
 
 
 def test_the_event_index_bench_prints_every_layout() -> None:
     """`simulators.bench_event_index` writes into each layout and prints a row for each."""
+    rows = _printed("simulators.bench_event_index")
+    for name in LAYOUTS:
+        assert any(line.startswith(name) for line in rows), rows
+
+
+def _printed(module: str) -> list[str]:
+    """The lines `module` prints, run small: 300 devices, 2 rounds."""
     done = subprocess.run(
-        [sys.executable, "-m", "simulators.bench_event_index", "--devices", "300", "--rounds", "2"],
+        [sys.executable, "-m", module, "--devices", "300", "--rounds", "2"],
         capture_output=True,
         text=True,
         timeout=300,
         check=True,
     )
-    rows = done.stdout.splitlines()
-    for name in LAYOUTS:
-        assert any(line.startswith(name) for line in rows), done.stdout
+    return done.stdout.splitlines()
