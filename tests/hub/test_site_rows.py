@@ -81,10 +81,15 @@ DROP = object()
 
 def _with(doc: dict[str, Any], path: tuple[Any, ...], value: Any) -> dict[str, Any]:
     """A copy of `doc` with the item at `path` (keys and list indexes) set to `value` (DROP:
-    removed); a missing key on the way is made a dict, an index past a list's end appends."""
+    removed); a missing key on the way is made a dict, an index past a list's end appends.
+    A path through a value of the other kind (a key into a list) changes nothing."""
     out = copy.deepcopy(doc)
     node: Any = out
-    for key in path[:-1]:
+    for depth, key in enumerate(path):
+        if isinstance(node, list) != isinstance(key, int):
+            return out  # an earlier change made this a list (or a dict): nothing to set
+        if depth == len(path) - 1:
+            break
         if isinstance(node, list):
             key = min(key, len(node) - 1) if node else 0
             if not node:
@@ -226,8 +231,8 @@ def test_generated_sites_give_the_models_rows_or_error(
     as_yaml: bool,
 ) -> None:
     doc = SITE
-    for path, value in changes:
-        doc = _with(doc, path, value)
+    for where, value in changes:
+        doc = _with(doc, where, value)
     path = tmp_path_factory.mktemp("site") / "site.yaml"
     try:
         _write(path, doc, as_yaml)
